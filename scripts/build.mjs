@@ -1,0 +1,43 @@
+#!/usr/bin/env node
+// Builds the library: ESM (dist/esm) is the primary output; a CommonJS copy
+// (dist/cjs) makes `require('hyperws')` return the ws-style default export.
+// With --tests, also compiles src + test + apps into build/ for `npm test`.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync, rmSync, existsSync, cpSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
+let tsc;
+try {
+  tsc = require.resolve('typescript/bin/tsc');
+} catch {
+  console.warn('build: typescript is not installed (production install?); skipping build');
+  process.exit(0);
+}
+const run = (args) => execFileSync(process.execPath, [tsc, ...args], { cwd: root, stdio: 'inherit' });
+
+rmSync(join(root, 'dist'), { recursive: true, force: true });
+run(['-p', 'tsconfig.json']);
+run(['-p', 'tsconfig.json', '--module', 'commonjs', '--moduleResolution', 'node10',
+  '--outDir', 'dist/cjs', '--declaration', 'false', '--sourceMap', 'false']);
+writeFileSync(join(root, 'dist/cjs/package.json'), '{ "type": "commonjs" }\n');
+writeFileSync(join(root, 'dist/cjs/index.cjs'), `'use strict';
+// ws-style CommonJS entry: require('hyperws') is the WebSocket class, carrying
+// WebSocketServer, Server, createWebSocketStream and the other named exports.
+const lib = require('./index.js');
+module.exports = lib.default;
+`);
+writeFileSync(join(root, 'dist/cjs/index.d.cts'), `import WebSocket = require('../esm/index.js');
+export = WebSocket;
+`);
+// Static browser assets (pages served by the CLI and the chat app).
+for (const dir of ['src/cli/static']) {
+  if (existsSync(join(root, dir))) cpSync(join(root, dir), join(root, 'dist/esm', dir.slice(4)), { recursive: true });
+}
+if (process.argv.includes('--tests')) {
+  rmSync(join(root, 'build'), { recursive: true, force: true });
+  run(['-p', 'tsconfig.test.json']);
+}

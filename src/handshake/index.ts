@@ -1,0 +1,37 @@
+/**
+ * Public surface of the opening handshake: pure helpers shared by the Node
+ * server/client adapters. Nothing here touches a socket.
+ */
+export { WS_GUID, computeAccept, generateKey, isValidKey } from './accept-key.js';
+export {
+  HeaderSyntaxError,
+  formatExtensions,
+  headerHasToken,
+  isToken,
+  parseExtensions,
+  parseTokenList,
+  type ExtensionOffer,
+  type ExtensionParam,
+} from './header-grammar.js';
+export {
+  STATUS_TEXT,
+  buildAcceptHeaderLines,
+  buildAcceptResponse,
+  buildRejectResponse,
+  isOriginAllowed,
+  selectSubprotocol,
+  serializeHeaderLines,
+  validateUpgradeRequest,
+  type AcceptResponseOptions,
+  type HandshakeRejection,
+  type UpgradeRequestInfo,
+  type UpgradeRequestLike,
+} from './server-handshake.js';
+export {
+  buildClientRequestHeaders,
+  validateUpgradeResponse,
+  type ClientRequestOptions,
+  type UpgradeExpectations,
+  type UpgradeResponseLike,
+  type UpgradeResponseResult,
+} from './client-handshake.js';

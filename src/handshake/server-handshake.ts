@@ -1,0 +1,292 @@
+/**
+ * The server side of the opening handshake (RFC 6455 4.2): deciding whether an
+ * upgrade request is acceptable, and writing the 101 or the refusal as raw
+ * HTTP/1.1 text. Pure on purpose: header objects in, decisions and strings
+ * out. Sockets, timeouts, verifyClient hooks and extension negotiation belong
+ * to the server adapter and the extension modules, not here.
+ */
+import { Buffer } from 'node:buffer';
+import { computeAccept, isValidKey } from './accept-key.js';
+import {
+  HeaderSyntaxError,
+  headerHasToken,
+  isToken,
+  parseExtensions,
+  parseTokenList,
+  type ExtensionOffer,
+} from './header-grammar.js';
+
+/** The parts of an upgrade request we read; header names are lowercase, as in Node's IncomingMessage. */
+export interface UpgradeRequestLike {
+  method?: string;
+  httpVersion?: string;
+  url?: string;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+/** Why a handshake was refused, ready for buildRejectResponse. */
+export type HandshakeRejection = {
+  ok: false;
+  status: number;
+  reason: string;
+  headers?: Record<string, string>;
+};
+
+export type UpgradeRequestInfo = {
+  ok: true;
+  key: string;
+  version: 13;
+  protocols: string[];
+  extensions: ExtensionOffer[];
+  origin: string | undefined;
+};
+
+const reject = (status: number, reason: string, headers?: Record<string, string>): HandshakeRejection =>
+  headers === undefined ? { ok: false, status, reason } : { ok: false, status, reason, headers };
+
+// Node joins most repeated headers with ", "; a list keeps them apart. Either
+// way a field that must appear once and hold one value is then invalid.
+const single = (value: string | string[] | undefined): string | undefined =>
+  Array.isArray(value) ? value.join(', ') : value;
+
+/**
+ * Checks a client's opening handshake against RFC 6455 4.2.1, in the order the
+ * RFC lists the fields, returning the first problem as an HTTP refusal. It does
+ * not look at the path or Origin policy: those are the server's choices.
+ */
+export function validateUpgradeRequest(req: UpgradeRequestLike): UpgradeRequestInfo | HandshakeRejection {
+  const h = req.headers;
+
+  // Methods are case-sensitive (RFC 7231 4.1); 405 must say what is allowed.
+  if (req.method !== 'GET') {
+    return reject(405, 'Method Not Allowed: a WebSocket handshake must use GET', { Allow: 'GET' });
+  }
+  if (!isHttp11OrLater(req.httpVersion)) {
+    return reject(400, 'Unsupported HTTP version: a WebSocket handshake requires HTTP/1.1 or later');
+  }
+  if (single(h['host']) === undefined || single(h['host']) === '') {
+    return reject(400, 'Missing Host header');
+  }
+  if (!headerHasToken(h['upgrade'], 'websocket')) {
+    return reject(400, 'Missing or invalid Upgrade header');
+  }
+  if (!headerHasToken(h['connection'], 'upgrade')) {
+    return reject(400, 'Missing or invalid Connection header');
+  }
+  // A repeated key arrives as an array or comma-joined, neither of which is a valid key.
+  const key = h['sec-websocket-key'];
+  if (typeof key !== 'string' || !isValidKey(key)) {
+    return reject(400, 'Missing or invalid Sec-WebSocket-Key header');
+  }
+
+  // RFC 4.2.2 asks for 426 (+ the versions we speak) when the client asks for a
+  // version we do not understand: it may retry with 13 (RFC 4.4). A request
+  // with no version at all is not asking for another version, it is simply not
+  // a WebSocket handshake as 4.2.1 describes, so it gets 400; it still carries
+  // the header because it costs nothing and tells the client what to send.
+  const version = single(h['sec-websocket-version']);
+  if (version === undefined || version === '') {
+    return reject(400, 'Missing Sec-WebSocket-Version header', { 'Sec-WebSocket-Version': '13' });
+  }
+  if (version !== '13') {
+    return reject(426, 'Unsupported WebSocket version: only version 13 is supported', {
+      'Sec-WebSocket-Version': '13',
+    });
+  }
+
+  // Sec-WebSocket-Protocol = 1#token, elements unique (RFC 4.1 step 10).
+  let protocols: string[] = [];
+  const protocolHeader = h['sec-websocket-protocol'];
+  if (protocolHeader !== undefined) {
+    try {
+      protocols = parseTokenList(protocolHeader);
+    } catch (err) {
+      return reject(400, `Invalid Sec-WebSocket-Protocol header: ${messageOf(err)}`);
+    }
+    if (protocols.length === 0) {
+      return reject(400, 'Invalid Sec-WebSocket-Protocol header: the list is empty');
+    }
+    const duplicate = protocols.find((p, i) => protocols.indexOf(p) !== i);
+    if (duplicate !== undefined) {
+      return reject(400, `Invalid Sec-WebSocket-Protocol header: subprotocol "${duplicate}" is listed twice`);
+    }
+  }
+
+  // Sec-WebSocket-Extensions = 1#extension (RFC 9.1). Whether the parameters
+  // make sense is for each extension to judge during negotiation.
+  let extensions: ExtensionOffer[] = [];
+  const extensionHeader = h['sec-websocket-extensions'];
+  if (extensionHeader !== undefined) {
+    try {
+      extensions = parseExtensions(extensionHeader);
+    } catch (err) {
+      return reject(400, `Invalid Sec-WebSocket-Extensions header: ${messageOf(err)}`);
+    }
+    if (extensions.length === 0) {
+      return reject(400, 'Invalid Sec-WebSocket-Extensions header: the list is empty');
+    }
+  }
+
+  return { ok: true, key, version: 13, protocols, extensions, origin: single(h['origin']) };
+}
+
+function isHttp11OrLater(httpVersion: string | undefined): boolean {
+  const m = /^(\d{1,3})\.(\d{1,3})$/.exec(httpVersion ?? '');
+  if (m === null) return false;
+  const major = Number(m[1]);
+  return major > 1 || (major === 1 && Number(m[2]) >= 1);
+}
+
+function messageOf(err: unknown): string {
+  if (err instanceof HeaderSyntaxError) return err.message;
+  throw err; // anything else is a bug in the parser, not bad input
+}
+
+/**
+ * The subprotocol to answer with, given what a handler chose. `false` or
+ * `undefined` means none (no header is sent, RFC 4.2.2 /subprotocol/). A choice
+ * the client did not offer throws: the client MUST fail such a connection
+ * (RFC 4.1), so it is a handler bug, and the caller should refuse with 500
+ * rather than send a 101 that is bound to fail.
+ */
+export function selectSubprotocol(offered: readonly string[], chosen: string | false | undefined): string | undefined {
+  if (chosen === false || chosen === undefined) return undefined;
+  if (!offered.includes(chosen)) {
+    throw new Error(`Selected subprotocol ${JSON.stringify(chosen)} was not offered by the client`);
+  }
+  return chosen;
+}
+
+export interface AcceptResponseOptions {
+  /** The client's Sec-WebSocket-Key, already validated. */
+  key: string;
+  /** The selected subprotocol; omit for none. */
+  protocol?: string;
+  /** The negotiated Sec-WebSocket-Extensions value (see formatExtensions); omit or '' for none. */
+  extensions?: string;
+  /** Extra headers, as [name, value] pairs or as raw "Name: value" lines. */
+  headers?: Array<[string, string]> | string[];
+}
+
+/**
+ * The 101 response as lines without CRLFs, status line first. The server hands
+ * this array to its 'headers' listeners (ws-compatible) so they can push lines
+ * before serializeHeaderLines joins it. Throws TypeError if a name is not a
+ * token or a value contains CR, LF or NUL: such a value would let its source
+ * inject headers or end the response early (response splitting).
+ */
+export function buildAcceptHeaderLines(opts: AcceptResponseOptions): string[] {
+  const lines = [
+    'HTTP/1.1 101 Switching Protocols',
+    'Upgrade: websocket',
+    'Connection: Upgrade',
+    `Sec-WebSocket-Accept: ${computeAccept(opts.key)}`,
+  ];
+  if (opts.protocol !== undefined) {
+    if (!isToken(opts.protocol)) {
+      throw new TypeError(`Invalid subprotocol ${JSON.stringify(opts.protocol)}: it must be a token`);
+    }
+    lines.push(`Sec-WebSocket-Protocol: ${opts.protocol}`);
+  }
+  // '' is not the same as "no extensions" on the wire (RFC 4.2.2), so it is not sent.
+  if (opts.extensions !== undefined && opts.extensions !== '') {
+    lines.push(headerLine('Sec-WebSocket-Extensions', opts.extensions));
+  }
+  for (const extra of opts.headers ?? []) {
+    lines.push(typeof extra === 'string' ? checkRawLine(extra) : headerLine(extra[0], extra[1]));
+  }
+  return lines;
+}
+
+/** The complete 101 response: buildAcceptHeaderLines joined by serializeHeaderLines. */
+export function buildAcceptResponse(opts: AcceptResponseOptions): string {
+  return serializeHeaderLines(buildAcceptHeaderLines(opts));
+}
+
+/**
+ * Joins a status line and header lines into the response head, ending with the
+ * empty line. Lines are re-checked because listeners may have pushed their own.
+ */
+export function serializeHeaderLines(lines: readonly string[]): string {
+  for (const line of lines) {
+    if (/[\r\n\0]/.test(line)) throw new TypeError(`Invalid header line ${JSON.stringify(line)}: it contains CR, LF or NUL`);
+  }
+  return `${lines.join('\r\n')}\r\n\r\n`;
+}
+
+function headerLine(name: string, value: string): string {
+  if (!isToken(name)) throw new TypeError(`Invalid header name ${JSON.stringify(name)}`);
+  if (/[\r\n\0]/.test(value)) {
+    throw new TypeError(`Invalid value for header "${name}": it contains CR, LF or NUL`);
+  }
+  return `${name}: ${value}`;
+}
+
+function checkRawLine(line: string): string {
+  const colon = line.indexOf(':');
+  if (colon <= 0) throw new TypeError(`Invalid header line ${JSON.stringify(line)}: expected "Name: value"`);
+  headerLine(line.slice(0, colon), line.slice(colon + 1));
+  return line;
+}
+
+/** Reason phrases for the statuses a handshake refusal is likely to use. */
+export const STATUS_TEXT: Readonly<Record<number, string>> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  408: 'Request Timeout',
+  409: 'Conflict',
+  410: 'Gone',
+  413: 'Payload Too Large',
+  414: 'URI Too Long',
+  426: 'Upgrade Required',
+  429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large',
+  500: 'Internal Server Error',
+  501: 'Not Implemented',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+};
+
+// The framing headers are ours: a caller's Connection or Content-Length could
+// contradict the body we write or keep a connection open that we are closing.
+const RESERVED_REJECT_HEADERS = new Set(['connection', 'content-type', 'content-length']);
+
+/**
+ * A complete refusal with `reason` as a plain-text body. CR and LF are removed
+ * from extra header values (they may echo client input, and this runs on an
+ * error path where throwing would hide the original problem); extra headers
+ * with invalid names or that collide with the framing headers are dropped.
+ */
+export function buildRejectResponse(status: number, reason: string, headers?: Record<string, string>): string {
+  if (!Number.isInteger(status) || status < 100 || status > 599) {
+    throw new RangeError(`Invalid HTTP status code: ${status}`);
+  }
+  let head =
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\n` +
+    'Connection: close\r\n' +
+    'Content-Type: text/plain; charset=utf-8\r\n' +
+    `Content-Length: ${Buffer.byteLength(reason, 'utf8')}\r\n`;
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    if (!isToken(name) || RESERVED_REJECT_HEADERS.has(name.toLowerCase())) continue;
+    head += `${name}: ${String(value).replace(/[\r\n\0]/g, '')}\r\n`;
+  }
+  return `${head}\r\n${reason}`;
+}
+
+/**
+ * Origin policy: true if `origin` (scheme://host[:port], as browsers serialize
+ * it) matches an allowed entry ASCII case-insensitively, or if `allowed`
+ * contains '*'. A request without Origin is allowed: the check exists to stop
+ * a page in a victim's browser from using the victim's cookies (RFC 6455 10.2),
+ * and browsers always send Origin. A non-browser client is not that threat
+ * and could send any Origin it likes, so requiring one would protect nothing.
+ */
+export function isOriginAllowed(origin: string | undefined, allowed: readonly string[]): boolean {
+  if (origin === undefined) return true;
+  const o = origin.toLowerCase();
+  return allowed.some((a) => a === '*' || a.toLowerCase() === o);
+}

@@ -1,0 +1,447 @@
+/**
+ * The WebSocket connection state machine (RFC 6455 sections 5 and 7), with no
+ * I/O: bytes in through receiveData/receiveEof, events out through the
+ * ConnectionHandler; calls in (send, ping, close...), bytes out through the
+ * ConnectionOutput. No sockets, timers or clocks: the binding that owns the
+ * byte stream (src/node) runs those.
+ *
+ * Owns: validation of every frame against the connection's context
+ * (opcodes, RSV bits, masking direction, fragmentation, control frames,
+ * limits), message reassembly, UTF-8 checks, the close handshake and failing
+ * the connection with the right close code. Does not own: the opening
+ * handshake (src/handshake) or what happens to the transport afterwards.
+ */
+import { CloseCode, MAX_CLOSE_REASON_BYTES, isValidWireCloseCode } from './close-code.js';
+import { ProtocolError, protocolError } from './errors.js';
+import { encodeFrameParts, encodeStringFrame, encodeFrame } from './frame-encoder.js';
+import { FrameParser, type FrameHeader, type FrameSink } from './frame-parser.js';
+import { randomMaskKey, type MaskKeySource } from './mask-key.js';
+import { MessageBuffer } from './message-buffer.js';
+import { Opcode, isControlOpcode, isKnownOpcode } from './opcode.js';
+import { Utf8Validator, isValidUtf8 } from './utf8-validator.js';
+
+export type Role = 'server' | 'client';
+
+/** Where the connection's life stands (tungstenite-style, no scattered booleans). */
+export const ConnectionState = {
+  /** Data flows both ways. */
+  Open: 'open',
+  /** We sent a Close frame and wait for the peer's. Incoming data is still delivered. */
+  ClosingByUs: 'closing',
+  /** Close frames went both ways, or the connection failed: the transport should close. */
+  Closed: 'closed',
+} as const;
+export type ConnectionState = (typeof ConnectionState)[keyof typeof ConnectionState];
+
+export const DEFAULT_MAX_PAYLOAD = 100 * 1024 * 1024;
+
+export interface ConnectionOptions {
+  role: Role;
+  /** Largest message accepted, after reassembly; 0 means no limit. Default 100 MiB. */
+  maxPayload?: number;
+  /** Split outgoing messages into frames of at most this many bytes; 0 (default) never splits. */
+  fragmentSize?: number;
+  /** Answer pings with pongs automatically (default true). */
+  autoPong?: boolean;
+  /** Skip UTF-8 validation of incoming text (default false: validate). */
+  skipUtf8Validation?: boolean;
+  /** Source of client masking keys (default: crypto-random). Tests inject fixed keys. */
+  maskKeySource?: MaskKeySource;
+}
+
+/** What the connection tells its owner. Called synchronously from receiveData. */
+export interface ConnectionHandler {
+  /** A complete message: one Buffer, or its pieces when `deliverFragments` is set. */
+  onMessage(data: Buffer | Buffer[], isBinary: boolean): void;
+  onPing(payload: Buffer): void;
+  onPong(payload: Buffer): void;
+  /** The peer's Close frame (code 1005 when it carried none). */
+  onCloseFrame(code: number, reason: Buffer): void;
+  /** Peer input broke the protocol: a Close frame with error.closeCode was sent. */
+  onFail(error: ProtocolError): void;
+}
+
+/** Where the connection's bytes go. */
+export interface ConnectionOutput {
+  write(data: Buffer, cb?: (error?: Error | null) => void): void;
+  /**
+   * The close handshake finished (or the connection failed): close the byte
+   * stream. A server does it at once; a client may wait for the server's FIN.
+   */
+  closeTransport(): void;
+  /** Is the outgoing buffer above its high-water mark? (auto-pongs are coalesced then) */
+  isCongested?(): boolean;
+}
+
+export interface SendOptions {
+  /** Last frame of the message (default true). false starts or continues a fragmented message. */
+  fin?: boolean;
+}
+
+export type WriteCallback = (error?: Error | null) => void;
+
+const EMPTY = Buffer.alloc(0);
+
+export class Connection implements FrameSink {
+  readonly role: Role;
+  state: ConnectionState = ConnectionState.Open;
+  /** Deliver messages as Buffer[] (ws binaryType 'fragments') instead of one Buffer. */
+  deliverFragments = false;
+  maxPayload: number;
+  readonly fragmentSize: number;
+  readonly autoPong: boolean;
+  readonly skipUtf8Validation: boolean;
+  /** Close code and reason we sent, if any. */
+  closeSent: { code: number; reason: Buffer } | null = null;
+  /** Close code and reason the peer sent, if any (1005 when none). */
+  closeReceived: { code: number; reason: Buffer } | null = null;
+  /** The error that failed the connection, if it failed. */
+  failure: ProtocolError | null = null;
+
+  private readonly parser: FrameParser;
+  private readonly maskKeySource: MaskKeySource | null;
+  private readonly utf8 = new Utf8Validator();
+  private readonly message = new MessageBuffer();
+
+  // Incoming message in progress (data frames).
+  private inMessage = false;
+  private messageOpcode = 0;
+  /** Payload of a message that arrived as one whole piece: delivered without copy. */
+  private single: Buffer | null = null;
+  private validateText = false;
+  // Control frame in progress.
+  private control: Buffer | null = null;
+  private controlUsed = 0;
+  private inControl = false;
+
+  // Outgoing fragmented message in progress.
+  private sendingFragmented = false;
+  private pendingPong: Buffer | null = null;
+
+  constructor(
+    options: ConnectionOptions,
+    private readonly handler: ConnectionHandler,
+    private readonly output: ConnectionOutput,
+  ) {
+    this.role = options.role;
+    this.maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
+    this.fragmentSize = options.fragmentSize ?? 0;
+    this.autoPong = options.autoPong ?? true;
+    this.skipUtf8Validation = options.skipUtf8Validation ?? false;
+    this.maskKeySource = options.role === 'client' ? (options.maskKeySource ?? randomMaskKey) : null;
+    this.parser = new FrameParser(this);
+  }
+
+  // ---------------------------------------------------------------- input
+
+  /** Feed bytes from the peer. Events are dispatched before this returns. */
+  receiveData(chunk: Buffer): void {
+    if (this.closeReceived !== null || this.failure !== null) return;
+    this.parser.push(chunk, 0);
+  }
+
+  /**
+   * The peer closed its side of the byte stream. Returns true when that ends
+   * a completed close handshake, false when the connection dropped (1006).
+   */
+  receiveEof(): boolean {
+    const clean = this.closeReceived !== null && this.closeSent !== null;
+    this.state = ConnectionState.Closed;
+    return clean;
+  }
+
+  /** Is a frame partly received? (a peer that stops mid-frame is stalling) */
+  get midFrame(): boolean {
+    return !this.parser.atFrameBoundary;
+  }
+
+  onFrameHeader(h: FrameHeader): boolean {
+    const op = h.opcode;
+    if (!isKnownOpcode(op)) return this.fail(protocolError('WS_ERR_INVALID_OPCODE', `Invalid opcode ${op}`));
+    if (h.rsv2 || h.rsv3) return this.fail(protocolError('WS_ERR_UNEXPECTED_RSV_2_3', 'RSV2 and RSV3 must be clear'));
+    if (h.masked !== (this.role === 'server')) {
+      return this.role === 'server'
+        ? this.fail(protocolError('WS_ERR_EXPECTED_MASK', 'Client frames must be masked'))
+        : this.fail(protocolError('WS_ERR_UNEXPECTED_MASK', 'Server frames must not be masked'));
+    }
+    if (isControlOpcode(op)) {
+      if (!h.fin) return this.fail(protocolError('WS_ERR_EXPECTED_FIN', 'Control frames must not be fragmented'));
+      if (h.payloadLength > 125) {
+        return this.fail(protocolError('WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH', `Control frame payload of ${h.payloadLength} bytes exceeds 125`));
+      }
+      if (h.rsv1) return this.fail(protocolError('WS_ERR_UNEXPECTED_RSV_1', 'RSV1 must be clear on control frames'));
+      this.inControl = true;
+      this.control = h.payloadLength === 0 ? EMPTY : Buffer.allocUnsafe(h.payloadLength);
+      this.controlUsed = 0;
+      return true;
+    }
+    this.inControl = false;
+    if (h.rsv1) return this.fail(protocolError('WS_ERR_UNEXPECTED_RSV_1', 'RSV1 must be clear: no extension negotiated it'));
+    if (op === Opcode.Continuation) {
+      if (!this.inMessage) return this.fail(protocolError('WS_ERR_UNEXPECTED_CONTINUATION', 'Continuation frame without a message to continue'));
+    } else {
+      if (this.inMessage) return this.fail(protocolError('WS_ERR_EXPECTED_CONTINUATION', 'New data frame while a fragmented message is open'));
+      this.inMessage = true;
+      this.messageOpcode = op;
+      this.validateText = op === Opcode.Text && !this.skipUtf8Validation;
+      if (this.validateText) this.utf8.reset();
+    }
+    if (this.maxPayload > 0 && this.message.length + h.payloadLength > this.maxPayload) {
+      return this.fail(
+        new ProtocolError('WS_ERR_UNSUPPORTED_MESSAGE_LENGTH', CloseCode.MessageTooBig, `Message exceeds maxPayload (${this.maxPayload} bytes)`),
+      );
+    }
+    return true;
+  }
+
+  onFramePayload(piece: Buffer): boolean {
+    if (this.inControl) {
+      piece.copy(this.control!, this.controlUsed);
+      this.controlUsed += piece.length;
+      return true;
+    }
+    if (this.validateText && !this.utf8.feed(piece)) {
+      return this.fail(new ProtocolError('WS_ERR_INVALID_UTF8', CloseCode.InvalidFramePayloadData, 'Invalid UTF-8 in text message'));
+    }
+    if (this.parser.fin && this.message.length === 0 && this.single === null && piece.length === this.parser.payloadLength) {
+      this.single = piece; // the whole message in one piece: no copy
+    } else {
+      if (this.single !== null) {
+        this.message.append(this.single);
+        this.single = null;
+      }
+      this.message.append(piece);
+    }
+    return true;
+  }
+
+  onFrameEnd(): boolean {
+    if (this.inControl) {
+      this.inControl = false;
+      const payload = this.control!;
+      this.control = null;
+      return this.handleControl(this.parser.opcode, payload);
+    }
+    if (!this.parser.fin) return true;
+    if (this.validateText && !this.utf8.isComplete()) {
+      return this.fail(new ProtocolError('WS_ERR_INVALID_UTF8', CloseCode.InvalidFramePayloadData, 'Text message ends inside a UTF-8 sequence'));
+    }
+    const isBinary = this.messageOpcode === Opcode.Binary;
+    let data: Buffer | Buffer[];
+    if (this.single !== null) {
+      data = this.deliverFragments ? [this.single] : this.single;
+      this.single = null;
+    } else if (this.deliverFragments) {
+      data = this.message.takeChunks();
+    } else {
+      data = this.message.length === 0 ? EMPTY : this.message.take();
+    }
+    this.inMessage = false;
+    this.handler.onMessage(data, isBinary);
+    // The handler may have closed or failed the connection.
+    return this.closeReceived === null && this.failure === null;
+  }
+
+  onFrameError(error: ProtocolError): void {
+    this.fail(error);
+  }
+
+  private handleControl(opcode: number, payload: Buffer): boolean {
+    if (opcode === Opcode.Ping) {
+      if (this.autoPong && this.closeSent === null) {
+        if (this.output.isCongested?.()) this.pendingPong = payload;
+        else this.writeControl(Opcode.Pong, payload);
+      }
+      this.handler.onPing(payload);
+      return this.closeReceived === null && this.failure === null;
+    }
+    if (opcode === Opcode.Pong) {
+      this.handler.onPong(payload);
+      return this.closeReceived === null && this.failure === null;
+    }
+    // Close
+    let code: number = CloseCode.NoStatusReceived;
+    let reason = EMPTY;
+    if (payload.length === 1) return this.fail(protocolError('WS_ERR_INVALID_CLOSE_PAYLOAD', 'Close frame payload of 1 byte'));
+    if (payload.length >= 2) {
+      code = payload.readUInt16BE(0);
+      if (!isValidWireCloseCode(code)) return this.fail(protocolError('WS_ERR_INVALID_CLOSE_CODE', `Invalid close code ${code}`));
+      reason = payload.subarray(2);
+      if (!this.skipUtf8Validation && !isValidUtf8(reason)) {
+        return this.fail(new ProtocolError('WS_ERR_INVALID_UTF8', CloseCode.InvalidFramePayloadData, 'Close reason is not valid UTF-8'));
+      }
+    }
+    this.closeReceived = { code, reason };
+    this.single = null;
+    this.message.reset();
+    this.inMessage = false;
+    if (this.closeSent === null) {
+      // Echo the code (not the reason), as ws and browsers do.
+      this.writeClose(code === CloseCode.NoStatusReceived ? undefined : code, EMPTY);
+    }
+    this.state = ConnectionState.Closed;
+    this.handler.onCloseFrame(code, reason);
+    this.output.closeTransport();
+    return false;
+  }
+
+  /**
+   * _Fail the WebSocket Connection_ (RFC 6455 section 7.1.7): send a Close
+   * frame with the error's code (unless one was sent), stop reading, and have
+   * the transport closed. Returns false so parsing stops.
+   */
+  private fail(error: ProtocolError): false {
+    if (this.failure !== null || this.closeReceived !== null) return false;
+    this.failure = error;
+    this.single = null;
+    this.message.reset();
+    this.control = null;
+    if (this.closeSent === null) this.writeClose(error.closeCode, truncateReason(error.message));
+    this.state = ConnectionState.Closed;
+    this.handler.onFail(error);
+    this.output.closeTransport();
+    return false;
+  }
+
+  // --------------------------------------------------------------- output
+
+  /** Can application data still be sent? (not after our Close frame) */
+  get canSend(): boolean {
+    return this.closeSent === null && this.state !== ConnectionState.Closed;
+  }
+
+  /**
+   * Send a message (or, with fin: false, one fragment of it). Returns false,
+   * writing nothing, once a Close frame was sent or the connection closed.
+   */
+  send(data: Buffer | string, isBinary: boolean, options?: SendOptions, cb?: WriteCallback): boolean {
+    if (!this.canSend) return false;
+    const fin = options?.fin ?? true;
+    const opcode = this.sendingFragmented ? Opcode.Continuation : isBinary ? Opcode.Binary : Opcode.Text;
+    this.sendingFragmented = !fin;
+    const size = this.fragmentSize;
+    if (size > 0 && (typeof data === 'string' ? data.length * 3 > size : data.length > size)) {
+      const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+      if (bytes.length > size) {
+        this.writeFragments(opcode, bytes, fin, cb);
+        return true;
+      }
+      data = bytes;
+    }
+    if (typeof data === 'string') {
+      this.output.write(encodeStringFrame(opcode, data, { fin, rsv1: false, maskKey: this.nextMaskKey() }), cb);
+    } else {
+      this.writeParts(encodeFrameParts(opcode, data, { fin, rsv1: false, maskKey: this.nextMaskKey() }), cb);
+    }
+    return true;
+  }
+
+  /**
+   * Write frames encoded beforehand (e.g. one publish written to many
+   * subscribers). Server side only: client frames need a fresh mask each.
+   * Refused (false) after Close, or while our own fragmented message is open.
+   */
+  sendEncoded(frames: Buffer, cb?: WriteCallback): boolean {
+    if (!this.canSend || this.sendingFragmented) return false;
+    if (this.role !== 'server') throw new Error('Pre-encoded frames can only be sent by a server');
+    this.output.write(frames, cb);
+    return true;
+  }
+
+  ping(payload: Buffer = EMPTY, cb?: WriteCallback): boolean {
+    checkControlPayload(payload);
+    if (!this.canSend) return false;
+    this.writeControl(Opcode.Ping, payload, cb);
+    return true;
+  }
+
+  pong(payload: Buffer = EMPTY, cb?: WriteCallback): boolean {
+    checkControlPayload(payload);
+    if (!this.canSend) return false;
+    this.writeControl(Opcode.Pong, payload, cb);
+    return true;
+  }
+
+  /** Send the latest pong that was held back while the output was congested. */
+  flushPendingPong(): void {
+    const payload = this.pendingPong;
+    if (payload === null) return;
+    this.pendingPong = null;
+    if (this.canSend) this.writeControl(Opcode.Pong, payload);
+  }
+
+  /**
+   * Start the closing handshake (or finish it if the peer started). Invalid
+   * codes and over-long reasons throw, as in ws; a second call does nothing.
+   */
+  close(code?: number, reason: string | Buffer = EMPTY, cb?: WriteCallback): void {
+    if (code !== undefined && (typeof code !== 'number' || !isValidWireCloseCode(code))) {
+      throw new TypeError('First argument must be a valid error code number');
+    }
+    const reasonBytes = typeof reason === 'string' ? Buffer.from(reason) : reason;
+    if (reasonBytes.length > MAX_CLOSE_REASON_BYTES) throw new RangeError('The message must not be greater than 123 bytes');
+    if (code === undefined && reasonBytes.length > 0) throw new TypeError('A close reason needs a close code');
+    if (this.closeSent !== null || this.state === ConnectionState.Closed) return;
+    this.writeClose(code, reasonBytes, cb);
+    this.state = ConnectionState.ClosingByUs;
+  }
+
+  /** Stop everything at once (terminate): no more input is read, nothing is sent. */
+  abort(): void {
+    this.state = ConnectionState.Closed;
+    this.message.reset();
+    this.single = null;
+    if (this.closeSent === null) this.closeSent = { code: CloseCode.AbnormalClosure, reason: EMPTY };
+  }
+
+  private writeClose(code: number | undefined, reason: Buffer, cb?: WriteCallback): void {
+    let payload: Buffer = EMPTY;
+    if (code !== undefined) {
+      payload = Buffer.allocUnsafe(2 + reason.length);
+      payload.writeUInt16BE(code, 0);
+      reason.copy(payload, 2);
+    }
+    this.closeSent = { code: code ?? CloseCode.NoStatusReceived, reason };
+    this.sendingFragmented = false;
+    this.pendingPong = null;
+    this.writeControl(Opcode.Close, payload, cb);
+  }
+
+  private writeControl(opcode: number, payload: Buffer, cb?: WriteCallback): void {
+    this.output.write(encodeFrame(opcode, payload, { fin: true, rsv1: false, maskKey: this.nextMaskKey() }), cb);
+  }
+
+  private writeFragments(opcode: number, bytes: Buffer, fin: boolean, cb?: WriteCallback): void {
+    const size = this.fragmentSize;
+    for (let offset = 0; offset < bytes.length; offset += size) {
+      const last = offset + size >= bytes.length;
+      const piece = bytes.subarray(offset, Math.min(offset + size, bytes.length));
+      const parts = encodeFrameParts(offset === 0 ? opcode : Opcode.Continuation, piece, {
+        fin: last && fin,
+        rsv1: false,
+        maskKey: this.nextMaskKey(),
+      });
+      this.writeParts(parts, last ? cb : undefined);
+    }
+  }
+
+  private writeParts(parts: Buffer[], cb?: WriteCallback): void {
+    const last = parts.length - 1;
+    for (let i = 0; i < last; i++) this.output.write(parts[i]!);
+    this.output.write(parts[last]!, cb);
+  }
+
+  private nextMaskKey(): Uint8Array | null {
+    return this.maskKeySource === null ? null : this.maskKeySource();
+  }
+}
+
+function checkControlPayload(payload: Buffer): void {
+  if (payload.length > 125) throw new RangeError('The data size must not be greater than 125 bytes');
+}
+
+/** Error messages become close reasons: keep them within 123 bytes. */
+function truncateReason(message: string): Buffer {
+  const bytes = Buffer.from(message);
+  return bytes.length <= MAX_CLOSE_REASON_BYTES ? bytes : bytes.subarray(0, MAX_CLOSE_REASON_BYTES);
+}

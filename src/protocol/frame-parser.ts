@@ -1,0 +1,172 @@
+/**
+ * Incremental frame decoder (RFC 6455 section 5.2). Bytes may arrive split
+ * at any position, including inside the extended length or the masking key.
+ *
+ * It owns only the wire format: header fields, length decoding (with the
+ * minimal-encoding rule) and unmasking. What a frame *means* (opcode rules,
+ * fragmentation, limits, RSV ownership) is the connection's business: the
+ * parser hands each header to its sink before reading the payload, so every
+ * limit is checked before a byte of payload is kept.
+ *
+ * Memory: the parser never keeps input chunks. Header bytes split across
+ * chunks are copied into a 14-byte scratch buffer; payload bytes are unmasked
+ * in place and passed on as views of the chunk they arrived in.
+ */
+import { CloseCode } from './close-code.js';
+import { ProtocolError, protocolError } from './errors.js';
+import { maskInto } from './mask.js';
+
+/** Header of the frame being parsed. The parser itself implements it. */
+export interface FrameHeader {
+  readonly fin: boolean;
+  readonly rsv1: boolean;
+  readonly rsv2: boolean;
+  readonly rsv3: boolean;
+  readonly opcode: number;
+  readonly masked: boolean;
+  /** Payload length in bytes (at most 2^53 - 1; larger ones are refused). */
+  readonly payloadLength: number;
+}
+
+/** Receives a frame in three steps. Returning false stops parsing at once. */
+export interface FrameSink {
+  onFrameHeader(header: FrameHeader): boolean;
+  /** An unmasked piece of payload: a view of the input, valid until the sink copies it. */
+  onFramePayload(piece: Buffer): boolean;
+  onFrameEnd(): boolean;
+  onFrameError(error: ProtocolError): void;
+}
+
+const enum State {
+  Header,
+  Payload,
+}
+
+export class FrameParser implements FrameHeader {
+  fin = false;
+  rsv1 = false;
+  rsv2 = false;
+  rsv3 = false;
+  opcode = 0;
+  masked = false;
+  payloadLength = 0;
+
+  private state = State.Header;
+  private readonly scratch = Buffer.allocUnsafe(14);
+  private scratchLength = 0;
+  private readonly maskKey = Buffer.alloc(4);
+  private payloadRead = 0;
+
+  constructor(private readonly sink: FrameSink) {}
+
+  /**
+   * Consume `chunk` from `offset`. Returns the offset where parsing stopped:
+   * chunk.length when all was consumed, less when the sink asked to stop
+   * (the caller may resume from there) or an error was reported.
+   */
+  push(chunk: Buffer, offset = 0): number {
+    const end = chunk.length;
+    let pos = offset;
+    for (;;) {
+      if (this.state === State.Header) {
+        if (pos >= end) return pos;
+        let buf: Buffer;
+        let at: number;
+        let need: number;
+        if (this.scratchLength === 0 && end - pos >= 2 && end - pos >= (need = headerSize(chunk[pos + 1]!))) {
+          buf = chunk;
+          at = pos;
+          pos += need;
+        } else {
+          // Slow path: the header straddles chunks. Gather it in scratch.
+          while (this.scratchLength < 2 && pos < end) this.scratch[this.scratchLength++] = chunk[pos++]!;
+          if (this.scratchLength < 2) return pos;
+          need = headerSize(this.scratch[1]!);
+          const take = Math.min(need - this.scratchLength, end - pos);
+          chunk.copy(this.scratch, this.scratchLength, pos, pos + take);
+          this.scratchLength += take;
+          pos += take;
+          if (this.scratchLength < need) return pos;
+          this.scratchLength = 0;
+          buf = this.scratch;
+          at = 0;
+        }
+        const error = this.decodeHeader(buf, at);
+        if (error) {
+          this.sink.onFrameError(error);
+          return pos;
+        }
+        this.payloadRead = 0;
+        this.state = State.Payload;
+        if (!this.sink.onFrameHeader(this)) return pos;
+      }
+      // State.Payload
+      const left = this.payloadLength - this.payloadRead;
+      if (left > 0) {
+        if (pos >= end) return pos;
+        const take = left < end - pos ? left : end - pos;
+        const piece = chunk.subarray(pos, pos + take);
+        if (this.masked) maskInto(piece, 0, piece, 0, take, this.maskKey, this.payloadRead);
+        this.payloadRead += take;
+        pos += take;
+        if (!this.sink.onFramePayload(piece)) return pos;
+        if (this.payloadRead < this.payloadLength) return pos;
+      }
+      this.state = State.Header;
+      if (!this.sink.onFrameEnd()) return pos;
+    }
+  }
+
+  /** Bytes of the current frame's payload not yet received. */
+  get payloadRemaining(): number {
+    return this.state === State.Payload ? this.payloadLength - this.payloadRead : 0;
+  }
+
+  /** True between frames: no partial header or payload is pending. */
+  get atFrameBoundary(): boolean {
+    return this.state === State.Header && this.scratchLength === 0;
+  }
+
+  private decodeHeader(buf: Buffer, at: number): ProtocolError | undefined {
+    const b0 = buf[at]!;
+    const b1 = buf[at + 1]!;
+    this.fin = (b0 & 0x80) !== 0;
+    this.rsv1 = (b0 & 0x40) !== 0;
+    this.rsv2 = (b0 & 0x20) !== 0;
+    this.rsv3 = (b0 & 0x10) !== 0;
+    this.opcode = b0 & 0x0f;
+    this.masked = (b1 & 0x80) !== 0;
+    let length = b1 & 0x7f;
+    let p = at + 2;
+    if (length === 126) {
+      length = buf.readUInt16BE(p);
+      p += 2;
+      if (length < 126) return protocolError('WS_ERR_NON_MINIMAL_LENGTH', 'Payload length not minimally encoded (16-bit form for < 126)');
+    } else if (length === 127) {
+      const high = buf.readUInt32BE(p);
+      const low = buf.readUInt32BE(p + 4);
+      p += 8;
+      if (high & 0x80000000) return protocolError('WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH', 'Payload length has its most significant bit set');
+      // Lengths above 2^53 - 1 cannot be represented exactly; no limit allows them anyway.
+      if (high > 0x1fffff) {
+        return new ProtocolError('WS_ERR_UNSUPPORTED_MESSAGE_LENGTH', CloseCode.MessageTooBig, 'Payload length above 2^53 - 1 is not supported');
+      }
+      length = high * 0x100000000 + low;
+      if (length < 0x10000) return protocolError('WS_ERR_NON_MINIMAL_LENGTH', 'Payload length not minimally encoded (64-bit form for < 65536)');
+    }
+    this.payloadLength = length;
+    if (this.masked) {
+      this.maskKey[0] = buf[p]!;
+      this.maskKey[1] = buf[p + 1]!;
+      this.maskKey[2] = buf[p + 2]!;
+      this.maskKey[3] = buf[p + 3]!;
+    }
+    return undefined;
+  }
+}
+
+/** Full header size implied by the second header byte. */
+function headerSize(b1: number): number {
+  const len7 = b1 & 0x7f;
+  return 2 + (len7 === 126 ? 2 : len7 === 127 ? 8 : 0) + (b1 & 0x80 ? 4 : 0);
+}
