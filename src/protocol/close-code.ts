@@ -30,7 +30,8 @@ export const MAX_CLOSE_REASON_BYTES = 123;
  * rest of 1000-2999 are invalid on the wire.
  */
 export function isValidWireCloseCode(code: number): boolean {
-  return (
+  // Integers only: 1000.5 passes the range checks but cannot go on the wire as written.
+  return Number.isInteger(code) && (
     (code >= 1000 && code <= 1003) ||
     (code >= 1007 && code <= 1014) ||
     (code >= 3000 && code <= 4999)

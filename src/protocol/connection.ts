@@ -76,11 +76,13 @@ export interface ConnectionOutput {
 export interface SendOptions {
   /** Last frame of the message (default true). false starts or continues a fragmented message. */
   fin?: boolean;
+  /** Override masking (default: clients mask, servers do not). Breaking the RFC is for tests only. */
+  mask?: boolean | undefined;
 }
 
 export type WriteCallback = (error?: Error | null) => void;
 
-const EMPTY = Buffer.alloc(0);
+const EMPTY: Buffer = Buffer.alloc(0);
 
 export class Connection implements FrameSink {
   readonly role: Role;
@@ -317,21 +319,22 @@ export class Connection implements FrameSink {
   send(data: Buffer | string, isBinary: boolean, options?: SendOptions, cb?: WriteCallback): boolean {
     if (!this.canSend) return false;
     const fin = options?.fin ?? true;
+    const mask = options?.mask;
     const opcode = this.sendingFragmented ? Opcode.Continuation : isBinary ? Opcode.Binary : Opcode.Text;
     this.sendingFragmented = !fin;
     const size = this.fragmentSize;
     if (size > 0 && (typeof data === 'string' ? data.length * 3 > size : data.length > size)) {
       const bytes = typeof data === 'string' ? Buffer.from(data) : data;
       if (bytes.length > size) {
-        this.writeFragments(opcode, bytes, fin, cb);
+        this.writeFragments(opcode, bytes, fin, mask, cb);
         return true;
       }
       data = bytes;
     }
     if (typeof data === 'string') {
-      this.output.write(encodeStringFrame(opcode, data, { fin, rsv1: false, maskKey: this.nextMaskKey() }), cb);
+      this.output.write(encodeStringFrame(opcode, data, { fin, rsv1: false, maskKey: this.nextMaskKey(mask) }), cb);
     } else {
-      this.writeParts(encodeFrameParts(opcode, data, { fin, rsv1: false, maskKey: this.nextMaskKey() }), cb);
+      this.writeParts(encodeFrameParts(opcode, data, { fin, rsv1: false, maskKey: this.nextMaskKey(mask) }), cb);
     }
     return true;
   }
@@ -411,7 +414,7 @@ export class Connection implements FrameSink {
     this.output.write(encodeFrame(opcode, payload, { fin: true, rsv1: false, maskKey: this.nextMaskKey() }), cb);
   }
 
-  private writeFragments(opcode: number, bytes: Buffer, fin: boolean, cb?: WriteCallback): void {
+  private writeFragments(opcode: number, bytes: Buffer, fin: boolean, mask: boolean | undefined, cb?: WriteCallback): void {
     const size = this.fragmentSize;
     for (let offset = 0; offset < bytes.length; offset += size) {
       const last = offset + size >= bytes.length;
@@ -419,7 +422,7 @@ export class Connection implements FrameSink {
       const parts = encodeFrameParts(offset === 0 ? opcode : Opcode.Continuation, piece, {
         fin: last && fin,
         rsv1: false,
-        maskKey: this.nextMaskKey(),
+        maskKey: this.nextMaskKey(mask),
       });
       this.writeParts(parts, last ? cb : undefined);
     }
@@ -431,8 +434,9 @@ export class Connection implements FrameSink {
     this.output.write(parts[last]!, cb);
   }
 
-  private nextMaskKey(): Uint8Array | null {
-    return this.maskKeySource === null ? null : this.maskKeySource();
+  private nextMaskKey(mask?: boolean): Uint8Array | null {
+    if (mask === undefined) return this.maskKeySource === null ? null : this.maskKeySource();
+    return mask ? (this.maskKeySource ?? randomMaskKey)() : null;
   }
 }
 

@@ -86,8 +86,10 @@ export function systemDependency<T extends object>(
   const hit = cache.get(name);
   if (hit) return hit as Dependency<T>;
   let result: Dependency<T>;
+  const pretend = (process.env['HYPERWS_PRETEND_MISSING'] ?? '').split(',').map((s) => s.trim());
   try {
-    const r = probe();
+    // HYPERWS_PRETEND_MISSING=chromium,openssl,... exercises the skip/fail paths.
+    const r = pretend.includes(name) ? 'pretended missing (HYPERWS_PRETEND_MISSING)' : probe();
     result = typeof r === 'string' ? { skip: r, dependency: name, installHint } : (r as Found<T>);
   } catch (err) {
     result = { skip: err instanceof Error ? err.message : String(err), dependency: name, installHint };

@@ -1,0 +1,29 @@
+/**
+ * hyperws: the package entry. Named exports for everything, plus a ws-style
+ * default export: the WebSocket class carrying WebSocketServer (also as
+ * Server), createWebSocketStream and WebSocket itself, so
+ * `import WebSocket from 'hyperws'` and `const WebSocket = require('hyperws')`
+ * work as they do with ws.
+ */
+import { WebSocket } from './node/websocket.js';
+import { WebSocketServer } from './node/websocket-server.js';
+import { createWebSocketStream } from './node/websocket-stream.js';
+
+export * from './node/index.js';
+export { CloseCode, ProtocolError, type ProtocolErrorCode } from './protocol/index.js';
+export { WebSocketServer as Server };
+
+type WebSocketWithStatics = typeof WebSocket & {
+  WebSocket: typeof WebSocket;
+  WebSocketServer: typeof WebSocketServer;
+  Server: typeof WebSocketServer;
+  createWebSocketStream: typeof createWebSocketStream;
+};
+
+const DefaultExport = WebSocket as WebSocketWithStatics;
+DefaultExport.WebSocket = WebSocket;
+DefaultExport.WebSocketServer = WebSocketServer;
+DefaultExport.Server = WebSocketServer;
+DefaultExport.createWebSocketStream = createWebSocketStream;
+
+export default DefaultExport;

@@ -1,0 +1,131 @@
+/**
+ * The client's opening handshake over node:http/node:https (RFC 6455 4.1):
+ * build the upgrade request, validate the 101 response with src/handshake,
+ * then attach the socket to the WebSocket. TLS options (ca, cert, key,
+ * rejectUnauthorized, servername...) pass straight to node:tls.
+ */
+import { request as httpRequest, type ClientRequest, type ClientRequestArgs, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { connect as netConnect, isIP, type Socket } from 'node:net';
+import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions } from 'node:tls';
+import type { Duplex } from 'node:stream';
+import { buildClientRequestHeaders, generateKey, validateUpgradeResponse } from '../handshake/index.js';
+import type { WebSocket } from './websocket.js';
+
+export interface ClientOptions extends Omit<ClientRequestArgs, 'headers' | 'timeout' | 'protocol' | 'host' | 'hostname' | 'port' | 'path'>,
+  Pick<TlsConnectionOptions, 'ca' | 'cert' | 'key' | 'pfx' | 'passphrase' | 'rejectUnauthorized' | 'servername' | 'checkServerIdentity' | 'ciphers' | 'minVersion' | 'ALPNProtocols'> {
+  /** Extra request headers. */
+  headers?: Record<string, string>;
+  /** Value of the Origin header. */
+  origin?: string;
+  /** Time allowed for the opening handshake, in ms (default: none, as ws). */
+  handshakeTimeout?: number;
+  /** Largest message accepted (default 100 MiB; 0 = no limit). */
+  maxPayload?: number;
+  skipUTF8Validation?: boolean;
+  autoPong?: boolean;
+  /** Time allowed for the closing handshake before the socket is destroyed (default 30 s). */
+  closeTimeout?: number;
+  /** Split outgoing messages into frames of at most this many bytes (default 0: never). */
+  fragmentSize?: number;
+  /** Accepted for ws compatibility: only 13 is supported. */
+  protocolVersion?: number;
+  /** Custom socket factory (e.g. a proxy tunnel); defaults to net/tls connect. */
+  createConnection?: (options: any, oncreate?: any) => Duplex;
+}
+
+export function connectClient(ws: WebSocket, address: string | URL, protocols: string[], options: ClientOptions): void {
+  let url: URL;
+  try {
+    url = address instanceof URL ? new URL(address.href) : new URL(address);
+  } catch {
+    throw new SyntaxError(`Invalid URL: ${String(address)}`);
+  }
+  if (url.protocol === 'http:') url.protocol = 'ws:';
+  else if (url.protocol === 'https:') url.protocol = 'wss:';
+  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') {
+    throw new SyntaxError(`The URL's protocol must be one of "ws:", "wss:", "http:", or "https:"`);
+  }
+  if (url.hash) throw new SyntaxError('The URL contains a fragment identifier');
+  if (options.protocolVersion !== undefined && options.protocolVersion !== 13) {
+    throw new RangeError(`Unsupported protocol version: ${options.protocolVersion} (supported versions: 13)`);
+  }
+  ws.url = url.href;
+  const secure = url.protocol === 'wss:';
+  const key = generateKey();
+  const headers = buildClientRequestHeaders({
+    key,
+    protocols,
+    ...(options.origin !== undefined ? { origin: options.origin } : {}),
+    ...(options.headers !== undefined ? { headers: options.headers } : {}),
+  });
+  const hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+  const {
+    handshakeTimeout, maxPayload, skipUTF8Validation, autoPong, closeTimeout, fragmentSize, origin: _origin,
+    headers: _headers, protocolVersion: _pv, createConnection, ...passThrough
+  } = options;
+  const requestOptions: ClientRequestArgs & TlsConnectionOptions = {
+    ...passThrough,
+    method: 'GET',
+    host: hostname,
+    port: url.port ? Number(url.port) : secure ? 443 : 80,
+    path: `${url.pathname}${url.search}`,
+    headers,
+    createConnection: (createConnection as ClientRequestArgs['createConnection']) ?? (secure ? tlsConnectFor : netConnectFor),
+  };
+  if (secure && requestOptions.servername === undefined && isIP(hostname) === 0) requestOptions.servername = hostname;
+  if (handshakeTimeout !== undefined) requestOptions.timeout = handshakeTimeout;
+
+  const req: ClientRequest = (secure ? httpsRequest : httpRequest)(requestOptions);
+  ws._req = req;
+
+  if (handshakeTimeout !== undefined) {
+    req.on('timeout', () => ws._abortHandshake(new Error('Opening handshake has timed out')));
+  }
+  req.on('error', (error) => {
+    if (ws._req !== req) return;
+    ws._req = null;
+    ws._abortHandshake(error);
+  });
+  req.on('response', (res: IncomingMessage) => {
+    if (ws._req !== req) return;
+    if (!ws.emit('unexpected-response', req, res)) {
+      res.resume();
+      ws._abortHandshake(new Error(`Unexpected server response: ${res.statusCode}`));
+    }
+  });
+  req.on('upgrade', (res: IncomingMessage, socket: Socket, head: Buffer) => {
+    ws.emit('upgrade', res);
+    if (ws._req !== req) {
+      // Aborted (close()/terminate()) while the response was on its way.
+      socket.destroy();
+      return;
+    }
+    ws._req = null;
+    const result = validateUpgradeResponse(res, { key, protocols, extensionsOffered: [] });
+    if (!result.ok) {
+      socket.destroy();
+      ws._abortHandshake(new Error(result.reason));
+      return;
+    }
+    ws.protocol = result.protocol;
+    ws._attach(socket, head, {
+      role: 'client',
+      ...(maxPayload !== undefined ? { maxPayload } : {}),
+      ...(skipUTF8Validation !== undefined ? { skipUTF8Validation } : {}),
+      ...(autoPong !== undefined ? { autoPong } : {}),
+      ...(closeTimeout !== undefined ? { closeTimeout } : {}),
+      ...(fragmentSize !== undefined ? { fragmentSize } : {}),
+    });
+    ws.emit('open');
+  });
+  req.end();
+}
+
+// Connect directly, bypassing http.Agent pooling: an upgraded socket is never reused.
+function netConnectFor(options: any): Socket {
+  return netConnect({ ...options, path: undefined });
+}
+function tlsConnectFor(options: any): Socket {
+  return tlsConnect({ ...options, path: undefined });
+}

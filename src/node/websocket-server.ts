@@ -1,0 +1,311 @@
+/**
+ * `WebSocketServer`: accepts upgrade requests on a node:http(s) server (its
+ * own, or one the user already has, sharing the port with ordinary HTTP) or
+ * via handleUpgrade in noServer mode. ws-compatible options and events.
+ *
+ * The request is checked in one readable sequence of early returns (path,
+ * RFC rules in src/handshake, origin allowlist, subprotocols, verifyClient);
+ * every refusal is an HTTP 4xx with a plain-text reason, written once, and
+ * the socket closed. Accepted sockets become WebSocket instances.
+ */
+import { EventEmitter } from 'node:events';
+import { createServer, STATUS_CODES, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+import type { Duplex } from 'node:stream';
+import type { Socket } from 'node:net';
+import {
+  buildAcceptHeaderLines,
+  buildRejectResponse,
+  isOriginAllowed,
+  serializeHeaderLines,
+  validateUpgradeRequest,
+} from '../handshake/index.js';
+import { CloseCode, DEFAULT_MAX_PAYLOAD } from '../protocol/index.js';
+import { Heartbeat, type HeartbeatOptions } from './heartbeat.js';
+import { ReadyState } from './ready-state.js';
+import { WebSocket } from './websocket.js';
+
+export interface VerifyClientInfo {
+  origin: string;
+  secure: boolean;
+  req: IncomingMessage;
+}
+export type VerifyClientCallback = (
+  verified: boolean,
+  code?: number,
+  message?: string,
+  headers?: Record<string, string>,
+) => void;
+export type VerifyClient =
+  | ((info: VerifyClientInfo) => boolean)
+  | ((info: VerifyClientInfo, callback: VerifyClientCallback) => void);
+
+export interface ServerOptions {
+  host?: string;
+  port?: number;
+  backlog?: number;
+  /** Attach to an existing http/https server: normal requests keep working. */
+  server?: HttpServer | HttpsServer;
+  /** Create no server: call handleUpgrade() from your own 'upgrade' listener. */
+  noServer?: boolean;
+  /** Only accept upgrades whose pathname equals this. */
+  path?: string;
+  verifyClient?: VerifyClient;
+  /** Pick a subprotocol among those offered; false (or undefined) for none. */
+  handleProtocols?: (protocols: Set<string>, request: IncomingMessage) => string | false;
+  /** Track connected clients in server.clients (default true). */
+  clientTracking?: boolean;
+  /** Largest message accepted (default 100 MiB; 0 = no limit). */
+  maxPayload?: number;
+  skipUTF8Validation?: boolean;
+  autoPong?: boolean;
+  /** Refuse (403) browsers whose Origin is not listed; '*' allows any. Non-browser clients send none and pass. */
+  allowedOrigins?: string[];
+  /** Ping idle clients and terminate those that do not answer in time. Off by default. */
+  heartbeat?: HeartbeatOptions;
+  /** Time allowed for an opening handshake on a server we create (slowloris guard); default 10 s. */
+  handshakeTimeout?: number;
+  /** Time allowed for the closing handshake before the socket is destroyed (default 30 s). */
+  closeTimeout?: number;
+  /** Split outgoing messages into frames of at most this many bytes (default 0: never). */
+  fragmentSize?: number;
+  /** The class instantiated for each connection (a subclass of WebSocket). */
+  WebSocket?: typeof WebSocket;
+}
+
+export const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
+
+const kHandshakeTimer = Symbol('hyperws.handshakeTimer');
+type TimedSocket = Socket & { [kHandshakeTimer]?: NodeJS.Timeout };
+
+export class WebSocketServer extends EventEmitter {
+  readonly options: ServerOptions & { maxPayload: number; clientTracking: boolean };
+  /** Connected clients (when clientTracking is on). */
+  clients: Set<WebSocket> = new Set();
+  /** @internal */ _server: HttpServer | HttpsServer | null = null;
+  private ownsServer = false;
+  private state: 'running' | 'closing' | 'closed' = 'running';
+  private removeServerListeners: (() => void) | null = null;
+  private readonly heartbeat: Heartbeat | null;
+
+  constructor(options: ServerOptions = {}, callback?: () => void) {
+    super();
+    const modes = [options.port !== undefined, options.server !== undefined, options.noServer === true].filter(Boolean).length;
+    if (modes !== 1) {
+      throw new TypeError('One and only one of the "port", "server", or "noServer" options must be specified');
+    }
+    this.options = { ...options, maxPayload: options.maxPayload ?? DEFAULT_MAX_PAYLOAD, clientTracking: options.clientTracking ?? true };
+    if (!this.options.clientTracking) this.clients = new Set();
+
+    if (options.port !== undefined) {
+      const server = createServer((_req, res) => {
+        const body = STATUS_CODES[426]!;
+        res.writeHead(426, { 'Content-Length': body.length, 'Content-Type': 'text/plain' });
+        res.end(body);
+      });
+      this.ownsServer = true;
+      this.guardHandshakes(server, options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT);
+      server.listen(options.port, options.host, options.backlog, callback);
+      this._server = server;
+    } else if (options.server) {
+      this._server = options.server;
+    }
+    if (this._server) {
+      const server = this._server;
+      const onListening = () => this.emit('listening');
+      const onError = (error: Error) => this.emit('error', error);
+      const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+        this.handleUpgrade(req, socket, head, (ws) => this.emit('connection', ws, req));
+      };
+      server.on('listening', onListening);
+      server.on('error', onError);
+      server.on('upgrade', onUpgrade);
+      this.removeServerListeners = () => {
+        server.removeListener('listening', onListening);
+        server.removeListener('error', onError);
+        server.removeListener('upgrade', onUpgrade);
+      };
+    }
+    this.heartbeat = options.heartbeat ? new Heartbeat(options.heartbeat, () => this.clients) : null;
+    if (this.heartbeat && !this.options.clientTracking) throw new TypeError('heartbeat needs clientTracking');
+  }
+
+  /** The bound address of the server we listen on (as net.Server#address()). */
+  address(): ReturnType<HttpServer['address']> {
+    if (this.options.noServer) throw new Error('The server is operating in "noServer" mode');
+    return this._server ? this._server.address() : null;
+  }
+
+  /**
+   * Stop accepting connections and close every client with 1001 (Going
+   * Away). Our own HTTP server is closed; a user's server is left running.
+   */
+  close(callback?: (error?: Error) => void): void {
+    if (callback) this.once('close', () => callback());
+    if (this.state === 'closed') {
+      process.nextTick(() => this.emit('close'));
+      return;
+    }
+    if (this.state === 'closing') return;
+    this.state = 'closing';
+    this.heartbeat?.stop();
+    for (const ws of this.clients) ws.close(CloseCode.GoingAway, 'Server shutting down');
+    this.removeServerListeners?.();
+    this.removeServerListeners = null;
+    const finish = () => {
+      this.state = 'closed';
+      this.emit('close');
+    };
+    const server = this._server;
+    this._server = null;
+    if (server && this.ownsServer) {
+      // Resolve once every WebSocket has closed and the listener is down.
+      const pending = [...this.clients].filter((ws) => ws.readyState !== ReadyState.CLOSED);
+      let waiting = pending.length + 1;
+      const done = () => {
+        if (--waiting === 0) finish();
+      };
+      for (const ws of pending) ws.once('close', done);
+      server.close(() => done());
+      server.closeIdleConnections?.();
+    } else {
+      process.nextTick(finish);
+    }
+  }
+
+  /** Is this request for us? (path option; override for custom routing, as in ws) */
+  shouldHandle(req: IncomingMessage): boolean {
+    if (this.options.path === undefined) return true;
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    return (q === -1 ? url : url.slice(0, q)) === this.options.path;
+  }
+
+  /**
+   * Complete (or refuse) an upgrade request. On success `callback(ws, req)`
+   * runs with the new WebSocket; on refusal the socket gets an HTTP error.
+   */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, callback: (ws: WebSocket, req: IncomingMessage) => void): void {
+    socket.on('error', onHandshakeSocketError);
+    if (this.state !== 'running') return this.refuse(socket, req, 503, 'The server is shutting down');
+    if (!this.shouldHandle(req)) return this.refuse(socket, req, 400, `No WebSocket endpoint at ${JSON.stringify(req.url)}`);
+    const checked = validateUpgradeRequest(req);
+    if (!checked.ok) return this.refuse(socket, req, checked.status, checked.reason, checked.headers);
+    if (this.options.allowedOrigins && !isOriginAllowed(checked.origin, this.options.allowedOrigins)) {
+      return this.refuse(socket, req, 403, `Origin not allowed: ${checked.origin}`);
+    }
+    const protocols = checked.protocols;
+    const proceed = () => this.completeUpgrade(checked.key, protocols, req, socket, head, callback);
+    const verify = this.options.verifyClient;
+    if (!verify) return proceed();
+    const info: VerifyClientInfo = {
+      origin: (req.headers[`${+(req.headers['sec-websocket-version'] ?? 13) === 8 ? 'sec-websocket-origin' : 'origin'}`] as string) ?? '',
+      secure: !!(req.socket as Socket & { authorized?: boolean; encrypted?: boolean }).encrypted,
+      req,
+    };
+    if (verify.length === 2) {
+      let answered = false;
+      (verify as (i: VerifyClientInfo, cb: VerifyClientCallback) => void)(info, (verified, code, message, headers) => {
+        if (answered) return;
+        answered = true;
+        if (!verified) return this.refuse(socket, req, code ?? 401, message ?? STATUS_CODES[code ?? 401] ?? 'Unauthorized', headers);
+        proceed();
+      });
+      return;
+    }
+    if (!(verify as (i: VerifyClientInfo) => boolean)(info)) return this.refuse(socket, req, 401, 'Unauthorized: verifyClient refused the connection');
+    proceed();
+  }
+
+  private completeUpgrade(
+    key: string,
+    protocols: string[],
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    callback: (ws: WebSocket, req: IncomingMessage) => void,
+  ): void {
+    if (!socket.readable || !socket.writable) return void socket.destroy();
+    if (this.state !== 'running') return this.refuse(socket, req, 503, 'The server is shutting down');
+    clearHandshakeTimer(socket as TimedSocket);
+    let protocol: string | undefined;
+    if (protocols.length > 0 && this.options.handleProtocols) {
+      const chosen = this.options.handleProtocols(new Set(protocols), req);
+      if (chosen !== false && chosen !== undefined) {
+        if (!protocols.includes(chosen)) return this.refuse(socket, req, 500, 'handleProtocols chose a subprotocol the client did not offer');
+        protocol = chosen;
+      }
+    } else if (protocols.length > 0) {
+      protocol = protocols[0]; // ws's default: the client's first preference
+    }
+    const lines = buildAcceptHeaderLines({ key, ...(protocol !== undefined ? { protocol } : {}) });
+    this.emit('headers', lines, req);
+    let response: string;
+    try {
+      response = serializeHeaderLines(lines);
+    } catch (error) {
+      return this.refuse(socket, req, 500, `Invalid response header: ${(error as Error).message}`);
+    }
+    socket.write(response);
+    socket.removeListener('error', onHandshakeSocketError);
+    const Ctor = this.options.WebSocket ?? WebSocket;
+    const ws = new Ctor(null);
+    ws.protocol = protocol ?? '';
+    ws._attach(socket, head, {
+      role: 'server',
+      maxPayload: this.options.maxPayload,
+      ...(this.options.skipUTF8Validation !== undefined ? { skipUTF8Validation: this.options.skipUTF8Validation } : {}),
+      ...(this.options.autoPong !== undefined ? { autoPong: this.options.autoPong } : {}),
+      ...(this.options.closeTimeout !== undefined ? { closeTimeout: this.options.closeTimeout } : {}),
+      ...(this.options.fragmentSize !== undefined ? { fragmentSize: this.options.fragmentSize } : {}),
+    });
+    if (this.options.clientTracking) {
+      this.clients.add(ws);
+      ws.on('close', () => this.clients.delete(ws));
+    }
+    this.heartbeat?.track(ws);
+    callback(ws, req);
+  }
+
+  /** Refuse the handshake: plain-text HTTP error, written once, socket closed. */
+  private refuse(socket: Duplex, req: IncomingMessage, status: number, reason: string, headers?: Record<string, string>): void {
+    clearHandshakeTimer(socket as TimedSocket);
+    if (this.listenerCount('wsClientError') > 0) {
+      const error = Object.assign(new Error(reason), { statusCode: status });
+      this.emit('wsClientError', error, socket, req);
+      return;
+    }
+    abortHandshake(socket, status, reason, headers);
+  }
+
+  /** Drop connections that do not complete a request in time (slowloris). */
+  private guardHandshakes(server: HttpServer, timeout: number): void {
+    if (!(timeout > 0)) return;
+    server.on('connection', (socket: TimedSocket) => {
+      socket[kHandshakeTimer] = setTimeout(() => socket.destroy(), timeout);
+      socket.once('close', () => clearHandshakeTimer(socket));
+    });
+    server.on('request', (req: IncomingMessage) => clearHandshakeTimer(req.socket as TimedSocket));
+  }
+}
+
+export function abortHandshake(socket: Duplex, status: number, reason: string, headers?: Record<string, string>): void {
+  if (socket.writable && !socket.writableEnded) {
+    socket.end(buildRejectResponse(status, reason, headers));
+  }
+  socket.once('finish', () => socket.destroy());
+  // A peer that never reads must not keep the socket alive.
+  setTimeout(() => socket.destroy(), 1000).unref();
+}
+
+function clearHandshakeTimer(socket: TimedSocket): void {
+  const timer = socket[kHandshakeTimer];
+  if (timer !== undefined) {
+    clearTimeout(timer);
+    socket[kHandshakeTimer] = undefined;
+  }
+}
+
+function onHandshakeSocketError(this: Duplex): void {
+  this.destroy();
+}

@@ -1,0 +1,343 @@
+/**
+ * The `WebSocket` class of the Node API, drop-in compatible with the ws
+ * package's commonly used surface: the same constructor, methods, events,
+ * properties and callbacks. Used on both sides: a client creates it with a
+ * URL; a server creates it with `null` and attaches the upgraded socket.
+ *
+ * Owns the readyState, timers (close handshake, client FIN wait) and event
+ * emission. Framing and protocol rules live in src/protocol; the opening
+ * handshake in ./client-connect.ts and ./websocket-server.ts.
+ */
+import { EventEmitter } from 'node:events';
+import type { ClientRequest, IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { CloseCode, DEFAULT_MAX_PAYLOAD, type ProtocolError, type Role } from '../protocol/index.js';
+import { BINARY_TYPES, byteLengthOf, formatMessage, toBuffer, type BinaryType } from './binary-data.js';
+import { addWsEventTargetMethods, type WsEventTargetMethods } from './event-target.js';
+import { READY_STATE_NAMES, ReadyState } from './ready-state.js';
+import { SocketBinding, type BindingOwner } from './socket-binding.js';
+import { connectClient, type ClientOptions } from './client-connect.js';
+
+export type { ClientOptions } from './client-connect.js';
+
+/** Default time allowed for the closing handshake before the socket is destroyed (as ws). */
+export const DEFAULT_CLOSE_TIMEOUT = 30_000;
+
+export interface SendOptions {
+  binary?: boolean;
+  /** false sends a fragment; the message continues with the next send(). Default true. */
+  fin?: boolean;
+  /** Mask the frame (defaults to true for clients). false on a client breaks RFC 6455: tests only. */
+  mask?: boolean;
+  /** Compress with permessage-deflate when negotiated (default true). */
+  compress?: boolean;
+}
+
+export type Callback = (error?: Error | null) => void;
+
+/** Options the server (or client connect code) uses to attach a socket. */
+export interface AttachOptions {
+  role: Role;
+  maxPayload?: number;
+  skipUTF8Validation?: boolean;
+  autoPong?: boolean;
+  closeTimeout?: number;
+  fragmentSize?: number;
+}
+
+export interface WebSocket extends WsEventTargetMethods {}
+
+export class WebSocket extends EventEmitter implements BindingOwner {
+  static readonly CONNECTING = ReadyState.CONNECTING;
+  static readonly OPEN = ReadyState.OPEN;
+  static readonly CLOSING = ReadyState.CLOSING;
+  static readonly CLOSED = ReadyState.CLOSED;
+  readonly CONNECTING = ReadyState.CONNECTING;
+  readonly OPEN = ReadyState.OPEN;
+  readonly CLOSING = ReadyState.CLOSING;
+  readonly CLOSED = ReadyState.CLOSED;
+
+  /** Negotiated subprotocol ('' if none). */
+  protocol = '';
+  /** Negotiated extensions, as the Sec-WebSocket-Extensions value ('' if none). */
+  extensions = '';
+  /** The URL (client side); '' on the server side. */
+  url = '';
+
+  /** @internal */ _socket: Duplex | null = null;
+  /** @internal */ _binding: SocketBinding | null = null;
+  /** @internal */ _req: ClientRequest | null = null;
+  /** @internal */ _readyState: ReadyState = ReadyState.CONNECTING;
+  /** @internal */ _isServer = true;
+  /** @internal */ _closeCode: number = CloseCode.AbnormalClosure;
+  /** @internal */ _closeReason: Buffer = Buffer.alloc(0);
+  /** @internal */ _closeTimer: NodeJS.Timeout | null = null;
+  /** @internal */ _closeTimeout = DEFAULT_CLOSE_TIMEOUT;
+  /** @internal */ _bufferedAfterClose = 0;
+  /** @internal */ _paused = false;
+  /** @internal */ _errorEmitted = false;
+  /** @internal */ _binaryType: BinaryType = 'nodebuffer';
+  /** @internal heartbeat bookkeeping (server) */ _heardFrom = true;
+  /** @internal */ _lastSeen = 0;
+  /** @internal */ _pingSentAt = 0;
+
+  constructor(address: string | URL | null, protocols?: string | string[] | ClientOptions, options?: ClientOptions) {
+    super();
+    if (address === null) return; // server side: the server attaches a socket
+    this._isServer = false;
+    if (protocols !== undefined && !Array.isArray(protocols) && typeof protocols === 'object') {
+      options = protocols;
+      protocols = undefined;
+    }
+    const list = protocols === undefined ? [] : Array.isArray(protocols) ? protocols : [protocols];
+    connectClient(this, address, list, options ?? {});
+  }
+
+  get readyState(): ReadyState {
+    return this._readyState;
+  }
+
+  get binaryType(): BinaryType {
+    return this._binaryType;
+  }
+  set binaryType(type: BinaryType) {
+    if (!BINARY_TYPES.includes(type)) return;
+    this._binaryType = type;
+    if (this._binding) this._binding.connection.deliverFragments = type === 'fragments';
+  }
+
+  /** Bytes queued to send and not yet handed to the OS. */
+  get bufferedAmount(): number {
+    return this._bufferedAfterClose + (this._socket ? this._socket.writableLength : 0);
+  }
+
+  get isPaused(): boolean {
+    return this._paused;
+  }
+
+  /** @internal Take over an upgraded socket. `head` holds bytes read past the handshake. */
+  _attach(socket: Duplex, head: Buffer, options: AttachOptions): void {
+    this._socket = socket;
+    this._closeTimeout = options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT;
+    const binding = new SocketBinding(socket, this, {
+      role: options.role,
+      maxPayload: options.maxPayload ?? DEFAULT_MAX_PAYLOAD,
+      skipUtf8Validation: options.skipUTF8Validation ?? false,
+      autoPong: options.autoPong ?? true,
+      fragmentSize: options.fragmentSize ?? 0,
+    });
+    binding.connection.deliverFragments = this._binaryType === 'fragments';
+    this._binding = binding;
+    // Bytes that arrived with the handshake are processed on the next 'data'
+    // event, after the caller has had a chance to attach listeners.
+    if (head.length > 0) socket.unshift(head);
+    this._readyState = ReadyState.OPEN;
+  }
+
+  send(data: unknown, options?: SendOptions | Callback, cb?: Callback): void {
+    if (typeof options === 'function') {
+      cb = options;
+      options = undefined;
+    }
+    if (this._readyState === ReadyState.CONNECTING) {
+      throw new Error('WebSocket is not open: readyState 0 (CONNECTING)');
+    }
+    if (typeof data === 'number') data = data.toString();
+    const binding = this._binding;
+    if (this._readyState !== ReadyState.OPEN || binding === null || !binding.connection.canSend) {
+      this._sendAfterClose(data, cb);
+      return;
+    }
+    const isBinary = options?.binary ?? typeof data !== 'string';
+    const payload = typeof data === 'string' ? data : toBuffer(data);
+    binding.connection.send(payload, isBinary, { fin: options?.fin ?? true, mask: options?.mask }, cb);
+  }
+
+  ping(data?: unknown, mask?: boolean | Callback, cb?: Callback): void {
+    this._control('ping', data, mask, cb);
+  }
+
+  pong(data?: unknown, mask?: boolean | Callback, cb?: Callback): void {
+    this._control('pong', data, mask, cb);
+  }
+
+  /**
+   * Start the closing handshake. The 'close' event follows once the peer
+   * answered and the TCP connection closed, or after closeTimeout.
+   */
+  close(code?: number, reason?: string | Buffer): void {
+    if (this._readyState === ReadyState.CLOSED) return;
+    if (this._readyState === ReadyState.CONNECTING) {
+      this._abortHandshake(new Error('WebSocket was closed before the connection was established'));
+      return;
+    }
+    const conn = this._binding!.connection;
+    if (this._readyState === ReadyState.CLOSING) {
+      // Both close frames went already: just make sure the transport closes.
+      if (conn.closeSent !== null && conn.closeReceived !== null) this._socket!.end();
+      return;
+    }
+    conn.close(code, reason ?? '');
+    this._readyState = ReadyState.CLOSING;
+    this._startCloseTimer();
+  }
+
+  /** Destroy the connection at once, without a closing handshake ('close' reports 1006). */
+  terminate(): void {
+    if (this._readyState === ReadyState.CLOSED) return;
+    if (this._readyState === ReadyState.CONNECTING) {
+      this._abortHandshake(new Error('WebSocket was closed before the connection was established'));
+      return;
+    }
+    this._readyState = ReadyState.CLOSING;
+    this._binding?.connection.abort();
+    this._socket?.destroy();
+  }
+
+  pause(): void {
+    if (this._readyState === ReadyState.CONNECTING || this._readyState === ReadyState.CLOSED) return;
+    this._paused = true;
+    this._socket?.pause();
+  }
+
+  resume(): void {
+    if (this._readyState === ReadyState.CONNECTING || this._readyState === ReadyState.CLOSED) return;
+    this._paused = false;
+    this._socket?.resume();
+  }
+
+  // ------------------------------------------------------------ internals
+
+  private _control(kind: 'ping' | 'pong', data: unknown, mask: boolean | Callback | undefined, cb: Callback | undefined): void {
+    if (typeof mask === 'function') {
+      cb = mask;
+      mask = undefined;
+    }
+    if (this._readyState === ReadyState.CONNECTING) {
+      throw new Error('WebSocket is not open: readyState 0 (CONNECTING)');
+    }
+    if (typeof data === 'number') data = data.toString();
+    const payload = data === undefined ? Buffer.alloc(0) : toBuffer(data);
+    if (payload.length > 125) throw new RangeError('The data size must not be greater than 125 bytes');
+    const binding = this._binding;
+    if (this._readyState !== ReadyState.OPEN || binding === null || !binding.connection.canSend) {
+      this._sendAfterClose(payload, cb);
+      return;
+    }
+    if (kind === 'ping') binding.connection.ping(payload, cb);
+    else binding.connection.pong(payload, cb);
+  }
+
+  /** As ws: data sent after close counts in bufferedAmount and fails its callback. */
+  private _sendAfterClose(data: unknown, cb?: Callback): void {
+    if (data !== undefined && data !== null) this._bufferedAfterClose += byteLengthOf(data);
+    if (cb) {
+      const state = READY_STATE_NAMES[this._readyState];
+      process.nextTick(cb, new Error(`WebSocket is not open: readyState ${this._readyState} (${state})`));
+    }
+  }
+
+  /** @internal */
+  _startCloseTimer(): void {
+    if (this._closeTimer !== null || this._socket === null) return;
+    const socket = this._socket;
+    this._closeTimer = setTimeout(() => socket.destroy(), this._closeTimeout);
+  }
+
+  /** @internal Abort a client handshake in progress: 'error' then 'close' (1006). */
+  _abortHandshake(error: Error): void {
+    this._readyState = ReadyState.CLOSING;
+    const req = this._req;
+    if (req) {
+      this._req = null;
+      req.destroy();
+      if (req.socket && !req.socket.destroyed) req.socket.destroy();
+    }
+    if (this._socket) this._socket.destroy();
+    this._emitError(error);
+    this._emitClose();
+  }
+
+  /** @internal */
+  _emitError(error: Error): void {
+    if (this._errorEmitted) return;
+    this._errorEmitted = true;
+    this.emit('error', error);
+  }
+
+  /** @internal */
+  _emitClose(): void {
+    if (this._readyState === ReadyState.CLOSED) return;
+    this._readyState = ReadyState.CLOSED;
+    if (this._closeTimer !== null) {
+      clearTimeout(this._closeTimer);
+      this._closeTimer = null;
+    }
+    this.emit('close', this._closeCode, this._closeReason);
+  }
+
+  // ------------------------------------------------- BindingOwner (internal)
+
+  /** @internal */
+  _onMessage(data: Buffer | Buffer[], isBinary: boolean): void {
+    this.emit('message', formatMessage(data, this._binaryType), isBinary);
+  }
+  /** @internal */
+  _onPing(payload: Buffer): void {
+    this.emit('ping', payload);
+  }
+  /** @internal */
+  _onPong(payload: Buffer): void {
+    this.emit('pong', payload);
+  }
+  /** @internal */
+  _onCloseFrame(code: number, reason: Buffer): void {
+    this._closeCode = code;
+    this._closeReason = reason;
+    this._readyState = ReadyState.CLOSING;
+    this._binding?.detachInput();
+  }
+  /** @internal */
+  _onFail(error: ProtocolError): void {
+    this._closeCode = error.closeCode;
+    this._readyState = ReadyState.CLOSING;
+    // Peer errors are reported on 'error' only when someone listens: a
+    // misbehaving peer must not crash a server whose app forgot the listener.
+    if (this.listenerCount('error') > 0) this._emitError(error);
+  }
+  /** @internal */
+  _onCloseTransport(): void {
+    const socket = this._socket!;
+    const conn = this._binding!.connection;
+    // RFC 6455 5.5.1: the server closes TCP first; the client waits for it
+    // (bounded by closeTimeout), unless the connection failed.
+    if (this._isServer || conn.failure !== null) socket.end();
+    this._startCloseTimer();
+  }
+  /** @internal */
+  _onSocketData(): void {
+    this._heardFrom = true;
+  }
+  /** @internal */
+  _onSocketEnd(): void {
+    const binding = this._binding!;
+    binding.connection.receiveEof();
+    this._readyState = ReadyState.CLOSING;
+    // allowHalfOpen sockets stay writable after the peer's FIN: end ours too.
+    const socket = this._socket!;
+    if (!socket.writableEnded) socket.end();
+  }
+  /** @internal */
+  _onSocketClose(): void {
+    this._binding?.connection.abort();
+    this._emitClose();
+  }
+  /** @internal */
+  _onDrain(): void {
+    this.emit('drain');
+  }
+}
+
+addWsEventTargetMethods(WebSocket.prototype);
+
+export type { IncomingMessage };
