@@ -9,7 +9,9 @@ import { request as httpsRequest } from 'node:https';
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import type { Duplex } from 'node:stream';
-import { buildClientRequestHeaders, generateKey, validateUpgradeResponse } from '../handshake/index.js';
+import { buildClientRequestHeaders, formatExtensions, generateKey, validateUpgradeResponse } from '../handshake/index.js';
+import { clientPerMessageDeflate, type PerMessageDeflateOptions } from '../extensions/permessage-deflate/index.js';
+import type { MessageTransform } from '../protocol/extension.js';
 import type { WebSocket } from './websocket.js';
 
 export interface ClientOptions extends Omit<ClientRequestArgs, 'headers' | 'timeout' | 'protocol' | 'host' | 'hostname' | 'port' | 'path'>,
@@ -28,6 +30,11 @@ export interface ClientOptions extends Omit<ClientRequestArgs, 'headers' | 'time
   closeTimeout?: number;
   /** Split outgoing messages into frames of at most this many bytes (default 0: never). */
   fragmentSize?: number;
+  /**
+   * Offer permessage-deflate (RFC 7692). Default true, as in ws and browsers:
+   * the server decides whether to use it. false offers nothing.
+   */
+  perMessageDeflate?: boolean | PerMessageDeflateOptions;
   /** Accepted for ws compatibility: only 13 is supported. */
   protocolVersion?: number;
   /** Custom socket factory (e.g. a proxy tunnel); defaults to net/tls connect. */
@@ -53,16 +60,18 @@ export function connectClient(ws: WebSocket, address: string | URL, protocols: s
   ws.url = url.href;
   const secure = url.protocol === 'wss:';
   const key = generateKey();
+  const deflate = options.perMessageDeflate === false ? null : clientPerMessageDeflate(options.perMessageDeflate === true ? {} : (options.perMessageDeflate ?? {}));
   const headers = buildClientRequestHeaders({
     key,
     protocols,
+    ...(deflate !== null ? { extensions: formatExtensions(deflate.offers()) } : {}),
     ...(options.origin !== undefined ? { origin: options.origin } : {}),
     ...(options.headers !== undefined ? { headers: options.headers } : {}),
   });
   const hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
   const {
     handshakeTimeout, maxPayload, skipUTF8Validation, autoPong, closeTimeout, fragmentSize, origin: _origin,
-    headers: _headers, protocolVersion: _pv, createConnection, ...passThrough
+    headers: _headers, protocolVersion: _pv, createConnection, perMessageDeflate: _pmd, ...passThrough
   } = options;
   const requestOptions: ClientRequestArgs & TlsConnectionOptions = {
     ...passThrough,
@@ -102,11 +111,24 @@ export function connectClient(ws: WebSocket, address: string | URL, protocols: s
       return;
     }
     ws._req = null;
-    const result = validateUpgradeResponse(res, { key, protocols, extensionsOffered: [] });
+    const result = validateUpgradeResponse(res, { key, protocols, extensionsOffered: deflate !== null ? [deflate.name] : [] });
     if (!result.ok) {
       socket.destroy();
       ws._abortHandshake(new Error(result.reason));
       return;
+    }
+    let extension: MessageTransform | null = null;
+    if (result.extensions.length > 0) {
+      try {
+        if (result.extensions.length > 1) throw new Error(`Server accepted the "${deflate!.name}" extension more than once`);
+        extension = deflate!.accept(result.extensions[0]!)();
+      } catch (error) {
+        socket.destroy();
+        ws._abortHandshake(error as Error);
+        return;
+      }
+      ws._extensionsHeader = formatExtensions(result.extensions);
+      ws.extensions = result.extensions.map((e) => e.name).join(',');
     }
     ws.protocol = result.protocol;
     ws._attach(socket, head, {
@@ -116,6 +138,7 @@ export function connectClient(ws: WebSocket, address: string | URL, protocols: s
       ...(autoPong !== undefined ? { autoPong } : {}),
       ...(closeTimeout !== undefined ? { closeTimeout } : {}),
       ...(fragmentSize !== undefined ? { fragmentSize } : {}),
+      extension,
     });
     ws.emit('open');
   });

@@ -31,12 +31,15 @@ export interface BindingOwner {
   _onSocketEnd(): void;
   _onSocketClose(): void;
   _onDrain(): void;
+  _isPausedByUser(): boolean;
 }
 
 type BoundSocket = Duplex & { [kBinding]?: SocketBinding; setNoDelay?(noDelay?: boolean): unknown; setTimeout?(ms: number): unknown };
 
 export class SocketBinding implements ConnectionHandler, ConnectionOutput {
   readonly connection: Connection;
+  /** The core holds input while a message is decoded (socket paused meanwhile). */
+  inputHeld = false;
   private corked = false;
 
   constructor(
@@ -83,6 +86,16 @@ export class SocketBinding implements ConnectionHandler, ConnectionOutput {
 
   isCongested(): boolean {
     return this.socket.writableNeedDrain;
+  }
+
+  pauseInput(): void {
+    this.inputHeld = true;
+    this.socket.pause();
+  }
+
+  resumeInput(): void {
+    this.inputHeld = false;
+    if (!this.owner._isPausedByUser()) this.socket.resume();
   }
 
   // ConnectionHandler

@@ -21,6 +21,10 @@ import {
   validateUpgradeRequest,
 } from '../handshake/index.js';
 import { CloseCode, DEFAULT_MAX_PAYLOAD } from '../protocol/index.js';
+import type { ExtensionOffer } from '../handshake/index.js';
+import { formatExtensions } from '../handshake/index.js';
+import type { ServerExtension } from '../extensions/extension.js';
+import { serverPerMessageDeflate, type PerMessageDeflateOptions } from '../extensions/permessage-deflate/index.js';
 import { Heartbeat, type HeartbeatOptions } from './heartbeat.js';
 import { ReadyState } from './ready-state.js';
 import { WebSocket } from './websocket.js';
@@ -53,6 +57,12 @@ export interface ServerOptions {
   verifyClient?: VerifyClient;
   /** Pick a subprotocol among those offered; false (or undefined) for none. */
   handleProtocols?: (protocols: Set<string>, request: IncomingMessage) => string | false;
+  /**
+   * Accept permessage-deflate (RFC 7692) when a client offers it. Default
+   * false, as in ws: compression costs CPU on every message above the
+   * threshold. true uses the memory-lean defaults documented in README.
+   */
+  perMessageDeflate?: boolean | PerMessageDeflateOptions;
   /** Track connected clients in server.clients (default true). */
   clientTracking?: boolean;
   /** Largest message accepted (default 100 MiB; 0 = no limit). */
@@ -87,6 +97,7 @@ export class WebSocketServer extends EventEmitter {
   private state: 'running' | 'closing' | 'closed' = 'running';
   private removeServerListeners: (() => void) | null = null;
   private readonly heartbeat: Heartbeat | null;
+  private readonly deflate: ServerExtension | null;
 
   constructor(options: ServerOptions = {}, callback?: () => void) {
     super();
@@ -126,6 +137,8 @@ export class WebSocketServer extends EventEmitter {
         server.removeListener('upgrade', onUpgrade);
       };
     }
+    const pmd = options.perMessageDeflate;
+    this.deflate = pmd === undefined || pmd === false ? null : serverPerMessageDeflate(pmd === true ? {} : pmd);
     this.heartbeat = options.heartbeat ? new Heartbeat(options.heartbeat, () => this.clients) : null;
     if (this.heartbeat && !this.options.clientTracking) throw new TypeError('heartbeat needs clientTracking');
   }
@@ -195,7 +208,7 @@ export class WebSocketServer extends EventEmitter {
       return this.refuse(socket, req, 403, `Origin not allowed: ${checked.origin}`);
     }
     const protocols = checked.protocols;
-    const proceed = () => this.completeUpgrade(checked.key, protocols, req, socket, head, callback);
+    const proceed = () => this.completeUpgrade(checked.key, protocols, checked.extensions, req, socket, head, callback);
     const verify = this.options.verifyClient;
     if (!verify) return proceed();
     const info: VerifyClientInfo = {
@@ -220,6 +233,7 @@ export class WebSocketServer extends EventEmitter {
   private completeUpgrade(
     key: string,
     protocols: string[],
+    offers: ExtensionOffer[],
     req: IncomingMessage,
     socket: Duplex,
     head: Buffer,
@@ -238,7 +252,14 @@ export class WebSocketServer extends EventEmitter {
     } else if (protocols.length > 0) {
       protocol = protocols[0]; // ws's default: the client's first preference
     }
-    const lines = buildAcceptHeaderLines({ key, ...(protocol !== undefined ? { protocol } : {}) });
+    // Extensions: offers we cannot accept are declined (left out of the response), never refused.
+    const accepted = this.deflate?.accept(offers) ?? null;
+    const extensions = accepted !== null ? formatExtensions([accepted.response]) : undefined;
+    const lines = buildAcceptHeaderLines({
+      key,
+      ...(protocol !== undefined ? { protocol } : {}),
+      ...(extensions !== undefined ? { extensions } : {}),
+    });
     this.emit('headers', lines, req);
     let response: string;
     try {
@@ -251,6 +272,8 @@ export class WebSocketServer extends EventEmitter {
     const Ctor = this.options.WebSocket ?? WebSocket;
     const ws = new Ctor(null);
     ws.protocol = protocol ?? '';
+    ws._extensionsHeader = extensions ?? '';
+    ws.extensions = accepted !== null ? accepted.response.name : '';
     ws._attach(socket, head, {
       role: 'server',
       maxPayload: this.options.maxPayload,
@@ -258,6 +281,7 @@ export class WebSocketServer extends EventEmitter {
       ...(this.options.autoPong !== undefined ? { autoPong: this.options.autoPong } : {}),
       ...(this.options.closeTimeout !== undefined ? { closeTimeout: this.options.closeTimeout } : {}),
       ...(this.options.fragmentSize !== undefined ? { fragmentSize: this.options.fragmentSize } : {}),
+      extension: accepted !== null ? accepted.createTransform() : null,
     });
     if (this.options.clientTracking) {
       this.clients.add(ws);

@@ -12,6 +12,7 @@ import { EventEmitter } from 'node:events';
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { CloseCode, DEFAULT_MAX_PAYLOAD, type ProtocolError, type Role } from '../protocol/index.js';
+import type { MessageTransform } from '../protocol/extension.js';
 import { BINARY_TYPES, byteLengthOf, formatMessage, toBuffer, type BinaryType } from './binary-data.js';
 import { addWsEventTargetMethods, type WsEventTargetMethods } from './event-target.js';
 import { READY_STATE_NAMES, ReadyState } from './ready-state.js';
@@ -43,6 +44,8 @@ export interface AttachOptions {
   autoPong?: boolean;
   closeTimeout?: number;
   fragmentSize?: number;
+  /** The negotiated extension's transform (permessage-deflate). */
+  extension?: MessageTransform | null;
 }
 
 export interface WebSocket extends WsEventTargetMethods {}
@@ -59,8 +62,10 @@ export class WebSocket extends EventEmitter implements BindingOwner {
 
   /** Negotiated subprotocol ('' if none). */
   protocol = '';
-  /** Negotiated extensions, as the Sec-WebSocket-Extensions value ('' if none). */
+  /** Names of the negotiated extensions, comma-separated as in ws ('' if none). */
   extensions = '';
+  /** @internal The full Sec-WebSocket-Extensions value agreed on (the WHATWG attribute). */
+  _extensionsHeader = '';
   /** The URL (client side); '' on the server side. */
   url = '';
 
@@ -125,6 +130,7 @@ export class WebSocket extends EventEmitter implements BindingOwner {
       skipUtf8Validation: options.skipUTF8Validation ?? false,
       autoPong: options.autoPong ?? true,
       fragmentSize: options.fragmentSize ?? 0,
+      extension: options.extension ?? null,
     });
     binding.connection.deliverFragments = this._binaryType === 'fragments';
     this._binding = binding;
@@ -150,7 +156,7 @@ export class WebSocket extends EventEmitter implements BindingOwner {
     }
     const isBinary = options?.binary ?? typeof data !== 'string';
     const payload = typeof data === 'string' ? data : toBuffer(data);
-    binding.connection.send(payload, isBinary, { fin: options?.fin ?? true, mask: options?.mask }, cb);
+    binding.connection.send(payload, isBinary, { fin: options?.fin ?? true, mask: options?.mask, compress: options?.compress }, cb);
   }
 
   ping(data?: unknown, mask?: boolean | Callback, cb?: Callback): void {
@@ -203,7 +209,8 @@ export class WebSocket extends EventEmitter implements BindingOwner {
   resume(): void {
     if (this._readyState === ReadyState.CONNECTING || this._readyState === ReadyState.CLOSED) return;
     this._paused = false;
-    this._socket?.resume();
+    // Input held while a message is decompressed resumes when that is done.
+    if (!this._binding?.inputHeld) this._socket?.resume();
   }
 
   // ------------------------------------------------------------ internals
@@ -329,8 +336,17 @@ export class WebSocket extends EventEmitter implements BindingOwner {
   }
   /** @internal */
   _onSocketClose(): void {
-    this._binding?.connection.abort();
-    this._emitClose();
+    const conn = this._binding?.connection;
+    if (!conn) return this._emitClose();
+    // A message still being decompressed was accepted from the peer: deliver it first.
+    conn.whenInputSettled(() => {
+      conn.abort();
+      this._emitClose();
+    });
+  }
+  /** @internal */
+  _isPausedByUser(): boolean {
+    return this._paused;
   }
   /** @internal */
   _onDrain(): void {

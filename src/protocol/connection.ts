@@ -13,11 +13,13 @@
  */
 import { CloseCode, MAX_CLOSE_REASON_BYTES, isValidWireCloseCode } from './close-code.js';
 import { ProtocolError, protocolError } from './errors.js';
+import type { MessageTransform } from './extension.js';
 import { encodeFrameParts, encodeStringFrame, encodeFrame } from './frame-encoder.js';
 import { FrameParser, type FrameHeader, type FrameSink } from './frame-parser.js';
 import { randomMaskKey, type MaskKeySource } from './mask-key.js';
 import { MessageBuffer } from './message-buffer.js';
 import { Opcode, isControlOpcode, isKnownOpcode } from './opcode.js';
+import { SendQueue } from './send-queue.js';
 import { Utf8Validator, isValidUtf8 } from './utf8-validator.js';
 
 export type Role = 'server' | 'client';
@@ -47,6 +49,8 @@ export interface ConnectionOptions {
   skipUtf8Validation?: boolean;
   /** Source of client masking keys (default: crypto-random). Tests inject fixed keys. */
   maskKeySource?: MaskKeySource;
+  /** The negotiated extension (e.g. permessage-deflate), owner of RSV1. */
+  extension?: MessageTransform | null;
 }
 
 /** What the connection tells its owner. Called synchronously from receiveData. */
@@ -71,6 +75,10 @@ export interface ConnectionOutput {
   closeTransport(): void;
   /** Is the outgoing buffer above its high-water mark? (auto-pongs are coalesced then) */
   isCongested?(): boolean;
+  /** Input is held while an extension decodes a message: stop reading for now. */
+  pauseInput?(): void;
+  /** Held input has been processed: reading may go on. */
+  resumeInput?(): void;
 }
 
 export interface SendOptions {
@@ -78,6 +86,8 @@ export interface SendOptions {
   fin?: boolean;
   /** Override masking (default: clients mask, servers do not). Breaking the RFC is for tests only. */
   mask?: boolean | undefined;
+  /** Let the extension compress this message (default true; it still applies its threshold). */
+  compress?: boolean | undefined;
 }
 
 export type WriteCallback = (error?: Error | null) => void;
@@ -104,6 +114,8 @@ export class Connection implements FrameSink {
   private readonly maskKeySource: MaskKeySource | null;
   private readonly utf8 = new Utf8Validator();
   private readonly message = new MessageBuffer();
+  private readonly extension: MessageTransform | null;
+  private readonly queue: SendQueue;
 
   // Incoming message in progress (data frames).
   private inMessage = false;
@@ -111,6 +123,13 @@ export class Connection implements FrameSink {
   /** Payload of a message that arrived as one whole piece: delivered without copy. */
   private single: Buffer | null = null;
   private validateText = false;
+  /** The message in progress had RSV1: the extension decodes it when complete. */
+  private compressed = false;
+  /** Input held while the extension decodes (RFC order must be kept). */
+  private inputPaused = false;
+  private readonly heldInput: Buffer[] = [];
+  private settledCallback: (() => void) | null = null;
+  private eofReceived = false;
   // Control frame in progress.
   private control: Buffer | null = null;
   private controlUsed = 0;
@@ -118,6 +137,9 @@ export class Connection implements FrameSink {
 
   // Outgoing fragmented message in progress.
   private sendingFragmented = false;
+  /** The outgoing fragmented message is being compressed. */
+  private sendingCompressed = false;
+  private transportCloseRequested = false;
   private pendingPong: Buffer | null = null;
 
   constructor(
@@ -131,15 +153,30 @@ export class Connection implements FrameSink {
     this.autoPong = options.autoPong ?? true;
     this.skipUtf8Validation = options.skipUtf8Validation ?? false;
     this.maskKeySource = options.role === 'client' ? (options.maskKeySource ?? randomMaskKey) : null;
+    this.extension = options.extension ?? null;
     this.parser = new FrameParser(this);
+    this.queue = new SendQueue((data, cb) => this.output.write(data, cb));
   }
 
   // ---------------------------------------------------------------- input
 
   /** Feed bytes from the peer. Events are dispatched before this returns. */
   receiveData(chunk: Buffer): void {
-    if (this.closeReceived !== null || this.failure !== null) return;
-    this.parser.push(chunk, 0);
+    // Closed covers the peer's Close, a failure, abort() and EOF: nothing more is read.
+    if (this.state === ConnectionState.Closed) return;
+    if (this.inputPaused) {
+      this.heldInput.push(chunk);
+      return;
+    }
+    this.consume(chunk);
+  }
+
+  private consume(chunk: Buffer): void {
+    const stopped = this.parser.push(chunk, 0);
+    // Paused for a decode: keep the rest of the chunk, in order, for later.
+    if (this.inputPaused && stopped < chunk.length && this.state !== ConnectionState.Closed) {
+      this.heldInput.push(chunk.subarray(stopped));
+    }
   }
 
   /**
@@ -148,7 +185,9 @@ export class Connection implements FrameSink {
    */
   receiveEof(): boolean {
     const clean = this.closeReceived !== null && this.closeSent !== null;
-    this.state = ConnectionState.Closed;
+    // Input held for a decode is still processed; the state closes after it.
+    if (this.inputPaused) this.eofReceived = true;
+    else this.state = ConnectionState.Closed;
     return clean;
   }
 
@@ -178,17 +217,22 @@ export class Connection implements FrameSink {
       return true;
     }
     this.inControl = false;
-    if (h.rsv1) return this.fail(protocolError('WS_ERR_UNEXPECTED_RSV_1', 'RSV1 must be clear: no extension negotiated it'));
     if (op === Opcode.Continuation) {
       if (!this.inMessage) return this.fail(protocolError('WS_ERR_UNEXPECTED_CONTINUATION', 'Continuation frame without a message to continue'));
+      if (h.rsv1) return this.fail(protocolError('WS_ERR_UNEXPECTED_RSV_1', 'RSV1 must be clear on continuation frames'));
     } else {
       if (this.inMessage) return this.fail(protocolError('WS_ERR_EXPECTED_CONTINUATION', 'New data frame while a fragmented message is open'));
+      if (h.rsv1 && this.extension === null) return this.fail(protocolError('WS_ERR_UNEXPECTED_RSV_1', 'RSV1 must be clear: no extension negotiated it'));
       this.inMessage = true;
       this.messageOpcode = op;
-      this.validateText = op === Opcode.Text && !this.skipUtf8Validation;
+      this.compressed = h.rsv1;
+      // Compressed text is validated once decoded.
+      this.validateText = op === Opcode.Text && !this.skipUtf8Validation && !h.rsv1;
       if (this.validateText) this.utf8.reset();
     }
-    if (this.maxPayload > 0 && this.message.length + h.payloadLength > this.maxPayload) {
+    // Compressed bytes are bounded too (DEFLATE may expand a little: allow 1/64 + 1 KiB).
+    const limit = this.compressed ? this.maxPayload + (this.maxPayload >>> 6) + 1024 : this.maxPayload;
+    if (this.maxPayload > 0 && this.message.length + h.payloadLength > limit) {
       return this.fail(
         new ProtocolError('WS_ERR_UNSUPPORTED_MESSAGE_LENGTH', CloseCode.MessageTooBig, `Message exceeds maxPayload (${this.maxPayload} bytes)`),
       );
@@ -229,6 +273,7 @@ export class Connection implements FrameSink {
       return this.fail(new ProtocolError('WS_ERR_INVALID_UTF8', CloseCode.InvalidFramePayloadData, 'Text message ends inside a UTF-8 sequence'));
     }
     const isBinary = this.messageOpcode === Opcode.Binary;
+    if (this.compressed) return this.decodeMessage(isBinary);
     let data: Buffer | Buffer[];
     if (this.single !== null) {
       data = this.deliverFragments ? [this.single] : this.single;
@@ -240,26 +285,82 @@ export class Connection implements FrameSink {
     }
     this.inMessage = false;
     this.handler.onMessage(data, isBinary);
-    // The handler may have closed or failed the connection.
-    return this.closeReceived === null && this.failure === null;
+    // The handler may have aborted the connection: then stop parsing this chunk.
+    return this.state !== ConnectionState.Closed;
   }
 
   onFrameError(error: ProtocolError): void {
     this.fail(error);
   }
 
+  /**
+   * Hand a complete compressed message to the extension. Input is held until
+   * it is decoded so that messages and control frames keep their order.
+   * Returns whether parsing may go on at once (the decode finished synchronously).
+   */
+  private decodeMessage(isBinary: boolean): boolean {
+    const chunks = this.single !== null ? [this.single] : this.message.takeChunks();
+    this.single = null;
+    this.inMessage = false;
+    this.compressed = false;
+    this.inputPaused = true;
+    let synchronous = true;
+    this.extension!.decode(chunks, this.maxPayload, (error, data) => {
+      if (this.state === ConnectionState.Closed && this.failure === null && this.closeReceived === null) return; // aborted
+      this.inputPaused = false;
+      if (error !== null) {
+        this.fail(error);
+      } else if (!isBinary && !this.skipUtf8Validation && !isValidUtf8(data!)) {
+        this.fail(new ProtocolError('WS_ERR_INVALID_UTF8', CloseCode.InvalidFramePayloadData, 'Invalid UTF-8 in text message'));
+      } else {
+        this.handler.onMessage(this.deliverFragments ? [data!] : data!, isBinary);
+      }
+      if (!synchronous) this.releaseHeldInput();
+    });
+    synchronous = false;
+    if (this.inputPaused) this.output.pauseInput?.();
+    return !this.inputPaused && this.state !== ConnectionState.Closed;
+  }
+
+  private releaseHeldInput(): void {
+    while (!this.inputPaused && this.heldInput.length > 0 && this.state !== ConnectionState.Closed) {
+      this.consume(this.heldInput.shift()!);
+    }
+    if (this.state === ConnectionState.Closed) this.heldInput.length = 0;
+    if (this.inputPaused) return;
+    if (this.eofReceived) this.state = ConnectionState.Closed;
+    else this.output.resumeInput?.();
+    const settled = this.settledCallback;
+    this.settledCallback = null;
+    settled?.();
+  }
+
+  /**
+   * Run `fn` once no received input is held for a decode in progress (at once
+   * if none is). The binding waits for this before reporting a closed
+   * transport, so no message the peer sent is lost to a late decode.
+   */
+  whenInputSettled(fn: () => void): void {
+    if (!this.inputPaused || this.state === ConnectionState.Closed) fn();
+    else this.settledCallback = fn;
+  }
+
   private handleControl(opcode: number, payload: Buffer): boolean {
     if (opcode === Opcode.Ping) {
       if (this.autoPong && this.closeSent === null) {
         if (this.output.isCongested?.()) this.pendingPong = payload;
-        else this.writeControl(Opcode.Pong, payload);
+        else {
+          // This pong answers the latest ping: a held older one would only arrive stale after it.
+          this.pendingPong = null;
+          this.writeControl(Opcode.Pong, payload);
+        }
       }
       this.handler.onPing(payload);
-      return this.closeReceived === null && this.failure === null;
+      return this.state !== ConnectionState.Closed;
     }
     if (opcode === Opcode.Pong) {
       this.handler.onPong(payload);
-      return this.closeReceived === null && this.failure === null;
+      return this.state !== ConnectionState.Closed;
     }
     // Close
     let code: number = CloseCode.NoStatusReceived;
@@ -278,12 +379,13 @@ export class Connection implements FrameSink {
     this.message.reset();
     this.inMessage = false;
     if (this.closeSent === null) {
-      // Echo the code (not the reason), as ws and browsers do.
-      this.writeClose(code === CloseCode.NoStatusReceived ? undefined : code, EMPTY);
+      // Echo the code and reason, as ws and Chromium do: a browser's CloseEvent
+      // reports the reason from our echo, so dropping it loses the page's own reason.
+      this.writeClose(code === CloseCode.NoStatusReceived ? undefined : code, reason);
     }
     this.state = ConnectionState.Closed;
     this.handler.onCloseFrame(code, reason);
-    this.output.closeTransport();
+    this.requestCloseTransport();
     return false;
   }
 
@@ -300,9 +402,17 @@ export class Connection implements FrameSink {
     this.control = null;
     if (this.closeSent === null) this.writeClose(error.closeCode, truncateReason(error.message));
     this.state = ConnectionState.Closed;
+    this.heldInput.length = 0;
     this.handler.onFail(error);
-    this.output.closeTransport();
+    this.requestCloseTransport();
     return false;
+  }
+
+  /** Close the transport once every queued frame (the Close frame last) is written. */
+  private requestCloseTransport(): void {
+    if (this.transportCloseRequested) return;
+    this.transportCloseRequested = true;
+    this.queue.whenIdle(() => this.output.closeTransport());
   }
 
   // --------------------------------------------------------------- output
@@ -320,8 +430,17 @@ export class Connection implements FrameSink {
     if (!this.canSend) return false;
     const fin = options?.fin ?? true;
     const mask = options?.mask;
-    const opcode = this.sendingFragmented ? Opcode.Continuation : isBinary ? Opcode.Binary : Opcode.Text;
+    const first = !this.sendingFragmented;
+    const opcode = first ? (isBinary ? Opcode.Binary : Opcode.Text) : Opcode.Continuation;
     this.sendingFragmented = !fin;
+    if (first) {
+      const length = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
+      this.sendingCompressed = this.extension !== null && options?.compress !== false && this.extension.shouldEncode(length);
+    }
+    if (this.sendingCompressed) {
+      this.sendTransformed(opcode, typeof data === 'string' ? Buffer.from(data) : data, first, fin, mask, cb);
+      return true;
+    }
     const size = this.fragmentSize;
     if (size > 0 && (typeof data === 'string' ? data.length * 3 > size : data.length > size)) {
       const bytes = typeof data === 'string' ? Buffer.from(data) : data;
@@ -332,11 +451,42 @@ export class Connection implements FrameSink {
       data = bytes;
     }
     if (typeof data === 'string') {
-      this.output.write(encodeStringFrame(opcode, data, { fin, rsv1: false, maskKey: this.nextMaskKey(mask) }), cb);
+      this.queue.push([encodeStringFrame(opcode, data, { fin, rsv1: false, maskKey: this.nextMaskKey(mask) })], cb);
     } else {
-      this.writeParts(encodeFrameParts(opcode, data, { fin, rsv1: false, maskKey: this.nextMaskKey(mask) }), cb);
+      this.queue.push(encodeFrameParts(opcode, data, { fin, rsv1: false, maskKey: this.nextMaskKey(mask) }), cb);
     }
     return true;
+  }
+
+  /** Send through the extension: frames are built when its output is ready, in order. */
+  private sendTransformed(opcode: number, payload: Buffer, first: boolean, fin: boolean, mask: boolean | undefined, cb?: WriteCallback): void {
+    const extension = this.extension!;
+    this.queue.pushTransform((finish) => {
+      extension.encode(payload, fin, (error, encoded) => {
+        if (error !== null) return finish(error);
+        finish(null, this.buildFrames(opcode, encoded!, first, fin, mask));
+      });
+    }, cb);
+  }
+
+  /** Frames for one encoded payload: RSV1 only on a message's first frame; fragmentSize applies. */
+  private buildFrames(opcode: number, bytes: Buffer, rsv1: boolean, fin: boolean, mask: boolean | undefined): Buffer[] {
+    const size = this.fragmentSize;
+    if (size === 0 || bytes.length <= size) {
+      return encodeFrameParts(opcode, bytes, { fin, rsv1, maskKey: this.nextMaskKey(mask) });
+    }
+    const frames: Buffer[] = [];
+    for (let offset = 0; offset < bytes.length; offset += size) {
+      const last = offset + size >= bytes.length;
+      frames.push(
+        ...encodeFrameParts(offset === 0 ? opcode : Opcode.Continuation, bytes.subarray(offset, Math.min(offset + size, bytes.length)), {
+          fin: last && fin,
+          rsv1: offset === 0 && rsv1,
+          maskKey: this.nextMaskKey(mask),
+        }),
+      );
+    }
+    return frames;
   }
 
   /**
@@ -347,7 +497,7 @@ export class Connection implements FrameSink {
   sendEncoded(frames: Buffer, cb?: WriteCallback): boolean {
     if (!this.canSend || this.sendingFragmented) return false;
     if (this.role !== 'server') throw new Error('Pre-encoded frames can only be sent by a server');
-    this.output.write(frames, cb);
+    this.queue.push([frames], cb);
     return true;
   }
 
@@ -392,6 +542,11 @@ export class Connection implements FrameSink {
   /** Stop everything at once (terminate): no more input is read, nothing is sent. */
   abort(): void {
     this.state = ConnectionState.Closed;
+    this.heldInput.length = 0;
+    this.inputPaused = false;
+    this.settledCallback = null;
+    this.queue.clear(new Error('The connection was closed'));
+    this.extension?.dispose();
     this.message.reset();
     this.single = null;
     if (this.closeSent === null) this.closeSent = { code: CloseCode.AbnormalClosure, reason: EMPTY };
@@ -406,12 +561,13 @@ export class Connection implements FrameSink {
     }
     this.closeSent = { code: code ?? CloseCode.NoStatusReceived, reason };
     this.sendingFragmented = false;
+    this.sendingCompressed = false;
     this.pendingPong = null;
     this.writeControl(Opcode.Close, payload, cb);
   }
 
   private writeControl(opcode: number, payload: Buffer, cb?: WriteCallback): void {
-    this.output.write(encodeFrame(opcode, payload, { fin: true, rsv1: false, maskKey: this.nextMaskKey() }), cb);
+    this.queue.push([encodeFrame(opcode, payload, { fin: true, rsv1: false, maskKey: this.nextMaskKey() })], cb);
   }
 
   private writeFragments(opcode: number, bytes: Buffer, fin: boolean, mask: boolean | undefined, cb?: WriteCallback): void {
@@ -424,14 +580,8 @@ export class Connection implements FrameSink {
         rsv1: false,
         maskKey: this.nextMaskKey(mask),
       });
-      this.writeParts(parts, last ? cb : undefined);
+      this.queue.push(parts, last ? cb : undefined);
     }
-  }
-
-  private writeParts(parts: Buffer[], cb?: WriteCallback): void {
-    const last = parts.length - 1;
-    for (let i = 0; i < last; i++) this.output.write(parts[i]!);
-    this.output.write(parts[last]!, cb);
   }
 
   private nextMaskKey(mask?: boolean): Uint8Array | null {

@@ -1,0 +1,75 @@
+/**
+ * Shared helpers of the `hyperws` command line: argument parsing with
+ * node:util parseArgs (strict), usage errors (exit status 2) and the small
+ * value parsers the subcommands use. Owns nothing else: no I/O besides the
+ * streams it is handed.
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+/** Exit statuses: 0 success, 1 runtime failure, 2 bad usage (as most Unix tools). */
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+/** The streams a subcommand writes to and reads from (the process's by default). */
+export interface CliIo {
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean };
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+}
+
+/** Thrown for a bad command line; main() prints it on one line and exits 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
+
+export interface ParsedArgs {
+  values: Record<string, unknown>;
+  positionals: string[];
+}
+
+/**
+ * parseArgs in strict mode, with its multi-sentence errors cut to their first
+ * sentence ("Unknown option '--x'") and rethrown as UsageError.
+ */
+export function parse(argv: string[], options: OptionsConfig, allowPositionals: boolean): ParsedArgs {
+  try {
+    const { values, positionals } = parseArgs({ args: argv, options, strict: true, allowPositionals });
+    return { values, positionals };
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_')) {
+      // Keep the first sentence: the rest is advice about '--' that does not fit one line.
+      throw new UsageError((error as Error).message.split(/\.(?:\s|$)/, 1)[0]!);
+    }
+    throw error;
+  }
+}
+
+/** A non-negative integer option (ports, sizes, milliseconds). */
+export function parseInteger(name: string, value: string, max = Number.MAX_SAFE_INTEGER): number {
+  if (!/^\d+$/.test(value) || Number(value) > max) {
+    throw new UsageError(`Option '--${name}' expects an integer from 0 to ${max}, got '${value}'`);
+  }
+  return Number(value);
+}
+
+/** Control characters shown as escapes, so that one log record stays one line. */
+export function printable(text: string): string {
+  return text.replace(/[\x00-\x1f\x7f]/g, (c) => {
+    if (c === '\n') return '\\n';
+    if (c === '\r') return '\\r';
+    if (c === '\t') return '\\t';
+    return `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`;
+  });
+}
+
+/** "host:port" as it appears in a URL (IPv6 literals bracketed). */
+export function hostPort(host: string, port: number): string {
+  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
+}

@@ -1,0 +1,285 @@
+/**
+ * `hyperws connect`: a wscat-like client. Interactive by default (each stdin
+ * line is sent as a text message), or --execute (send, wait for replies,
+ * close) or --echo (send every received message back).
+ *
+ * stdout carries only received messages, one `< ...` record each, so it
+ * stays parseable; status (connected, closed, errors) goes to stderr. The
+ * exit status is 0 when the connection closed normally (1000, 1001, 1005),
+ * 1 otherwise or when it could not be opened, 2 for a bad command line.
+ */
+import type { IncomingMessage } from 'node:http';
+import { createInterface, type Interface } from 'node:readline';
+import { clearLine, cursorTo } from 'node:readline';
+import { WebSocket } from '../node/websocket.js';
+import type { ClientOptions } from '../node/client-connect.js';
+import { EXIT_FAILURE, EXIT_OK, UsageError, parseInteger, printable, type CliIo } from './args.js';
+import type { Command } from './main.js';
+
+export interface ConnectOptions {
+  url: string;
+  headers: Record<string, string>;
+  subprotocols: string[];
+  origin: string | undefined;
+  insecure: boolean;
+  echo: boolean;
+  execute: string[];
+  /** With execute: longest wait for the replies, in ms. */
+  wait: number;
+}
+
+export const DEFAULT_EXECUTE_WAIT = 2000;
+/** Binary messages are previewed as hex, up to this many bytes. */
+export const BINARY_PREVIEW_BYTES = 32;
+/** Close codes that count as a normal end (exit status 0). */
+const NORMAL_CLOSE_CODES = new Set([1000, 1001, 1005]);
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** Refusal bodies are read up to this size: only their first line is shown. */
+const REFUSAL_BODY_LIMIT = 4096;
+
+export const connectCommand: Command = {
+  summary: 'connect to a WebSocket server; send stdin lines, print messages',
+  help: `Usage: hyperws connect <url> [options]
+
+Connects to a WebSocket server (ws://, wss://; http(s):// is accepted, and
+host:port alone means ws://host:port). Each line read from stdin is sent as
+a text message; end of input (Ctrl-D) closes the connection with 1000.
+Received messages are printed on stdout:
+  < text                                 a text message
+  < [binary N bytes] 00 01 02 ... 1f …   a binary one (first 32 bytes in hex)
+Status lines ("connected to URL", "closed: CODE REASON") go to stderr.
+
+Options:
+  -H, --header K:V        add a request header (repeatable)
+  -s, --subprotocol P     offer a subprotocol (repeatable)
+  -o, --origin O          send an Origin header
+  -k, --insecure          do not verify the server's TLS certificate
+  -e, --echo              send every received message back (same type);
+                          stdin is not read
+  -x, --execute MSG       send MSG once connected (repeatable), wait for as many
+                          replies as messages sent or --wait ms, then close
+  -w, --wait MS           with --execute: longest wait for replies (default ${DEFAULT_EXECUTE_WAIT})
+  -h, --help              show this help
+
+Exit status: 0 when the connection closed with 1000, 1001 or 1005; 1 for any
+other close code or when it could not connect; 2 for a bad command line.`,
+  options: {
+    header: { type: 'string', short: 'H', multiple: true },
+    subprotocol: { type: 'string', short: 's', multiple: true },
+    origin: { type: 'string', short: 'o' },
+    insecure: { type: 'boolean', short: 'k' },
+    echo: { type: 'boolean', short: 'e' },
+    execute: { type: 'string', short: 'x', multiple: true },
+    wait: { type: 'string', short: 'w' },
+  },
+  allowPositionals: true,
+  run: (values, positionals, io) => connect(connectOptions(values, positionals), io),
+};
+
+function connectOptions(values: Record<string, unknown>, positionals: string[]): ConnectOptions {
+  const v = values as {
+    header?: string[]; subprotocol?: string[]; origin?: string; insecure?: boolean; echo?: boolean; execute?: string[]; wait?: string;
+  };
+  if (positionals.length === 0) throw new UsageError('missing the URL to connect to');
+  if (positionals.length > 1) throw new UsageError(`expected one URL, got ${positionals.length} arguments`);
+  const execute = v.execute ?? [];
+  if (v.echo && execute.length > 0) throw new UsageError("Options '--echo' and '--execute' cannot be used together");
+  if (v.wait !== undefined && execute.length === 0) throw new UsageError("Option '--wait' only applies with '--execute'");
+  const headers: Record<string, string> = {};
+  for (const header of v.header ?? []) {
+    const colon = header.indexOf(':');
+    const name = colon === -1 ? '' : header.slice(0, colon).trim();
+    const value = colon === -1 ? '' : header.slice(colon + 1).trim();
+    if (!TOKEN.test(name) || /[\r\n\0]/.test(value)) throw new UsageError(`Option '--header' expects NAME:VALUE, got '${printable(header)}'`);
+    const existing = Object.keys(headers).find((key) => key.toLowerCase() === name.toLowerCase());
+    if (existing !== undefined) headers[existing] = `${headers[existing]}, ${value}`;
+    else headers[name] = value;
+  }
+  for (const protocol of v.subprotocol ?? []) {
+    if (!TOKEN.test(protocol)) throw new UsageError(`Option '--subprotocol' expects a token, got '${printable(protocol)}'`);
+  }
+  let url = positionals[0]!;
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) url = `ws://${url}`;
+  return {
+    url,
+    headers,
+    subprotocols: v.subprotocol ?? [],
+    origin: v.origin,
+    insecure: v.insecure ?? false,
+    echo: v.echo ?? false,
+    execute,
+    wait: v.wait === undefined ? DEFAULT_EXECUTE_WAIT : parseInteger('wait', v.wait),
+  };
+}
+
+/** How a received message is printed (without the newline). */
+export function formatReceived(data: Buffer, isBinary: boolean): string {
+  if (!isBinary) return `< ${data.toString('utf8')}`;
+  const n = data.length;
+  const preview = [...data.subarray(0, BINARY_PREVIEW_BYTES)].map((b) => b.toString(16).padStart(2, '0')).join(' ');
+  return `< [binary ${n} byte${n === 1 ? '' : 's'}]${preview ? ` ${preview}` : ''}${n > BINARY_PREVIEW_BYTES ? ' …' : ''}`;
+}
+
+const TLS_ERROR = /CERT|SSL|TLS|^EPROTO$|UNABLE_TO_|VERIFY/;
+
+/** One line for an error before the connection opened. */
+function describeFailure(error: Error & { code?: string; errors?: Array<{ code?: string }> }, options: ConnectOptions): string {
+  const code = error.code ?? error.errors?.find((e) => e.code)?.code;
+  const url = new URL(options.url).href;
+  if (code !== undefined && TLS_ERROR.test(code)) {
+    const hint = /CERT|UNABLE_TO_|VERIFY/.test(code) && !options.insecure ? ' (--insecure skips verification)' : '';
+    return `TLS error connecting to ${url}: ${code}: ${printable(error.message)}${hint}`;
+  }
+  if (code !== undefined) return `cannot connect to ${url}: ${code}`;
+  return `handshake failed: ${printable(error.message)}`;
+}
+
+/** Open the connection and run the session; resolves with the exit status. */
+export function connect(options: ConnectOptions, io: CliIo): Promise<number> {
+  const clientOptions: ClientOptions = { headers: options.headers };
+  if (options.origin !== undefined) clientOptions.origin = options.origin;
+  if (options.insecure) clientOptions.rejectUnauthorized = false;
+  let ws: WebSocket;
+  try {
+    ws = new WebSocket(options.url, options.subprotocols, clientOptions);
+  } catch (error) {
+    throw new UsageError(`invalid URL '${printable(options.url)}': ${(error as Error).message}`);
+  }
+
+  return new Promise<number>((resolve) => {
+    const status = (line: string) => io.stderr.write(`${line}\n`);
+    const interactiveTty = options.execute.length === 0 && !options.echo && io.stdin.isTTY === true && (io.stdout as { isTTY?: boolean }).isTTY === true;
+    let rl: Interface | null = null;
+    let opened = false;
+    let finished = false;
+    let executeTimer: NodeJS.Timeout | null = null;
+    let lastError: Error | null = null;
+
+    const print = (line: string) => {
+      if (rl && interactiveTty) {
+        // Print above the prompt, then redraw it with what was typed so far.
+        clearLine(io.stdout as NodeJS.WritableStream, 0);
+        cursorTo(io.stdout as NodeJS.WritableStream, 0);
+        io.stdout.write(`${line}\n`);
+        rl.prompt(true);
+      } else {
+        io.stdout.write(`${line}\n`);
+      }
+    };
+
+    const finish = (code: number) => {
+      if (finished) return;
+      finished = true;
+      if (executeTimer !== null) clearTimeout(executeTimer);
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
+      if (rl) {
+        const r = rl;
+        rl = null;
+        r.close();
+      }
+      resolve(code);
+    };
+
+    // First signal (or Ctrl-C in the terminal): close handshake; second: drop.
+    let interrupted = false;
+    const onSignal = () => {
+      if (!opened) {
+        status('hyperws connect: interrupted');
+        finish(EXIT_FAILURE);
+        ws.terminate();
+        return;
+      }
+      if (interrupted) ws.terminate();
+      else ws.close(1000);
+      interrupted = true;
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+
+    ws.on('unexpected-response', (_req: unknown, res: IncomingMessage) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const report = () => {
+        if (finished) return;
+        const body = Buffer.concat(chunks).toString('utf8');
+        const firstLine = body.split(/\r?\n/, 1)[0]!.trim();
+        status(`hyperws connect: handshake refused: HTTP ${res.statusCode} ${printable(res.statusMessage ?? '')}${firstLine ? `: ${printable(firstLine)}` : ''}`);
+        finish(EXIT_FAILURE);
+        ws.terminate();
+      };
+      res.on('data', (chunk: Buffer) => {
+        if (size >= REFUSAL_BODY_LIMIT) return;
+        chunks.push(chunk);
+        size += chunk.length;
+        if (size >= REFUSAL_BODY_LIMIT) report();
+      });
+      res.on('end', report);
+      res.on('error', report);
+    });
+
+    ws.on('error', (error: Error) => {
+      if (finished) return;
+      if (!opened) {
+        status(`hyperws connect: ${describeFailure(error, options)}`);
+        finish(EXIT_FAILURE);
+        return;
+      }
+      lastError = error;
+      status(`hyperws connect: error: ${printable(error.message)}`);
+    });
+
+    ws.on('open', () => {
+      opened = true;
+      status(`connected to ${ws.url}${ws.protocol ? ` (subprotocol: ${ws.protocol})` : ''}`);
+      if (options.execute.length > 0) {
+        for (const message of options.execute) ws.send(message);
+        executeTimer = setTimeout(() => {
+          executeTimer = null;
+          ws.close(1000);
+        }, options.wait);
+        return;
+      }
+      if (options.echo) return;
+      rl = createInterface({
+        input: io.stdin,
+        ...(interactiveTty ? { output: io.stdout, prompt: '> ', terminal: true } : { terminal: false }),
+        crlfDelay: Infinity,
+      });
+      rl.on('line', (line: string) => {
+        if (ws.readyState === WebSocket.OPEN) ws.send(line);
+        if (interactiveTty) rl?.prompt();
+      });
+      // End of input: the close frame follows every message sent, on the same socket.
+      rl.on('close', () => {
+        if (rl !== null && ws.readyState === WebSocket.OPEN) ws.close(1000);
+      });
+      rl.on('SIGINT', onSignal);
+      if (interactiveTty) rl.prompt();
+    });
+
+    let received = 0;
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      if (options.echo && ws.readyState === WebSocket.OPEN) ws.send(data, { binary: isBinary });
+      print(formatReceived(data, isBinary));
+      received++;
+      if (executeTimer !== null && received >= options.execute.length) {
+        clearTimeout(executeTimer);
+        executeTimer = null;
+        ws.close(1000);
+      }
+    });
+
+    ws.on('close', (code: number, reason: Buffer) => {
+      if (!opened) {
+        // The error listener has reported why (or a signal interrupted us).
+        if (!finished) status('hyperws connect: connection failed');
+        finish(EXIT_FAILURE);
+        return;
+      }
+      const why = reason.length > 0 ? ` ${printable(reason.toString())}` : '';
+      status(`closed: ${code}${why}`);
+      finish(NORMAL_CLOSE_CODES.has(code) && lastError === null ? EXIT_OK : EXIT_FAILURE);
+    });
+  });
+}

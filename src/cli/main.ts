@@ -1,0 +1,96 @@
+/**
+ * The `hyperws` command line: dispatches `hyperws <command> [options]` to the
+ * subcommands in COMMANDS, prints usage, help and version. Owns the exit
+ * status convention (0 ok, 1 failure, 2 usage) and the one-line error format
+ * `hyperws <command>: <message>`; each subcommand owns its own options.
+ *
+ * bin/hyperws (CommonJS, so that it runs on Node 20 without an extension)
+ * imports this module from dist/esm and exits with what main() resolves to.
+ */
+import { readFileSync } from 'node:fs';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, parse, type CliIo, type OptionsConfig } from './args.js';
+import { PACKAGE_JSON_URL } from './location.js';
+import { serveCommand } from './serve.js';
+import { connectCommand } from './connect.js';
+
+export type { CliIo } from './args.js';
+
+/** One subcommand: its options (for parseArgs), help text and body. */
+export interface Command {
+  /** One line for `hyperws --help`. */
+  summary: string;
+  /** The full `hyperws <command> --help` text (without trailing newline). */
+  help: string;
+  options: OptionsConfig;
+  allowPositionals: boolean;
+  run(values: Record<string, unknown>, positionals: string[], io: CliIo): Promise<number>;
+}
+
+// `chat` and `bench` join this table when they land.
+const COMMANDS: Record<string, Command> = {
+  serve: serveCommand,
+  connect: connectCommand,
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length));
+  const lines = Object.entries(COMMANDS).map(([name, cmd]) => `  ${name.padEnd(width)}  ${cmd.summary}`);
+  return [
+    'Usage: hyperws <command> [options]',
+    '',
+    'Commands:',
+    ...lines,
+    '',
+    'Options:',
+    '  -h, --help     show this help (hyperws <command> --help for a command)',
+    '  -v, --version  print the version',
+  ].join('\n');
+}
+
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(PACKAGE_JSON_URL, 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/** Run the command line `argv` (without node and script); resolves to the exit status. */
+export async function main(argv: string[], io: CliIo = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === undefined) {
+    io.stderr.write(`${usage()}\n`);
+    return EXIT_USAGE;
+  }
+  if (first === '--help' || first === '-h' || first === 'help') {
+    const topic = first === 'help' ? rest[0] : undefined;
+    if (topic !== undefined && Object.hasOwn(COMMANDS, topic)) {
+      io.stdout.write(`${COMMANDS[topic]!.help}\n`);
+      return EXIT_OK;
+    }
+    io.stdout.write(`${usage()}\n`);
+    return EXIT_OK;
+  }
+  if (first === '--version' || first === '-v') {
+    io.stdout.write(`${version()}\n`);
+    return EXIT_OK;
+  }
+  if (!Object.hasOwn(COMMANDS, first)) {
+    const what = first.startsWith('-') ? `unknown option '${first}'` : `unknown command '${first}'`;
+    io.stderr.write(`hyperws: ${what}\n${usage()}\n`);
+    return EXIT_USAGE;
+  }
+  const command = COMMANDS[first]!;
+  try {
+    const { values, positionals } = parse(rest, { ...command.options, help: { type: 'boolean', short: 'h' } }, command.allowPositionals);
+    if (values.help) {
+      io.stdout.write(`${command.help}\n`);
+      return EXIT_OK;
+    }
+    return await command.run(values, positionals, io);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr.write(`hyperws ${first}: ${error.message} (see 'hyperws ${first} --help')\n`);
+      return EXIT_USAGE;
+    }
+    io.stderr.write(`hyperws ${first}: ${(error as Error)?.message ?? String(error)}\n`);
+    return EXIT_FAILURE;
+  }
+}

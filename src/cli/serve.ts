@@ -1,0 +1,222 @@
+/**
+ * `hyperws serve`: an HTTP server with our WebSocketServer attached on the
+ * same port. Plain HTTP GET / returns the browser console page
+ * (static/console.html); WebSocket upgrades on --path are served in echo
+ * mode (each message back to its sender, same type) or broadcast mode (each
+ * message to every connected client, sender included).
+ *
+ * stdout carries exactly one line, the listening line, so scripts and tests
+ * can parse the bound port; connection logs go to stderr, one line each.
+ * SIGINT/SIGTERM close every client with 1001 and the listener, then resolve
+ * with 0; a second signal terminates the clients that are still closing.
+ */
+import { readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer } from '../node/websocket-server.js';
+import { WebSocket } from '../node/websocket.js';
+import { EXIT_FAILURE, EXIT_OK, UsageError, hostPort, parseInteger, printable, type CliIo } from './args.js';
+import { staticFileUrl } from './location.js';
+import type { Command } from './main.js';
+
+export interface ServeOptions {
+  port: number;
+  host: string;
+  mode: 'echo' | 'broadcast';
+  /** Largest message accepted, in bytes (0: no limit). */
+  maxPayload: number | undefined;
+  /** Pathname the WebSocket endpoint answers on. */
+  path: string;
+}
+
+/** Echo mode stops reading from a client whose replies pile up beyond this. */
+const ECHO_HIGH_WATER_MARK = 1024 * 1024;
+
+export const serveCommand: Command = {
+  summary: 'run a WebSocket echo/broadcast server with a browser console',
+  help: `Usage: hyperws serve [options]
+
+Runs an HTTP server with a WebSocket endpoint on the same port. Open the
+console URL in a browser to connect, send and watch traffic.
+
+Options:
+  -p, --port N          port to listen on (default 8080; 0 picks a free port)
+      --host HOST       address to bind (default 127.0.0.1; 0.0.0.0 for all)
+      --echo            echo each message back to its sender, same type (default)
+      --broadcast       send each message to every connected client,
+                        the sender included
+      --max-payload N   largest message accepted, in bytes (default 104857600;
+                        0 for no limit); larger messages close with 1009
+      --path PATH       pathname of the WebSocket endpoint (default /)
+  -h, --help            show this help
+
+Prints one line on stdout when listening:
+  hyperws serve: listening on ws://HOST:PORT/ (echo mode); console at http://HOST:PORT/
+Connections and disconnections are logged on stderr. SIGINT or SIGTERM
+closes every client with 1001 (Going Away) and exits 0; a second signal
+drops the clients that have not finished closing.`,
+  options: {
+    port: { type: 'string', short: 'p' },
+    host: { type: 'string' },
+    echo: { type: 'boolean' },
+    broadcast: { type: 'boolean' },
+    'max-payload': { type: 'string' },
+    path: { type: 'string' },
+  },
+  allowPositionals: false,
+  run: (values, _positionals, io) => serve(serveOptions(values), io),
+};
+
+function serveOptions(values: Record<string, unknown>): ServeOptions {
+  const v = values as { port?: string; host?: string; echo?: boolean; broadcast?: boolean; 'max-payload'?: string; path?: string };
+  if (v.echo && v.broadcast) throw new UsageError("Options '--echo' and '--broadcast' cannot be used together");
+  const path = v.path ?? '/';
+  if (!/^\/[\x21-\x7e]*$/.test(path)) throw new UsageError(`Option '--path' must start with '/' and contain no spaces, got '${printable(path)}'`);
+  const host = v.host ?? '127.0.0.1';
+  if (host === '') throw new UsageError("Option '--host' must not be empty");
+  return {
+    port: v.port === undefined ? 8080 : parseInteger('port', v.port, 65535),
+    host,
+    mode: v.broadcast ? 'broadcast' : 'echo',
+    maxPayload: v['max-payload'] === undefined ? undefined : parseInteger('max-payload', v['max-payload']),
+    path,
+  };
+}
+
+/** The console page, with the endpoint's path filled in. */
+function consolePage(wsPath: string): Buffer {
+  const file = staticFileUrl('console.html');
+  let html: string;
+  try {
+    html = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new Error(`cannot read the console page (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); rebuild with npm run build`);
+  }
+  const escaped = wsPath.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  return Buffer.from(html.replace('{{WS_PATH}}', escaped), 'utf8');
+}
+
+function sendText(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body), ...headers });
+  res.end(body);
+}
+
+/** Run the server until SIGINT/SIGTERM; resolves with the exit status. */
+export async function serve(options: ServeOptions, io: CliIo): Promise<number> {
+  const page = consolePage(options.path);
+  const log = (line: string) => io.stderr.write(`hyperws serve: ${line}\n`);
+
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const pathname = q === -1 ? url : url.slice(0, q);
+    if (pathname === '/') {
+      if (req.method !== 'GET' && req.method !== 'HEAD') return sendText(res, 405, 'Method Not Allowed\n', { Allow: 'GET, HEAD' });
+      res.writeHead(200, {
+        'Content-Type': 'text/html; charset=utf-8',
+        'Content-Length': page.length,
+        'Cache-Control': 'no-store',
+        'X-Content-Type-Options': 'nosniff',
+        'Content-Security-Policy': "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src ws: wss:",
+      });
+      res.end(req.method === 'HEAD' ? undefined : page);
+      return;
+    }
+    if (pathname === options.path) return sendText(res, 426, 'Upgrade Required: this is a WebSocket endpoint\n', { Upgrade: 'websocket' });
+    sendText(res, 404, 'Not Found\n');
+  });
+  const wss = new WebSocketServer({
+    server,
+    path: options.path,
+    ...(options.maxPayload !== undefined ? { maxPayload: options.maxPayload } : {}),
+  });
+  // Listen errors reach both; the one below reports them.
+  wss.on('error', () => {});
+
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port, options.host, () => {
+        server.removeListener('error', reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    wss.close();
+    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    io.stderr.write(`hyperws serve: cannot listen on ${hostPort(options.host, options.port)}: ${code}\n`);
+    return EXIT_FAILURE;
+  }
+  server.on('error', (error) => log(`server error: ${printable(error.message)}`));
+
+  let nextId = 1;
+  wss.on('connection', (ws: WebSocket, req: IncomingMessage) => {
+    const id = nextId++;
+    const peer = hostPort(req.socket.remoteAddress ?? '?', req.socket.remotePort ?? 0);
+    let failure: Error | null = null;
+    log(`connection #${id} from ${peer} (${wss.clients.size} connected)`);
+    ws.on('error', (error: Error) => {
+      failure = error;
+    });
+    ws.on('close', (code: number, reason: Buffer) => {
+      const why = reason.length > 0 ? ` ${printable(reason.toString())}` : '';
+      const error = failure ? ` (error: ${printable(failure.message)})` : '';
+      log(`connection #${id} closed: ${code}${why}${error} (${wss.clients.size} connected)`);
+    });
+    if (options.mode === 'echo') {
+      ws.on('message', (data: Buffer, isBinary: boolean) => {
+        ws.send(data, { binary: isBinary });
+        // A client that sends without reading must not grow our memory without bound.
+        if (ws.bufferedAmount > ECHO_HIGH_WATER_MARK && !ws.isPaused) {
+          ws.pause();
+          ws.once('drain', () => ws.resume());
+        }
+      });
+    } else {
+      ws.on('message', (data: Buffer, isBinary: boolean) => {
+        for (const client of wss.clients) {
+          if (client.readyState === WebSocket.OPEN) client.send(data, { binary: isBinary });
+        }
+      });
+    }
+  });
+
+  const { port } = server.address() as AddressInfo;
+  const where = hostPort(options.host, port);
+  io.stdout.write(`hyperws serve: listening on ws://${where}${options.path} (${options.mode} mode); console at http://${where}/\n`);
+
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    const onSignal = (name: NodeJS.Signals) => {
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
+      resolve(name);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+
+  const clients = [...wss.clients].filter((ws) => ws.readyState !== WebSocket.CLOSED);
+  log(`${signal}: closing ${clients.length} connection${clients.length === 1 ? '' : 's'}`);
+  const force = () => {
+    log('second signal: dropping the remaining connections');
+    for (const ws of clients) ws.terminate();
+  };
+  process.once('SIGINT', force);
+  process.once('SIGTERM', force);
+  try {
+    const closed = clients.map((ws) => new Promise<void>((resolve) => {
+      if (ws.readyState === WebSocket.CLOSED) resolve();
+      else ws.once('close', () => resolve());
+    }));
+    // wss.close() sends 1001 (Going Away) to every client but leaves the
+    // http server, which it does not own, to us.
+    await new Promise<void>((resolve) => wss.close(() => resolve()));
+    const listenerClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    await Promise.all([...closed, listenerClosed]);
+  } finally {
+    process.removeListener('SIGINT', force);
+    process.removeListener('SIGTERM', force);
+  }
+  return EXIT_OK;
+}

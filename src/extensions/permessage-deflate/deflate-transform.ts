@@ -1,0 +1,173 @@
+/**
+ * The permessage-deflate message transform (RFC 7692 section 7.2) for one
+ * connection: inflate received messages (bounded by maxPayload), deflate
+ * outgoing ones above the threshold. All zlib work is asynchronous and goes
+ * through the process-wide limiter; the core keeps messages in order.
+ *
+ * Without context takeover (our server default) streams are borrowed from a
+ * pool per message and handed back, so nothing stays allocated between
+ * messages. With context takeover a stream is created on first use, kept for
+ * the connection's life and closed by dispose().
+ */
+import { constants, type DeflateRaw, type InflateRaw } from 'node:zlib';
+import { CloseCode } from '../../protocol/close-code.js';
+import { ProtocolError } from '../../protocol/errors.js';
+import type { DecodeCallback, EncodeCallback, MessageTransform } from '../../protocol/extension.js';
+import type { Role } from '../../protocol/connection.js';
+import type { DeflateAgreement } from './negotiation.js';
+import { EXTENSION_NAME } from './negotiation.js';
+import { DEFLATE_DEFAULTS, type PerMessageDeflateOptions } from './options.js';
+import { sharedLimiter, type ZlibLimiter } from './zlib-limiter.js';
+import {
+  borrowDeflater,
+  borrowInflater,
+  createDeflater,
+  createInflater,
+  returnDeflater,
+  returnInflater,
+  type DeflateParamsKey,
+} from './zlib-pool.js';
+
+const TRAILER = Buffer.from([0x00, 0x00, 0xff, 0xff]);
+/** Pooled inflaters use the largest window, so any peer's stream fits. */
+const POOLED_INFLATE_BITS = 15;
+
+export class DeflateTransform implements MessageTransform {
+  readonly name = EXTENSION_NAME;
+  private readonly limiter: ZlibLimiter;
+  private readonly threshold: number;
+  private readonly deflateTakeover: boolean;
+  private readonly inflateTakeover: boolean;
+  private readonly deflateParams: DeflateParamsKey;
+  private readonly inflateBits: number;
+  private readonly inflateChunkSize: number | undefined;
+  /** Kept across messages with context takeover, or across the fragments of one message. */
+  private deflater: DeflateRaw | null = null;
+  private inflater: InflateRaw | null = null;
+  private deflaterBusy = false;
+  private inflaterBusy = false;
+  private disposed = false;
+
+  constructor(role: Role, agreement: DeflateAgreement, options: PerMessageDeflateOptions) {
+    const server = role === 'server';
+    this.deflateTakeover = !(server ? agreement.serverNoContextTakeover : agreement.clientNoContextTakeover);
+    this.inflateTakeover = !(server ? agreement.clientNoContextTakeover : agreement.serverNoContextTakeover);
+    this.deflateParams = {
+      windowBits: server ? agreement.serverMaxWindowBits : agreement.clientMaxWindowBits,
+      level: options.zlibDeflateOptions?.level ?? DEFLATE_DEFAULTS.level,
+      memLevel: options.zlibDeflateOptions?.memLevel ?? DEFLATE_DEFAULTS.memLevel,
+      strategy: options.zlibDeflateOptions?.strategy ?? constants.Z_DEFAULT_STRATEGY,
+      chunkSize: options.zlibDeflateOptions?.chunkSize,
+    };
+    this.inflateBits = server ? agreement.clientMaxWindowBits : agreement.serverMaxWindowBits;
+    this.inflateChunkSize = options.zlibInflateOptions?.chunkSize;
+    this.threshold = options.threshold ?? DEFLATE_DEFAULTS.threshold;
+    this.limiter = sharedLimiter(options.concurrencyLimit ?? DEFLATE_DEFAULTS.concurrencyLimit);
+  }
+
+  shouldEncode(byteLength: number): boolean {
+    return byteLength >= this.threshold;
+  }
+
+  decode(payload: Buffer[], maxPayload: number, done: DecodeCallback): void {
+    this.limiter.run((release) => {
+      if (this.disposed) return release();
+      let stream: InflateRaw;
+      if (this.inflateTakeover) {
+        stream = this.inflater ??= createInflater(this.inflateBits, this.inflateChunkSize);
+        this.inflaterBusy = true;
+      } else {
+        stream = borrowInflater(POOLED_INFLATE_BITS, this.inflateChunkSize);
+      }
+      const out: Buffer[] = [];
+      let total = 0;
+      let finished = false;
+      const finish = (error: ProtocolError | null) => {
+        if (finished) return;
+        finished = true;
+        stream.removeListener('data', onData);
+        stream.removeListener('error', onError);
+        if (this.inflateTakeover) {
+          this.inflaterBusy = false;
+          if (error !== null || this.disposed) {
+            stream.close();
+            this.inflater = null;
+          }
+        } else if (error !== null) {
+          stream.close(); // a stream that failed mid-message is not reusable
+        } else {
+          returnInflater(POOLED_INFLATE_BITS, this.inflateChunkSize, stream);
+        }
+        release();
+        if (this.disposed) return;
+        if (error !== null) done(error);
+        else done(null, out.length === 1 ? out[0]! : Buffer.concat(out, total));
+      };
+      const onData = (chunk: Buffer) => {
+        total += chunk.length;
+        if (maxPayload > 0 && total > maxPayload) {
+          finish(new ProtocolError('WS_ERR_UNSUPPORTED_MESSAGE_LENGTH', CloseCode.MessageTooBig, `Decompressed message exceeds maxPayload (${maxPayload} bytes)`));
+          return;
+        }
+        out.push(chunk);
+      };
+      const onError = (error: Error) => {
+        finish(new ProtocolError('WS_ERR_INVALID_COMPRESSED_DATA', CloseCode.InvalidFramePayloadData, `Invalid compressed data: ${error.message}`, { cause: error }));
+      };
+      stream.on('data', onData);
+      stream.on('error', onError);
+      for (const chunk of payload) stream.write(chunk);
+      stream.write(TRAILER);
+      stream.flush(() => finish(null));
+    });
+  }
+
+  encode(payload: Buffer, fin: boolean, done: EncodeCallback): void {
+    this.limiter.run((release) => {
+      if (this.disposed) return release();
+      const stream = (this.deflater ??= this.deflateTakeover ? createDeflater(this.deflateParams) : borrowDeflater(this.deflateParams));
+      this.deflaterBusy = true;
+      const out: Buffer[] = [];
+      let total = 0;
+      const onData = (chunk: Buffer) => {
+        out.push(chunk);
+        total += chunk.length;
+      };
+      stream.on('data', onData);
+      stream.write(payload);
+      stream.flush(constants.Z_SYNC_FLUSH, () => {
+        stream.removeListener('data', onData);
+        this.deflaterBusy = false;
+        let data = out.length === 1 ? out[0]! : Buffer.concat(out, total);
+        if (fin) {
+          // RFC 7692 7.2.1: drop the 00 00 ff ff that ends a sync flush.
+          if (data.length >= 4 && data.subarray(data.length - 4).equals(TRAILER)) data = data.subarray(0, data.length - 4);
+          if (!this.deflateTakeover) {
+            this.deflater = null;
+            returnDeflater(this.deflateParams, stream);
+          }
+        }
+        if (this.disposed && this.deflater !== null) {
+          this.deflater.close();
+          this.deflater = null;
+        }
+        release();
+        if (!this.disposed) done(null, data);
+      });
+    });
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    // Streams busy in the thread pool are closed when their operation ends.
+    if (this.inflater !== null && !this.inflaterBusy) {
+      this.inflater.close();
+      this.inflater = null;
+    }
+    if (this.deflater !== null && !this.deflaterBusy) {
+      this.deflater.close();
+      this.deflater = null;
+    }
+  }
+}

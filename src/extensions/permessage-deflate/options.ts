@@ -1,0 +1,56 @@
+/**
+ * permessage-deflate options (ws-compatible names) and their defaults.
+ *
+ * Defaults favour memory: a server answers with server_no_context_takeover
+ * and client_no_context_takeover unless told otherwise, so no zlib state
+ * lives in an idle connection (zlib streams are pooled per process and only
+ * borrowed while a message is (de)compressed). Messages under 1 KiB are sent
+ * uncompressed: the CPU is not worth the bytes there.
+ */
+import type { ZlibOptions } from 'node:zlib';
+
+export interface PerMessageDeflateOptions {
+  /**
+   * Server: answer with server_no_context_takeover (default true: no
+   * compressor state is kept between messages). Client: request it (default false).
+   */
+  serverNoContextTakeover?: boolean;
+  /**
+   * Server: answer with client_no_context_takeover (default true: no
+   * decompressor state is kept). Client: offer it as a hint (default false).
+   */
+  clientNoContextTakeover?: boolean;
+  /** Window of the server's compressor, 8-15 (server: the largest it uses; client: requested). */
+  serverMaxWindowBits?: number;
+  /** Window of the client's compressor, 8-15 (server: imposed when the client allows; client: offered). */
+  clientMaxWindowBits?: number;
+  /** zlib options for compression: level (default 1... see README), memLevel (default 8). */
+  zlibDeflateOptions?: Pick<ZlibOptions, 'level' | 'memLevel' | 'strategy' | 'chunkSize'>;
+  zlibInflateOptions?: Pick<ZlibOptions, 'chunkSize'>;
+  /** Messages smaller than this many bytes are sent uncompressed (default 1024). */
+  threshold?: number;
+  /** How many zlib operations may run at once in this process (default 10). */
+  concurrencyLimit?: number;
+}
+
+export const DEFLATE_DEFAULTS = {
+  threshold: 1024,
+  concurrencyLimit: 10,
+  level: 1,
+  memLevel: 8,
+} as const;
+
+export function isWindowBits(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 8 && value <= 15;
+}
+
+export function checkOptions(options: PerMessageDeflateOptions): void {
+  for (const key of ['serverMaxWindowBits', 'clientMaxWindowBits'] as const) {
+    const value = options[key];
+    if (value !== undefined && !isWindowBits(value)) throw new RangeError(`perMessageDeflate.${key} must be an integer from 8 to 15`);
+  }
+  if (options.threshold !== undefined && !(options.threshold >= 0)) throw new RangeError('perMessageDeflate.threshold must be >= 0');
+  if (options.concurrencyLimit !== undefined && !(options.concurrencyLimit >= 1)) {
+    throw new RangeError('perMessageDeflate.concurrencyLimit must be >= 1');
+  }
+}

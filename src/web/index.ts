@@ -1,0 +1,7 @@
+/**
+ * The WHATWG WebSocket API for Node: `WebSocket` (an EventTarget with the
+ * browser's constructor, attributes, methods and events) and `CloseEvent`.
+ */
+export { WebSocket, type BinaryType, type WebSocketNodeOptions } from './websocket.js';
+export { CloseEvent, type CloseEventInit } from './close-event.js';
+export type { EventHandler } from './event-handler.js';

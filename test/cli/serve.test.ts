@@ -1,0 +1,237 @@
+// `hyperws serve` as a child process: listening line, echo and broadcast
+// modes, the console page and other HTTP paths, shutdown on signals.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { WebSocket } from '../../src/index.js';
+import { LISTENING, runCli, startServe, type ServeProcess } from './helpers.js';
+
+const T = { timeout: 30_000 };
+
+/** A client of ours, open, with its messages queued for next(). */
+async function client(url: string, protocols: string[] = []) {
+  const ws = new WebSocket(url, protocols);
+  const queue: Array<{ data: Buffer; isBinary: boolean }> = [];
+  let wake: (() => void) | null = null;
+  ws.on('message', (data: Buffer, isBinary: boolean) => {
+    queue.push({ data, isBinary });
+    wake?.();
+  });
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    ws.on('close', (code: number, reason: Buffer) => resolve({ code, reason: reason.toString() })),
+  );
+  await once(ws, 'open');
+  return {
+    ws,
+    closed,
+    async next() {
+      while (queue.length === 0) await new Promise<void>((resolve) => (wake = resolve));
+      const m = queue.shift()!;
+      return { text: m.data.toString(), isBinary: m.isBinary, bytes: [...m.data] };
+    },
+    async close() {
+      if (ws.readyState !== WebSocket.CLOSED) ws.close(1000, 'bye');
+      return closed;
+    },
+  };
+}
+
+const connectionLine = (n: number, connected: number) =>
+  new RegExp(`^hyperws serve: connection #${n} from 127\\.0\\.0\\.1:\\d+ \\(${connected} connected\\)$`);
+
+/** Closes a client and waits until serve has logged its disconnection. */
+async function closeAndAwaitLog(serve: ServeProcess, c: { close(): Promise<unknown> }, n: number) {
+  await c.close();
+  return serve.stderr.waitFor((line) => line.startsWith(`hyperws serve: connection #${n} closed:`));
+}
+
+describe('hyperws serve', () => {
+  it('prints one listening line with the bound port, echoes text and binary, exits 0 on SIGTERM', T, async () => {
+    const serve = await startServe();
+    try {
+      assert.equal(serve.listening, `hyperws serve: listening on ws://127.0.0.1:${serve.port}/ (echo mode); console at http://127.0.0.1:${serve.port}/`);
+      assert.notEqual(serve.port, 0);
+      const c = await client(`ws://127.0.0.1:${serve.port}/`);
+      c.ws.send('hello');
+      c.ws.send(Buffer.from([0, 1, 2, 255]));
+      c.ws.send('');
+      assert.deepEqual(await c.next(), { text: 'hello', isBinary: false, bytes: [...Buffer.from('hello')] });
+      assert.deepEqual(await c.next(), { text: Buffer.from([0, 1, 2, 255]).toString(), isBinary: true, bytes: [0, 1, 2, 255] });
+      assert.deepEqual(await c.next(), { text: '', isBinary: false, bytes: [] });
+      assert.equal(await closeAndAwaitLog(serve, c, 1), 'hyperws serve: connection #1 closed: 1000 bye (0 connected)');
+      assert.equal(await serve.stop('SIGTERM'), 0);
+      assert.deepEqual(serve.stdout.lines, [serve.listening]);
+      assert.equal(serve.stderr.lines.length, 3, serve.stderr.text);
+      assert.match(serve.stderr.lines[0]!, connectionLine(1, 1));
+      assert.equal(serve.stderr.lines[2], 'hyperws serve: SIGTERM: closing 0 connections');
+    } finally {
+      await serve.kill();
+    }
+  });
+
+  it('--broadcast sends each message to every client, the sender included', T, async () => {
+    const serve = await startServe(['--broadcast']);
+    try {
+      assert.equal(serve.listening, `hyperws serve: listening on ws://127.0.0.1:${serve.port}/ (broadcast mode); console at http://127.0.0.1:${serve.port}/`);
+      const a = await client(`ws://127.0.0.1:${serve.port}/`);
+      const b = await client(`ws://127.0.0.1:${serve.port}/`);
+      a.ws.send('from a');
+      assert.deepEqual(await a.next(), { text: 'from a', isBinary: false, bytes: [...Buffer.from('from a')] });
+      assert.deepEqual(await b.next(), { text: 'from a', isBinary: false, bytes: [...Buffer.from('from a')] });
+      b.ws.send(Buffer.from([7, 8]));
+      assert.deepEqual(await a.next(), { text: '\x07\x08', isBinary: true, bytes: [7, 8] });
+      assert.deepEqual(await b.next(), { text: '\x07\x08', isBinary: true, bytes: [7, 8] });
+      assert.equal(await closeAndAwaitLog(serve, a, 1), 'hyperws serve: connection #1 closed: 1000 bye (1 connected)');
+      // Only b is left: its message reaches b alone.
+      b.ws.send('alone');
+      assert.deepEqual(await b.next(), { text: 'alone', isBinary: false, bytes: [...Buffer.from('alone')] });
+      assert.equal(await closeAndAwaitLog(serve, b, 2), 'hyperws serve: connection #2 closed: 1000 bye (0 connected)');
+      assert.equal(await serve.stop('SIGINT'), 0);
+      assert.match(serve.stderr.lines[0]!, connectionLine(1, 1));
+      assert.match(serve.stderr.lines[1]!, connectionLine(2, 2));
+      assert.equal(serve.stderr.lines.at(-1), 'hyperws serve: SIGINT: closing 0 connections');
+    } finally {
+      await serve.kill();
+    }
+  });
+
+  it('serves the console page at / (200, text/html, a new WebSocket( call) and 404 elsewhere', T, async () => {
+    const serve = await startServe();
+    try {
+      const page = await fetch(`http://127.0.0.1:${serve.port}/`);
+      assert.equal(page.status, 200);
+      assert.equal(page.headers.get('content-type'), 'text/html; charset=utf-8');
+      const html = await page.text();
+      assert.ok(html.startsWith('<!doctype html>'), html.slice(0, 40));
+      assert.ok(html.includes('new WebSocket('));
+      assert.ok(html.includes('<body data-ws-path="/">'));
+      assert.ok(!/<(script|link)[^>]+(src|href)=/i.test(html), 'the page loads nothing from elsewhere');
+
+      const query = await fetch(`http://127.0.0.1:${serve.port}/?x=1`);
+      assert.equal(query.status, 200);
+      await query.arrayBuffer();
+
+      const head = await fetch(`http://127.0.0.1:${serve.port}/`, { method: 'HEAD' });
+      assert.equal(head.status, 200);
+      assert.equal(await head.text(), '');
+
+      const missing = await fetch(`http://127.0.0.1:${serve.port}/nope`);
+      assert.equal(missing.status, 404);
+      assert.equal(missing.headers.get('content-type'), 'text/plain; charset=utf-8');
+      assert.equal(await missing.text(), 'Not Found\n');
+
+      const post = await fetch(`http://127.0.0.1:${serve.port}/`, { method: 'POST', body: 'x' });
+      assert.equal(post.status, 405);
+      assert.equal(post.headers.get('allow'), 'GET, HEAD');
+      await post.arrayBuffer();
+      assert.equal(await serve.stop(), 0);
+      assert.deepEqual(serve.stderr.lines, ['hyperws serve: SIGTERM: closing 0 connections']);
+    } finally {
+      await serve.kill();
+    }
+  });
+
+  it('--path moves the endpoint: the page points at it, plain GET there is 426, upgrades elsewhere are refused', T, async () => {
+    const serve = await startServe(['--path', '/ws']);
+    try {
+      assert.equal(serve.listening, `hyperws serve: listening on ws://127.0.0.1:${serve.port}/ws (echo mode); console at http://127.0.0.1:${serve.port}/`);
+      const html = await (await fetch(`http://127.0.0.1:${serve.port}/`)).text();
+      assert.ok(html.includes('<body data-ws-path="/ws">'));
+      const plain = await fetch(`http://127.0.0.1:${serve.port}/ws`);
+      assert.equal(plain.status, 426);
+      assert.equal(await plain.text(), 'Upgrade Required: this is a WebSocket endpoint\n');
+
+      const c = await client(`ws://127.0.0.1:${serve.port}/ws?token=1`);
+      c.ws.send('on /ws');
+      assert.deepEqual(await c.next(), { text: 'on /ws', isBinary: false, bytes: [...Buffer.from('on /ws')] });
+      await closeAndAwaitLog(serve, c, 1);
+
+      const wrong = new WebSocket(`ws://127.0.0.1:${serve.port}/`);
+      const [, res] = (await once(wrong, 'unexpected-response')) as [unknown, import('node:http').IncomingMessage];
+      assert.equal(res.statusCode, 400);
+      res.resume();
+      wrong.terminate();
+      assert.equal(await serve.stop(), 0);
+    } finally {
+      await serve.kill();
+    }
+  });
+
+  it('--max-payload: a larger message closes the connection with 1009', T, async () => {
+    const serve = await startServe(['--max-payload', '4']);
+    try {
+      const c = await client(`ws://127.0.0.1:${serve.port}/`);
+      c.ws.send('1234');
+      assert.deepEqual(await c.next(), { text: '1234', isBinary: false, bytes: [...Buffer.from('1234')] });
+      c.ws.send('12345');
+      assert.equal((await c.closed).code, 1009);
+      assert.match(
+        await serve.stderr.waitFor((line) => line.startsWith('hyperws serve: connection #1 closed:')),
+        /^hyperws serve: connection #1 closed: 1009 \(error: .+\) \(0 connected\)$/,
+      );
+      assert.equal(await serve.stop(), 0);
+    } finally {
+      await serve.kill();
+    }
+  });
+
+  it('SIGTERM closes connected clients with 1001, then exits 0', T, async () => {
+    const serve = await startServe();
+    try {
+      const a = await client(`ws://127.0.0.1:${serve.port}/`);
+      const b = await client(`ws://127.0.0.1:${serve.port}/`);
+      assert.equal(await serve.stop('SIGTERM'), 0);
+      assert.deepEqual(await a.closed, { code: 1001, reason: 'Server shutting down' });
+      assert.deepEqual(await b.closed, { code: 1001, reason: 'Server shutting down' });
+      assert.deepEqual(serve.stdout.lines, [serve.listening]);
+      assert.equal(serve.stderr.lines[2], 'hyperws serve: SIGTERM: closing 2 connections');
+      // The two closes finish in either order: the first logs 1 connected, the second 0.
+      const closes = serve.stderr.lines.slice(3);
+      assert.equal(closes.length, 2, serve.stderr.text);
+      const parsed = closes.map((line) => /^hyperws serve: connection #(\d) closed: 1001 Server shutting down \((\d) connected\)$/.exec(line)?.slice(1));
+      assert.deepEqual(parsed.map((p) => p?.[0]).sort(), ['1', '2'], serve.stderr.text);
+      assert.deepEqual(parsed.map((p) => p?.[1]), ['1', '0'], serve.stderr.text);
+    } finally {
+      await serve.kill();
+    }
+  });
+
+  it('a busy port: one-line error, exit 1', T, async () => {
+    const blocker = createServer();
+    blocker.listen(0, '127.0.0.1');
+    await once(blocker, 'listening');
+    try {
+      const { port } = blocker.address() as { port: number };
+      assert.deepEqual(await runCli(['serve', '--port', String(port)]), {
+        status: 1,
+        stdout: '',
+        stderr: `hyperws serve: cannot listen on 127.0.0.1:${port}: EADDRINUSE\n`,
+      });
+    } finally {
+      blocker.close();
+      await once(blocker, 'close');
+    }
+  });
+
+  it('bad option values: one-line errors, exit 2', T, async () => {
+    const cases: Array<[string[], string]> = [
+      [['--echo', '--broadcast'], "Options '--echo' and '--broadcast' cannot be used together"],
+      [['--port', '65536'], "Option '--port' expects an integer from 0 to 65535, got '65536'"],
+      [['--port', '-1'], "Option '--port <value>' argument is ambiguous"],
+      [['--port', 'x'], "Option '--port' expects an integer from 0 to 65535, got 'x'"],
+      [['--max-payload', '1.5'], `Option '--max-payload' expects an integer from 0 to ${Number.MAX_SAFE_INTEGER}, got '1.5'`],
+      [['--path', 'ws'], "Option '--path' must start with '/' and contain no spaces, got 'ws'"],
+      [['extra'], "Unexpected argument 'extra'"],
+    ];
+    for (const [args, message] of cases) {
+      assert.deepEqual(await runCli(['serve', ...args]), {
+        status: 2,
+        stdout: '',
+        stderr: `hyperws serve: ${message} (see 'hyperws serve --help')\n`,
+      }, args.join(' '));
+    }
+  });
+});
+
+assert.ok(LISTENING.test('hyperws serve: listening on ws://127.0.0.1:1/ (echo mode); console at http://127.0.0.1:1/'));
