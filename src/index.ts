@@ -8,10 +8,25 @@
 import { WebSocket } from './node/websocket.js';
 import { WebSocketServer } from './node/websocket-server.js';
 import { createWebSocketStream } from './node/websocket-stream.js';
+import { installPubSub } from './pubsub/index.js';
+
+installPubSub();
 
 export * from './node/index.js';
 export { CloseCode, ProtocolError, type ProtocolErrorCode } from './protocol/index.js';
 export { WebSocketServer as Server };
+export {
+  InProcessAdapter,
+  RedisAdapter,
+  redisAdapter,
+  type RedisAdapterOptions,
+  DEFAULT_MAX_BACKPRESSURE,
+  type PubSubAdapter,
+  type Publication,
+  type PublishOptions,
+  type BackpressurePolicy,
+} from './pubsub/index.js';
+export type { PerMessageDeflateOptions } from './extensions/permessage-deflate/index.js';
 
 type WebSocketWithStatics = typeof WebSocket & {
   WebSocket: typeof WebSocket;

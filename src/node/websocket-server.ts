@@ -271,6 +271,7 @@ export class WebSocketServer extends EventEmitter {
     socket.removeListener('error', onHandshakeSocketError);
     const Ctor = this.options.WebSocket ?? WebSocket;
     const ws = new Ctor(null);
+    ws._server = this;
     ws.protocol = protocol ?? '';
     ws._extensionsHeader = extensions ?? '';
     ws.extensions = accepted !== null ? accepted.response.name : '';

@@ -70,6 +70,10 @@ export class WebSocket extends EventEmitter implements BindingOwner {
   url = '';
 
   /** @internal */ _socket: Duplex | null = null;
+  /** @internal The server that accepted this connection (server side), for publish/subscribe. */
+  _server: EventEmitter | null = null;
+  /** @internal Topics this connection subscribed to (src/pubsub), created on first use. */
+  _topics: Set<string> | null = null;
   /** @internal */ _binding: SocketBinding | null = null;
   /** @internal */ _req: ClientRequest | null = null;
   /** @internal */ _readyState: ReadyState = ReadyState.CONNECTING;
@@ -198,6 +202,17 @@ export class WebSocket extends EventEmitter implements BindingOwner {
     this._readyState = ReadyState.CLOSING;
     this._binding?.connection.abort();
     this._socket?.destroy();
+  }
+
+  /**
+   * @internal Write a frame encoded beforehand (the same bytes may go to many
+   * connections). Returns false when it was not sent (closing, or in the
+   * middle of our own fragmented message).
+   */
+  _sendEncoded(frame: Buffer, cb?: Callback): boolean {
+    const binding = this._binding;
+    if (this._readyState !== ReadyState.OPEN || binding === null) return false;
+    return binding.connection.sendEncoded(frame, cb);
   }
 
   pause(): void {

@@ -114,7 +114,8 @@ export class Connection implements FrameSink {
   private readonly maskKeySource: MaskKeySource | null;
   private readonly utf8 = new Utf8Validator();
   private readonly message = new MessageBuffer();
-  private readonly extension: MessageTransform | null;
+  /** The negotiated extension's transform, if any. */
+  readonly extension: MessageTransform | null;
   private readonly queue: SendQueue;
 
   // Incoming message in progress (data frames).

@@ -30,4 +30,16 @@ export interface MessageTransform {
   encode(payload: Buffer, fin: boolean, done: EncodeCallback): void;
   /** The connection is gone: release every resource now. */
   dispose(): void;
+  /**
+   * Present when this transform's output depends only on the payload and on
+   * `key`: one encoding then serves every connection with the same key (a
+   * publish to many subscribers compresses once). Absent with context takeover.
+   */
+  readonly sharedEncoding?: SharedEncoding | undefined;
+}
+
+export interface SharedEncoding {
+  readonly key: string;
+  /** Encode a whole message synchronously (the payload of a frame with RSV1). */
+  encode(payload: Buffer): Buffer;
 }

@@ -9,10 +9,10 @@
  * messages. With context takeover a stream is created on first use, kept for
  * the connection's life and closed by dispose().
  */
-import { constants, type DeflateRaw, type InflateRaw } from 'node:zlib';
+import { constants, deflateRawSync, type DeflateRaw, type InflateRaw } from 'node:zlib';
 import { CloseCode } from '../../protocol/close-code.js';
 import { ProtocolError } from '../../protocol/errors.js';
-import type { DecodeCallback, EncodeCallback, MessageTransform } from '../../protocol/extension.js';
+import type { DecodeCallback, EncodeCallback, MessageTransform, SharedEncoding } from '../../protocol/extension.js';
 import type { Role } from '../../protocol/connection.js';
 import type { DeflateAgreement } from './negotiation.js';
 import { EXTENSION_NAME } from './negotiation.js';
@@ -47,6 +47,7 @@ export class DeflateTransform implements MessageTransform {
   private deflaterBusy = false;
   private inflaterBusy = false;
   private disposed = false;
+  readonly sharedEncoding: SharedEncoding | undefined;
 
   constructor(role: Role, agreement: DeflateAgreement, options: PerMessageDeflateOptions) {
     const server = role === 'server';
@@ -63,6 +64,7 @@ export class DeflateTransform implements MessageTransform {
     this.inflateChunkSize = options.zlibInflateOptions?.chunkSize;
     this.threshold = options.threshold ?? DEFLATE_DEFAULTS.threshold;
     this.limiter = sharedLimiter(options.concurrencyLimit ?? DEFLATE_DEFAULTS.concurrencyLimit);
+    this.sharedEncoding = this.deflateTakeover ? undefined : sharedDeflate(this.deflateParams);
   }
 
   shouldEncode(byteLength: number): boolean {
@@ -170,4 +172,30 @@ export class DeflateTransform implements MessageTransform {
       this.deflater = null;
     }
   }
+}
+
+const sharedEncodings = new Map<string, SharedEncoding>();
+
+/** Without context takeover, equal parameters give equal output: one encoder per parameter set. */
+function sharedDeflate(p: DeflateParamsKey): SharedEncoding {
+  const key = `permessage-deflate/${p.windowBits}/${p.level}/${p.memLevel}/${p.strategy}`;
+  let shared = sharedEncodings.get(key);
+  if (shared === undefined) {
+    const zlibOptions = {
+      windowBits: Math.max(9, p.windowBits),
+      level: p.level,
+      memLevel: p.memLevel,
+      strategy: p.strategy,
+      finishFlush: constants.Z_SYNC_FLUSH,
+    };
+    shared = {
+      key,
+      encode(payload: Buffer): Buffer {
+        const out = deflateRawSync(payload, zlibOptions);
+        return out.length >= 4 && out.subarray(out.length - 4).equals(TRAILER) ? out.subarray(0, out.length - 4) : out;
+      },
+    };
+    sharedEncodings.set(key, shared);
+  }
+  return shared;
 }

@@ -1,0 +1,129 @@
+/**
+ * Topics for one server: subscriptions, and publications encoded once and
+ * written as the same bytes to every subscriber (server frames are not
+ * masked, so that is allowed). Compressed publications are compressed once
+ * per compression setting, when subscribers' transforms allow sharing.
+ *
+ * Backpressure: a subscriber whose unsent data exceeds maxBackpressure gets
+ * nothing more; with the 'close' policy (default) it is closed with 1008 so
+ * it knows it missed messages, with 'drop' the publication is just skipped.
+ * Either way a stalled reader cannot make the server's memory grow without
+ * bound.
+ */
+import { CloseCode, encodeFrame, writeHeader, headerSize } from '../protocol/index.js';
+import { toBuffer } from '../node/binary-data.js';
+import { ReadyState } from '../node/ready-state.js';
+import type { WebSocket } from '../node/websocket.js';
+import type { WebSocketServer } from '../node/websocket-server.js';
+import { InProcessAdapter, type PubSubAdapter, type Publication } from './adapter.js';
+import { TopicRegistry } from './topic-registry.js';
+
+export type BackpressurePolicy = 'close' | 'drop';
+export const DEFAULT_MAX_BACKPRESSURE = 1024 * 1024;
+
+export interface PublishOptions {
+  /** Send as a binary message (default: true for Buffers, false for strings). */
+  binary?: boolean;
+  /** Compress for subscribers that negotiated permessage-deflate (default false). */
+  compress?: boolean;
+  /** A connection that must not receive it (usually the sender). */
+  except?: WebSocket | null;
+}
+
+export interface PubSubOptions {
+  adapter?: PubSubAdapter | undefined;
+  maxBackpressure?: number | undefined;
+  backpressurePolicy?: BackpressurePolicy | undefined;
+}
+
+export class PubSub {
+  readonly registry: TopicRegistry<WebSocket>;
+  readonly adapter: PubSubAdapter;
+  private readonly maxBackpressure: number;
+  private readonly policy: BackpressurePolicy;
+
+  constructor(server: WebSocketServer, options: PubSubOptions) {
+    this.adapter = options.adapter ?? new InProcessAdapter();
+    this.maxBackpressure = options.maxBackpressure ?? DEFAULT_MAX_BACKPRESSURE;
+    this.policy = options.backpressurePolicy ?? 'close';
+    if (this.policy !== 'close' && this.policy !== 'drop') throw new TypeError(`Unknown backpressurePolicy: ${String(this.policy)}`);
+    this.registry = new TopicRegistry((topic, interested) => {
+      if (interested) this.adapter.subscribe(topic);
+      else this.adapter.unsubscribe(topic);
+    });
+    this.adapter.attach((publication) => this.deliver(publication));
+    server.once('close', () => void this.adapter.close());
+  }
+
+  subscribe(ws: WebSocket, topic: string): boolean {
+    checkTopic(topic);
+    if (ws.readyState !== ReadyState.OPEN) return false;
+    if (ws._topics === null) ws.once('close', () => this.registry.removeAll(ws));
+    return this.registry.subscribe(ws, topic);
+  }
+
+  unsubscribe(ws: WebSocket, topic: string): boolean {
+    return this.registry.unsubscribe(ws, topic);
+  }
+
+  /** Publish to local subscribers and, through the adapter, to other nodes. Returns local deliveries. */
+  publish(topic: string, data: unknown, options: PublishOptions = {}): number {
+    checkTopic(topic);
+    const binary = options.binary ?? typeof data !== 'string';
+    const bytes = typeof data === 'string' ? Buffer.from(data) : toBuffer(data);
+    const subscribers = this.registry.subscribers(topic);
+    const delivered = subscribers ? this.fanOut(subscribers, bytes, binary, options.compress ?? false, options.except ?? null) : 0;
+    this.adapter.publish({ topic, data: bytes, binary });
+    return delivered;
+  }
+
+  /** Send to every given connection, encoded once. Returns deliveries. */
+  fanOut(targets: Iterable<WebSocket>, bytes: Buffer, binary: boolean, compress: boolean, except: WebSocket | null): number {
+    const opcode = binary ? 0x2 : 0x1;
+    let plain: Buffer | null = null;
+    let compressed: Map<string, Buffer> | null = null;
+    let delivered = 0;
+    for (const ws of targets) {
+      if (ws === except || ws.readyState !== ReadyState.OPEN) continue;
+      if (ws.bufferedAmount > this.maxBackpressure) {
+        if (this.policy === 'close') ws.close(CloseCode.PolicyViolation, 'Backpressure limit exceeded');
+        continue;
+      }
+      const transform = ws._binding?.connection.extension ?? null;
+      let frame: Buffer;
+      if (compress && transform !== null && transform.shouldEncode(bytes.length)) {
+        const shared = transform.sharedEncoding;
+        if (shared === undefined) {
+          // Context takeover: this connection's compressor has its own state.
+          ws.send(bytes, { binary, compress: true });
+          delivered++;
+          continue;
+        }
+        compressed ??= new Map();
+        let cached = compressed.get(shared.key);
+        if (cached === undefined) {
+          const payload = shared.encode(bytes);
+          cached = Buffer.allocUnsafe(headerSize(payload.length, false) + payload.length);
+          const size = writeHeader(cached, 0, opcode, payload.length, true, true, null);
+          payload.copy(cached, size);
+          compressed.set(shared.key, cached);
+        }
+        frame = cached;
+      } else {
+        frame = plain ??= encodeFrame(opcode, bytes, { fin: true, rsv1: false, maskKey: null });
+      }
+      if (ws._sendEncoded(frame)) delivered++;
+    }
+    return delivered;
+  }
+
+  /** A publication from another node: local subscribers only. */
+  private deliver(publication: Publication): void {
+    const subscribers = this.registry.subscribers(publication.topic);
+    if (subscribers) this.fanOut(subscribers, publication.data, publication.binary, false, null);
+  }
+}
+
+function checkTopic(topic: unknown): asserts topic is string {
+  if (typeof topic !== 'string' || topic.length === 0) throw new TypeError('A topic must be a non-empty string');
+}
