@@ -109,7 +109,25 @@ export class WebSocketServer extends EventEmitter {
     if (!this.options.clientTracking) this.clients = new Set();
 
     if (options.port !== undefined) {
-      const server = createServer((_req, res) => {
+      const server = createServer((req, res) => {
+        // Node only emits 'upgrade' when both Upgrade and Connection: upgrade
+        // are present. A request that tries to be a handshake but lacks one
+        // of them lands here: refuse it as a bad handshake (400 + reason,
+        // connection closed), not as a plain request that needs an upgrade.
+        const h = req.headers;
+        const attempt = h['upgrade'] !== undefined || h['sec-websocket-key'] !== undefined || h['sec-websocket-version'] !== undefined;
+        const checked = attempt ? validateUpgradeRequest(req) : null;
+        if (checked !== null && !checked.ok) {
+          const reason = Buffer.from(checked.reason);
+          res.writeHead(checked.status, {
+            ...checked.headers,
+            'Content-Length': reason.length,
+            'Content-Type': 'text/plain; charset=utf-8',
+            Connection: 'close',
+          });
+          res.end(reason);
+          return;
+        }
         const body = STATUS_CODES[426]!;
         res.writeHead(426, { 'Content-Length': body.length, 'Content-Type': 'text/plain' });
         res.end(body);

@@ -128,6 +128,12 @@ export class WebSocket extends EventEmitter implements BindingOwner {
   _attach(socket: Duplex, head: Buffer, options: AttachOptions): void {
     this._socket = socket;
     this._closeTimeout = options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT;
+    // Bytes that arrived with the handshake go back in the socket's buffer
+    // BEFORE the binding adds its 'data' listener: a paused socket then
+    // delivers them on the next tick, after the caller attached listeners.
+    // (Unshifted into an already flowing socket that was read before, they
+    // would be emitted synchronously, before 'connection'/'open' listeners.)
+    if (head.length > 0) socket.unshift(head);
     const binding = new SocketBinding(socket, this, {
       role: options.role,
       maxPayload: options.maxPayload ?? DEFAULT_MAX_PAYLOAD,
@@ -138,9 +144,6 @@ export class WebSocket extends EventEmitter implements BindingOwner {
     });
     binding.connection.deliverFragments = this._binaryType === 'fragments';
     this._binding = binding;
-    // Bytes that arrived with the handshake are processed on the next 'data'
-    // event, after the caller has had a chance to attach listeners.
-    if (head.length > 0) socket.unshift(head);
     this._readyState = ReadyState.OPEN;
   }
 

@@ -202,14 +202,20 @@ export interface CaseOptions {
 
 /** Registers an Autobahn-style case: `name` should start with its case number. */
 export function serverCase(name: string, body: (c: Case) => Promise<void>, options: CaseOptions = {}): void {
-  test(name, { timeout: options.timeout ?? 20_000 }, async () => {
+  test(name, { timeout: options.timeout ?? 20_000 }, async (t) => {
     const server = await startEchoServer(options.server);
     let client: RawClient | undefined;
+    // On timeout, destroy the socket: pending reads then throw and `finally`
+    // runs, so a hung case cannot keep the test process alive.
+    const onAbort = (): void => void client?.destroy();
+    t.signal.addEventListener('abort', onAbort);
     try {
       client = await handshakeRaw(server.port);
       await body(new Case(client, server));
     } finally {
+      t.signal.removeEventListener('abort', onAbort);
       await client?.destroy();
+      for (const ws of server.wss.clients) ws.terminate();
       await server.close();
     }
   });

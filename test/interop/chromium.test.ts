@@ -1,8 +1,9 @@
 // Interop with a real browser: headless Debian Chromium (playwright-core)
 // loads a page from a node:http server on which our WebSocketServer is
 // attached (same port), and the page's own `WebSocket` talks to it. Chromium
-// always offers permessage-deflate; we do not implement it yet, so our
-// server must decline by not answering and the page must see extensions ''.
+// always offers permessage-deflate; our server has it off by default, so it
+// must decline by not answering and the page must see extensions ''. A last
+// test enables it and checks that compressed traffic interoperates.
 // Locally a missing chromium skips these tests; under CI it fails.
 
 import { describe, test } from 'node:test';
@@ -94,7 +95,7 @@ interface Site {
 }
 
 /** An http server serving PAGE at '/', with our WebSocketServer on the same port. */
-async function startSite(onConnection: (ws: WebSocket) => void): Promise<Site> {
+async function startSite(onConnection: (ws: WebSocket) => void, perMessageDeflate = false): Promise<Site> {
   const http: Server = createServer((req, res) => {
     if (req.method === 'GET' && req.url === '/') {
       const body = Buffer.from(PAGE);
@@ -105,7 +106,7 @@ async function startSite(onConnection: (ws: WebSocket) => void): Promise<Site> {
       res.end('not found');
     }
   });
-  const wss = new WebSocketServer({ server: http });
+  const wss = new WebSocketServer({ server: http, perMessageDeflate });
   const connections: Site['connections'] = [];
   wss.on('connection', (ws: WebSocket, req: IncomingMessage) => {
     const messages: Array<[Buffer, boolean]> = [];
@@ -211,6 +212,35 @@ describe('chromium interop: page WebSocket -> our WebSocketServer', () => {
       const conn = site.connections[0]!;
       assert.deepEqual(conn.messages, [[Buffer.from('forbidden?'), false]]);
       assert.deepEqual(await conn.closed, [1008, 'policy']);
+    } finally {
+      await site.close();
+    }
+  });
+
+  test('with perMessageDeflate enabled on our server, the page negotiates it and the same exchange works', { skip, timeout: TIMEOUT }, async () => {
+    const site = await startSite((ws) => {
+      ws.on('message', (data: Buffer, isBinary: boolean) => ws.send(data, { binary: isBinary }));
+    }, true);
+    try {
+      const result = await withPage(site, (evaluate) => evaluate(`runExchange(${JSON.stringify(site.wsUrl)})`));
+      assert.match(result.extensions, /^permessage-deflate/);
+      assert.deepEqual({ ...result, extensions: 'checked above' }, {
+        extensions: 'checked above',
+        protocol: '',
+        text: TEXT,
+        binaryIsArrayBuffer: true,
+        binary: Array.from({ length: 256 }, (_, i) => i),
+        bigLength: BIG_TEXT.length,
+        bigEqual: true,
+        close: { code: 4000, reason: 'page bye', wasClean: true },
+        errors: 0,
+        unread: 0,
+      });
+      const conn = site.connections[0]!;
+      assert.equal(conn.req.headers.origin, site.origin);
+      assert.match(conn.ws.extensions, /^permessage-deflate/);
+      assert.deepEqual(await conn.closed, [4000, 'page bye']);
+      assert.equal(conn.messages[2]![0].toString(), BIG_TEXT);
     } finally {
       await site.close();
     }

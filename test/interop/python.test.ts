@@ -1,15 +1,16 @@
 // Interop with Python `websockets` (Debian python3-websockets 10.4), both
 // ways: our WebSocketServer with its client (test/support/python/client.py),
-// and our client with its echo server (echo_server.py). We do not implement
-// permessage-deflate yet: with websockets' default offer, our server must
-// decline it by not answering, and the Python side must go on uncompressed.
+// and our client with its echo server (echo_server.py). Our server has
+// permessage-deflate off by default: websockets' default offer must then be
+// declined by not answering, and the Python side must go on uncompressed.
+// With both sides enabling it, compressed traffic must interoperate too.
 // Locally a missing python3-websockets skips these tests; under CI it fails.
 
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { WebSocket } from '../../src/index.js';
+import { WebSocket, type ClientOptions } from '../../src/index.js';
 import { pythonWebsockets, requireDependency, skipReason } from '../support/system.js';
 import { runPythonClient, startPythonEchoServer, type PythonClientResult } from '../support/python.js';
 import { Inbox, pattern, startOurServer, terminated, type CloseArgs, type MessageArgs, type OurServer } from './helpers.js';
@@ -33,8 +34,11 @@ interface ServerConnection {
  * connection received and how it closed. Listeners are attached inside the
  * 'connection' event so nothing the peer sends can be missed.
  */
-async function startEchoServer(handleProtocols?: (protocols: Set<string>) => string | false): Promise<{ srv: OurServer; conns: ServerConnection[] }> {
-  const srv = await startOurServer(handleProtocols ? { handleProtocols } : {});
+async function startEchoServer(
+  handleProtocols?: (protocols: Set<string>) => string | false,
+  perMessageDeflate = false,
+): Promise<{ srv: OurServer; conns: ServerConnection[] }> {
+  const srv = await startOurServer({ perMessageDeflate, ...(handleProtocols ? { handleProtocols } : {}) });
   const conns: ServerConnection[] = [];
   srv.wss.on('connection', (ws: WebSocket, req: IncomingMessage) => {
     const messages: MessageArgs[] = [];
@@ -96,6 +100,25 @@ describe('python websockets client -> our WebSocketServer', () => {
     });
   }
 
+  test('echo-check with permessage-deflate enabled on our server: negotiated and every message echoed', { skip, timeout: TIMEOUT }, async () => {
+    requireDependency(py);
+    const { srv, conns } = await startEchoServer(undefined, true);
+    try {
+      const r = await runPythonClient(srv.url, 'echo-check');
+      assertNoError(r);
+      assert.equal(r.ok, true);
+      assert.match(String(r.extensions), /^permessage-deflate(;|$)/);
+      assert.deepEqual(r.messages.map((m) => m.equal), [true, true, true]);
+      assert.deepEqual(r.close, { code: 4000, reason: 'done' });
+      assert.match(conns[0]!.ws.extensions, /^permessage-deflate/);
+      const [code, reason] = await conns[0]!.closed;
+      assert.deepEqual([code, reason.toString()], [4000, 'done']);
+      assert.equal(conns[0]!.messages[2]![0].toString(), BIG_TEXT);
+    } finally {
+      await srv.close();
+    }
+  });
+
   test('subprotocol: handleProtocols picks one of the offered ones; both sides agree', { skip, timeout: TIMEOUT }, async () => {
     requireDependency(py);
     let offered: string[] = [];
@@ -150,8 +173,8 @@ describe('python websockets client -> our WebSocketServer', () => {
 });
 
 /** Opens our client to `url`; resolves once open, with inboxes attached before any data can arrive. */
-async function openClient(url: string, protocols: string[] = []) {
-  const ws = new WebSocket(url, protocols);
+async function openClient(url: string, protocols: string[] = [], options: ClientOptions = {}) {
+  const ws = new WebSocket(url, protocols, options);
   const messages = new Inbox<MessageArgs>(ws, 'message');
   const closes = new Inbox<CloseArgs>(ws, 'close');
   await new Promise<void>((resolve, reject) => {
@@ -165,63 +188,70 @@ async function openClient(url: string, protocols: string[] = []) {
 }
 
 describe('our client -> python websockets echo server', () => {
-  for (const compression of [false, true]) {
-    const label = compression ? 'server default (deflate enabled)' : 'compression=None';
-    test(`text, binary, 1 MiB, close from both ends (${label})`, { skip, timeout: TIMEOUT }, async () => {
-      requireDependency(py);
-      const server = await startPythonEchoServer({ compression });
-      try {
-        const { ws, messages, closes } = await openClient(server.url);
+  // Server: compression=None or websockets' default (permessage-deflate
+  // enabled). Client: perMessageDeflate false (no offer) or our default offer.
+  // Compression is in use only when both sides want it.
+  for (const serverCompression of [false, true]) {
+    for (const clientOffers of [false, true]) {
+      const label = `server ${serverCompression ? 'default (deflate enabled)' : 'compression=None'}, client ${clientOffers ? 'offers deflate' : 'perMessageDeflate: false'}`;
+      const negotiated = serverCompression && clientOffers;
+      test(`text, binary, 1 MiB, close from both ends (${label})`, { skip, timeout: TIMEOUT }, async () => {
+        requireDependency(py);
+        const server = await startPythonEchoServer({ compression: serverCompression });
+        const clientOptions = clientOffers ? {} : { perMessageDeflate: false };
         try {
-          assert.equal(ws.extensions, '');
-          assert.equal(ws.protocol, '');
-          const exchanges: Array<[string | Buffer, boolean]> = [
-            ['hello', false],
-            ['héllo wörld ✓', false],
-            ['', false],
-            [pattern256(), true],
-            [Buffer.alloc(0), true],
-            [pattern(1024 * 1024, 5), true],
-            ['x'.repeat(1024 * 1024), false],
-          ];
-          for (const [data, binary] of exchanges) {
-            ws.send(data);
-            const [got, isBinary] = await messages.next();
-            assert.equal(isBinary, binary);
-            assert.ok(got.equals(Buffer.from(data)), `echo differs for a ${binary ? 'binary' : 'text'} message of ${Buffer.byteLength(data)} bytes`);
+          const { ws, messages, closes } = await openClient(server.url, [], clientOptions);
+          try {
+            assert.equal(ws.extensions, negotiated ? 'permessage-deflate' : '');
+            assert.equal(ws.protocol, '');
+            const exchanges: Array<[string | Buffer, boolean]> = [
+              ['hello', false],
+              ['héllo wörld ✓', false],
+              ['', false],
+              [pattern256(), true],
+              [Buffer.alloc(0), true],
+              [pattern(1024 * 1024, 5), true],
+              ['x'.repeat(1024 * 1024), false],
+            ];
+            for (const [data, binary] of exchanges) {
+              ws.send(data);
+              const [got, isBinary] = await messages.next();
+              assert.equal(isBinary, binary);
+              assert.ok(got.equals(Buffer.from(data)), `echo differs for a ${binary ? 'binary' : 'text'} message of ${Buffer.byteLength(data)} bytes`);
+            }
+            // websockets echoes the whole close frame: code and reason.
+            ws.close(4000, 'client bye ✓');
+            const [code, reason] = await closes.next();
+            assert.equal(code, 4000);
+            assert.equal(reason.toString(), 'client bye ✓');
+            assert.equal(ws.readyState, WebSocket.CLOSED);
+          } finally {
+            await terminated(ws);
           }
-          // websockets echoes the whole close frame: code and reason.
-          ws.close(4000, 'client bye ✓');
-          const [code, reason] = await closes.next();
-          assert.equal(code, 4000);
-          assert.equal(reason.toString(), 'client bye ✓');
-          assert.equal(ws.readyState, WebSocket.CLOSED);
-        } finally {
-          await terminated(ws);
-        }
 
-        // A second connection: the server closes it on request.
-        const probe = await openClient(server.url);
-        try {
-          probe.ws.send('close:4001:bye');
-          const [code, reason] = await probe.closes.next();
-          assert.equal(code, 4001);
-          assert.equal(reason.toString(), 'bye');
-          assert.equal(probe.messages.pending, 0);
+          // A second connection: the server closes it on request.
+          const probe = await openClient(server.url, [], clientOptions);
+          try {
+            probe.ws.send('close:4001:bye');
+            const [code, reason] = await probe.closes.next();
+            assert.equal(code, 4001);
+            assert.equal(reason.toString(), 'bye');
+            assert.equal(probe.messages.pending, 0);
+          } finally {
+            await terminated(probe.ws);
+          }
         } finally {
-          await terminated(probe.ws);
+          await server.close();
         }
-      } finally {
-        await server.close();
-      }
-    });
+      });
+    }
   }
 
   test('subprotocol: the python server picks the one it supports', { skip, timeout: TIMEOUT }, async () => {
     requireDependency(py);
     const server = await startPythonEchoServer({ compression: false, subprotocols: ['chat'] });
     try {
-      const { ws, messages, closes } = await openClient(server.url, ['superchat', 'chat']);
+      const { ws, messages, closes } = await openClient(server.url, ['superchat', 'chat'], { perMessageDeflate: false });
       try {
         assert.equal(ws.protocol, 'chat');
         ws.send('with subprotocol');
@@ -240,7 +270,7 @@ describe('our client -> python websockets echo server', () => {
     requireDependency(py);
     const server = await startPythonEchoServer({ compression: false });
     try {
-      const ws = new WebSocket(server.url);
+      const ws = new WebSocket(server.url, { perMessageDeflate: false });
       try {
         const event = await new Promise<{ code: number; reason: string; wasClean: boolean }>((resolve, reject) => {
           ws.onerror = (e) => reject(e.error);

@@ -1,7 +1,9 @@
 // Interop with the `ws` package (v8), both ways: our WebSocketServer with a
 // ws client, and our client with a ws WebSocketServer. Every scenario runs
-// against both pairings. permessage-deflate is off on the ws side (we do not
-// implement it yet), except in the test that checks we decline its offer.
+// against both pairings with permessage-deflate off on the ws side (servers
+// of both kinds default to off); separate tests check that our server
+// declines a ws client's offer by default, and that compressed traffic
+// interoperates when both sides enable it.
 
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -38,8 +40,10 @@ interface PairOptions {
   protocols?: string[];
   /** Server-side subprotocol choice (default: each server's own default). */
   handleProtocols?: (protocols: Set<string>, req: IncomingMessage) => string | false;
-  /** ws client only: its perMessageDeflate option (default false). */
+  /** The client's perMessageDeflate option (default: false for ws, our default (offer) for hyperws). */
   clientPerMessageDeflate?: boolean;
+  /** The server's perMessageDeflate option (default false on both). */
+  serverPerMessageDeflate?: boolean;
 }
 
 interface Setup {
@@ -52,7 +56,10 @@ const TIMEOUT = 60_000;
 const ourServerWsClient: Setup = {
   name: 'our WebSocketServer <- ws client',
   async open(options = {}) {
-    const srv = await startOurServer(options.handleProtocols ? { handleProtocols: options.handleProtocols } : {});
+    const srv = await startOurServer({
+      perMessageDeflate: options.serverPerMessageDeflate ?? false,
+      ...(options.handleProtocols ? { handleProtocols: options.handleProtocols } : {}),
+    });
     const client = new WsWebSocket(srv.url, options.protocols ?? [], {
       perMessageDeflate: options.clientPerMessageDeflate ?? false,
     });
@@ -81,13 +88,17 @@ const wsServerOurClient: Setup = {
     const wss = new WsWebSocketServer({
       port: 0,
       host: '127.0.0.1',
-      perMessageDeflate: false,
+      perMessageDeflate: options.serverPerMessageDeflate ?? false,
       ...(options.handleProtocols ? { handleProtocols: options.handleProtocols } : {}),
     });
     const connections = new Inbox<[WsWebSocket, IncomingMessage]>(wss, 'connection');
     await once(wss, 'listening');
     const port = (wss.address() as AddressInfo).port;
-    const client = new OurWebSocket(`ws://127.0.0.1:${port}/`, options.protocols ?? []);
+    const client = new OurWebSocket(
+      `ws://127.0.0.1:${port}/`,
+      options.protocols ?? [],
+      options.clientPerMessageDeflate === undefined ? {} : { perMessageDeflate: options.clientPerMessageDeflate },
+    );
     const closeServer = async (): Promise<void> => {
       connections.dispose();
       for (const ws of wss.clients) ws.terminate();
@@ -350,4 +361,50 @@ describe('ws interop: permessage-deflate offer', () => {
       assert.equal(code, 1000);
     });
   });
+});
+
+describe('ws interop: permessage-deflate negotiated', () => {
+  const setups: Array<[Setup, PairOptions]> = [
+    [ourServerWsClient, { serverPerMessageDeflate: true, clientPerMessageDeflate: true }],
+    [wsServerOurClient, { serverPerMessageDeflate: true }],
+  ];
+  for (const [setup, options] of setups) {
+    test(`${setup.name}: compressed text, binary, fragments and close`, { timeout: TIMEOUT }, async () => {
+      await withPair(setup, options, async ({ client, server, req }) => {
+        assert.match(String(req.headers['sec-websocket-extensions']), /^permessage-deflate/);
+        assert.match(client.extensions, /^permessage-deflate/);
+        assert.match(server.extensions, /^permessage-deflate/);
+        const atServer = new Inbox<MessageArgs>(server, 'message');
+        const atClient = new Inbox<MessageArgs>(client, 'message');
+        echo(server);
+        const messages: Array<[string | Buffer, boolean]> = [
+          ['hello', false],
+          ['héllo wörld ✓ '.repeat(5000), false],
+          [Buffer.alloc(0), true],
+          [pattern(1024 * 1024, 11), true],
+          [Buffer.alloc(4 * 1024 * 1024, 0x61), true],
+        ];
+        for (const [data, binary] of messages) {
+          client.send(data, { binary });
+          const [got, gotBinary] = await atServer.next();
+          assert.equal(gotBinary, binary);
+          assert.ok(got.equals(Buffer.from(data)), `server got different bytes (${Buffer.byteLength(data)} bytes)`);
+          const [back, backBinary] = await atClient.next();
+          assert.equal(backBinary, binary);
+          assert.ok(back.equals(Buffer.from(data)), `client got different bytes (${Buffer.byteLength(data)} bytes)`);
+        }
+        client.send('compressed ', { fin: false });
+        client.send('fragments', { fin: true });
+        assert.equal((await atServer.next())[0].toString(), 'compressed fragments');
+        assert.equal((await atClient.next())[0].toString(), 'compressed fragments');
+        const serverClose = new Inbox<CloseArgs>(server, 'close');
+        const clientClose = new Inbox<CloseArgs>(client, 'close');
+        client.close(4000, 'deflate bye');
+        const [sCode, sReason] = await serverClose.next();
+        assert.deepEqual([sCode, sReason.toString()], [4000, 'deflate bye']);
+        const [cCode, cReason] = await clientClose.next();
+        assert.deepEqual([cCode, cReason.toString()], [4000, 'deflate bye']);
+      });
+    });
+  }
 });

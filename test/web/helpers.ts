@@ -55,6 +55,21 @@ export function nextEvent<E extends Event = Event>(target: EventTarget, type: st
   return new Promise((resolve) => target.addEventListener(type, (event) => resolve(event as E), { once: true }));
 }
 
+/** Resolve with the data of the next `count` message events (they may come in one burst). */
+export function nextMessages(ws: WebSocket, count: number): Promise<unknown[]> {
+  return new Promise((resolve) => {
+    const got: unknown[] = [];
+    const onMessage = (event: Event): void => {
+      got.push((event as MessageEvent).data);
+      if (got.length === count) {
+        ws.removeEventListener('message', onMessage);
+        resolve(got);
+      }
+    };
+    ws.addEventListener('message', onMessage);
+  });
+}
+
 /** Resolve with the next `count` messages a server-side socket receives, as [text | bytes, isBinary]. */
 export function serverMessages(ws: NodeWebSocket, count: number): Promise<Array<[string, boolean]>> {
   return new Promise((resolve) => {

@@ -8,7 +8,7 @@ import { WebSocketServer } from '../../src/node/index.js';
 import { CloseEvent, WebSocket } from '../../src/web/index.js';
 import { opensslPath, skipReason } from '../support/system.js';
 import { createTestCertificate } from '../support/tls.js';
-import { nextEvent, record, serverClosed, serverMessages, startServer } from './helpers.js';
+import { nextEvent, nextMessages, record, serverClosed, serverMessages, startServer } from './helpers.js';
 
 const T = { timeout: 10_000 };
 
@@ -198,11 +198,11 @@ describe('events', () => {
     const server = await startServer();
     server.wss.on('connection', (peer) => peer.on('message', () => peer.send('too late')));
     const ws = new WebSocket(server.url);
+    const { log, closed } = record(ws);
     ws.onopen = () => {
       ws.send('go');
       ws.close();
     };
-    const { log, closed } = record(ws);
     await closed;
     assert.deepEqual(log, [['open', 1], ['close', 1005, '', true, 3]]);
     await server.close();
@@ -345,7 +345,7 @@ describe('send', () => {
     await closed;
     assert.deepEqual(await got, [['bin:61', true], ['b', false], ['bin:63', true], ['bin:64', true]]);
     assert.deepEqual(await peerClosed, [4000, 'after the blobs']);
-    assert.deepEqual(log, [['close', 4000, '', true, 3]]);
+    assert.deepEqual(log, [['close', 4000, 'after the blobs', true, 3]]);
     await server.close();
   });
 
@@ -356,12 +356,14 @@ describe('send', () => {
     ws.binaryType = 'arraybuffer';
     await nextEvent(ws, 'open');
     assert.equal(ws.bufferedAmount, 0);
+    const echoed = nextMessages(ws, 2);
     ws.send('h\u00e9llo'); // 6 UTF-8 bytes
     assert.equal(ws.bufferedAmount, 6);
     ws.send(new Uint8Array(new ArrayBuffer(100), 10, 10)); // the view's 10 bytes, not the buffer's 100
     assert.equal(ws.bufferedAmount, 16);
-    await nextEvent(ws, 'message');
-    await nextEvent(ws, 'message');
+    const [text, bytes] = await echoed;
+    assert.equal(text, 'h\u00e9llo');
+    assert.equal((bytes as ArrayBuffer).byteLength, 10);
     assert.equal(ws.bufferedAmount, 0);
 
     ws.close();
@@ -398,14 +400,14 @@ describe('close', () => {
     ws.close(999.5, '\u00e9'.repeat(61) + 'x'); // rounds to 1000; 123 bytes is the limit
     await closed;
     assert.deepEqual(await peerClosed, [1000, '\u00e9'.repeat(61) + 'x']);
-    assert.deepEqual(log, [['close', 1000, '', true, 3]]);
+    assert.deepEqual(log, [['close', 1000, '\u00e9'.repeat(61) + 'x', true, 3]]);
     assert.throws(() => ws.close(1001), isDOMException('InvalidAccessError'));
     ws.close(1000); // CLOSED: nothing happens
     assert.equal(ws.readyState, WebSocket.CLOSED);
     await server.close();
   });
 
-  it("close(4000, 'bye'): the server sees 4000 'bye'; the client gets the echoed code, wasClean", T, async () => {
+  it("close(4000, 'bye'): the server sees 4000 'bye'; the client gets the server's echo, wasClean", T, async () => {
     const server = await startServer();
     const connection = server.nextConnection();
     const ws = new WebSocket(server.url);
@@ -417,7 +419,7 @@ describe('close', () => {
     ws.close(1000); // already CLOSING: nothing happens
     await closed;
     assert.deepEqual(await peerClosed, [4000, 'bye']);
-    assert.deepEqual(log, [['open', 1], ['close', 4000, '', true, 3]]);
+    assert.deepEqual(log, [['open', 1], ['close', 4000, 'bye', true, 3]]);
     await server.close();
   });
 
@@ -435,7 +437,7 @@ describe('close', () => {
       ws.close(...args);
       const event = await closed;
       assert.deepEqual(await peerClosed, expected);
-      assert.deepEqual([event.code, event.reason, event.wasClean], [expected[0], '', true]);
+      assert.deepEqual([event.code, event.reason, event.wasClean], [...expected, true]); // the server echoes both
     }
     await server.close();
   });

@@ -91,7 +91,9 @@ export class DeflateTransform implements MessageTransform {
         stream.removeListener('error', onError);
         if (this.inflateTakeover) {
           this.inflaterBusy = false;
-          if (error !== null || this.disposed) {
+          // A block with BFINAL set ends zlib's stream: it would ignore all later
+          // input, so the next message starts with a fresh inflater (as ws does).
+          if (error !== null || this.disposed || stream.readableEnded) {
             stream.close();
             this.inflater = null;
           }

@@ -63,7 +63,9 @@ export function returnInflater(windowBits: number, chunkSize: number | undefined
   const key = `${windowBits}/${chunkSize ?? ''}`;
   let pool = inflatePools.get(key);
   if (!pool) inflatePools.set(key, (pool = []));
-  if (pool.length < MAX_IDLE && !stream.destroyed) {
+  // A stream that saw a BFINAL block has ended its readable side for good:
+  // reset() cannot revive it, and the next borrower would fail.
+  if (pool.length < MAX_IDLE && !stream.destroyed && !stream.readableEnded) {
     stream.reset();
     pool.push(stream);
   } else {

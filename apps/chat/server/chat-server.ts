@@ -1,0 +1,464 @@
+/**
+ * The chat-room server: one HTTP server on one port serves the page
+ * (GET /, /app.js, /style.css... from the built web directory) and the
+ * WebSocket endpoint (/ws), speaking the JSON protocol of protocol.ts.
+ *
+ * Rooms are topics ('room:<name>'); every connection also subscribes to
+ * 'rooms', where member counts are published. With a Redis URL the topics go
+ * through the Redis adapter and presence/history live in Redis
+ * (redis-store.ts), so several processes serve the same rooms.
+ *
+ * Each connection's messages are handled one after another (a promise
+ * chain): a join's presence write always precedes that connection's later
+ * messages and its final leave. Limits apply on arrival, before queueing:
+ * rate (token bucket), then validation; errors reply with
+ * { v: 1, type: 'error', code, message } and malformed input counts towards
+ * the abuse limit (close 1008).
+ *
+ * Owns its HTTP server, WebSocketServer, store and Redis adapter; close()
+ * removes this node's members from presence, then closes every client with
+ * 1001 and releases Redis.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CloseCode, WebSocket, WebSocketServer, redisAdapter, type HeartbeatOptions, type RedisAdapter, type VerifyClientInfo } from 'hyperws';
+import { DEFAULT_ABUSE, DEFAULT_RATE_LIMIT, TokenBucket, WindowCounter, type AbuseOptions, type RateLimitOptions } from './limits.js';
+import {
+  ABUSE_CODES,
+  LIMITS,
+  encode,
+  errorMessage,
+  parseClientMessage,
+  type ChatMessage,
+  type ClientMessage,
+  type ErrorCode,
+  type ServerMessage,
+} from './protocol.js';
+import { RedisStore, type RedisCommands } from './redis-store.js';
+import { MemoryStore, type ChatStore, type PresenceChange, type PresenceState } from './store.js';
+
+export const DEFAULT_PORT = 8080;
+export const DEFAULT_HOST = '127.0.0.1';
+export const DEFAULT_HEARTBEAT: HeartbeatOptions = { intervalMs: 15_000, timeoutMs: 10_000 };
+/** Rate-limited messages tolerated within the window before closing with 1008. */
+export const DEFAULT_FLOOD: AbuseOptions = { limit: 100, windowMs: 10_000 };
+export const WS_PATH = '/ws';
+export const ROOMS_TOPIC = 'rooms';
+export const roomTopic = (room: string): string => `room:${room}`;
+
+export interface ChatServerOptions {
+  /** Default 8080; 0 picks a free port. */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** redis://... to share rooms, presence and history with other nodes. */
+  redis?: string;
+  /** Ping/timeout of idle clients (default 15 s / 10 s); false disables it. */
+  heartbeat?: HeartbeatOptions | false;
+  rateLimit?: RateLimitOptions;
+  /** Malformed messages tolerated within a window (default 5 in 10 s). */
+  abuse?: AbuseOptions;
+  /** Rate-limited messages tolerated within a window (default 100 in 10 s). */
+  flood?: AbuseOptions;
+  /** Directory of the built page (default: ../web/ next to this module). */
+  webRoot?: string;
+  /** Redis mode: lifetime of this node's liveness key (default 15 s). */
+  nodeTtlMs?: number;
+  /** Redis mode: give up starting when Redis is not ready after this long (default 10 s). */
+  redisReadyTimeoutMs?: number;
+  /** One line per notable event (default: nothing). */
+  log?: (line: string) => void;
+}
+
+export interface ChatServer {
+  /** http://HOST:PORT/ with the bound port. */
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  readonly nodeId: string;
+  readonly wss: WebSocketServer;
+  /** Remove this node's members, close clients with 1001, release Redis. Idempotent. */
+  close(): Promise<void>;
+}
+
+interface Session {
+  readonly id: string;
+  nick: string;
+  room: string | null;
+  readonly bucket: TokenBucket;
+  readonly errors: WindowCounter;
+  readonly floods: WindowCounter;
+  /** This connection's handlers, one after another. */
+  chain: Promise<void>;
+}
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.ico': 'image/x-icon',
+};
+
+const SECURITY_HEADERS = {
+  'Content-Security-Policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+};
+
+/** The built page: every servable file of the web directory, read once. */
+function loadPage(webRoot: string): Map<string, { body: Buffer; type: string }> {
+  const files = new Map<string, { body: Buffer; type: string }>();
+  let names: string[];
+  try {
+    names = readdirSync(webRoot);
+  } catch (error) {
+    throw new Error(`cannot read the chat page in ${webRoot} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); build it with npm run build`);
+  }
+  for (const name of names) {
+    const type = CONTENT_TYPES[extname(name)];
+    if (type === undefined || !statSync(join(webRoot, name)).isFile()) continue;
+    files.set(`/${name}`, { body: readFileSync(join(webRoot, name)), type });
+  }
+  if (!files.has('/index.html')) throw new Error(`the chat page is not built (no index.html in ${webRoot}); build it with npm run build`);
+  return files;
+}
+
+const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../web/', import.meta.url));
+
+export async function startChatServer(options: ChatServerOptions = {}): Promise<ChatServer> {
+  const log = options.log ?? (() => {});
+  const page = loadPage(options.webRoot ?? DEFAULT_WEB_ROOT);
+  const nodeId = randomBytes(4).toString('hex');
+  let closing = false;
+
+  let adapter: RedisAdapter | null = null;
+  let store: ChatStore;
+  let node: ChatNode | null = null;
+  if (options.redis !== undefined) {
+    adapter = redisAdapter({
+      url: options.redis,
+      // Quiet while closing: unsubscribes of closing clients race the quit.
+      onError: (error) => {
+        if (!closing) log(`redis: ${error.message}`);
+      },
+    });
+    await readyWithin(adapter, options.redis, options.redisReadyTimeoutMs ?? 10_000);
+    const redisStore = new RedisStore(adapter.client as unknown as RedisCommands, {
+      nodeId,
+      ...(options.nodeTtlMs !== undefined ? { nodeTtlMs: options.nodeTtlMs } : {}),
+      onChange: (state) => node?.publishPresence(state, true),
+      localMembers: () => node?.localMembers() ?? [],
+      onError: (error) => log(`redis: ${error.message}`),
+    });
+    try {
+      await redisStore.start();
+    } catch (error) {
+      await adapter.close();
+      throw new Error(`cannot use Redis at ${options.redis}: ${(error as Error).message}`);
+    }
+    store = redisStore;
+  } else {
+    store = new MemoryStore();
+  }
+
+  const http = createServer((req, res) => serveFile(page, req, res));
+  const wss = new WebSocketServer({
+    server: http,
+    path: WS_PATH,
+    maxPayload: LIMITS.maxPayload,
+    ...(options.heartbeat !== false ? { heartbeat: options.heartbeat ?? DEFAULT_HEARTBEAT } : {}),
+    ...(adapter !== null ? { adapter } : {}),
+    // Browsers always send Origin: only the page's own origin may connect
+    // (cross-site WebSocket hijacking). Other clients send none and pass.
+    verifyClient: ({ origin, req }: VerifyClientInfo) => origin === '' || sameHost(origin, req.headers.host),
+  });
+  wss.on('error', () => {}); // listen errors are reported below, through http
+  node = new ChatNode(nodeId, wss, store, {
+    rateLimit: options.rateLimit ?? DEFAULT_RATE_LIMIT,
+    abuse: options.abuse ?? DEFAULT_ABUSE,
+    flood: options.flood ?? DEFAULT_FLOOD,
+    log,
+  });
+  const chat = node;
+  wss.on('connection', (ws: WebSocket) => chat.accept(ws));
+
+  const host = options.host ?? DEFAULT_HOST;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', reject);
+      http.listen(options.port ?? DEFAULT_PORT, host, () => {
+        http.removeListener('error', reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    closing = true;
+    wss.close();
+    await store.close();
+    await adapter?.close();
+    throw error;
+  }
+  http.on('error', (error) => log(`http: ${error.message}`));
+  const { port } = http.address() as AddressInfo;
+
+  let closed: Promise<void> | null = null;
+  return {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}/`,
+    host,
+    port,
+    nodeId,
+    wss,
+    close() {
+      closing = true;
+      return (closed ??= shutdown(chat, wss, http, store, adapter));
+    },
+  };
+}
+
+async function shutdown(chat: ChatNode, wss: WebSocketServer, http: Server, store: ChatStore, adapter: RedisAdapter | null): Promise<void> {
+  await chat.stop();
+  await store.close();
+  // Before wss.close(), which would start the adapter's close without waiting for it.
+  await adapter?.close();
+  const clients = [...wss.clients].filter((ws) => ws.readyState !== WebSocket.CLOSED);
+  const clientsClosed = clients.map((ws) => new Promise<void>((resolve) => ws.once('close', () => resolve())));
+  await new Promise<void>((resolve) => wss.close(() => resolve()));
+  const httpClosed = new Promise<void>((resolve) => http.close(() => resolve()));
+  http.closeIdleConnections();
+  await Promise.all([...clientsClosed, httpClosed]);
+}
+
+function readyWithin(adapter: RedisAdapter, url: string, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`cannot connect to Redis at ${url} (not ready after ${ms} ms)`)), ms);
+  });
+  return Promise.race([adapter.ready, timeout]).then(
+    () => clearTimeout(timer),
+    async (error: Error) => {
+      clearTimeout(timer);
+      await adapter.close();
+      throw error;
+    },
+  );
+}
+
+function sameHost(origin: string, host: string | undefined): boolean {
+  try {
+    return host !== undefined && new URL(origin).host === host.toLowerCase();
+  } catch {
+    return false;
+  }
+}
+
+function serveFile(page: Map<string, { body: Buffer; type: string }>, req: IncomingMessage, res: ServerResponse): void {
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  const pathname = q === -1 ? url : url.slice(0, q);
+  const text = (status: number, body: string, headers: Record<string, string> = {}) => {
+    res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body), ...headers });
+    res.end(body);
+  };
+  if (pathname === WS_PATH) return text(426, 'Upgrade Required: this is the chat WebSocket endpoint\n', { Upgrade: 'websocket' });
+  const file = page.get(pathname === '/' ? '/index.html' : pathname);
+  if (file === undefined) return text(404, 'Not Found\n');
+  if (req.method !== 'GET' && req.method !== 'HEAD') return text(405, 'Method Not Allowed\n', { Allow: 'GET, HEAD' });
+  res.writeHead(200, { 'Content-Type': file.type, 'Content-Length': file.body.length, 'Cache-Control': 'no-cache', ...SECURITY_HEADERS });
+  res.end(req.method === 'HEAD' ? undefined : file.body);
+}
+
+interface NodeOptions {
+  rateLimit: RateLimitOptions;
+  abuse: AbuseOptions;
+  flood: AbuseOptions;
+  log: (line: string) => void;
+}
+
+/** The chat logic of one node: sessions, handlers, presence publication. */
+export class ChatNode {
+  private readonly sessions = new Map<WebSocket, Session>();
+  private nextMember = 1;
+  private stopping = false;
+
+  constructor(
+    readonly nodeId: string,
+    private readonly wss: WebSocketServer,
+    private readonly store: ChatStore,
+    private readonly options: NodeOptions,
+  ) {}
+
+  accept(ws: WebSocket): void {
+    if (this.stopping) return void ws.close(CloseCode.GoingAway, 'Server shutting down');
+    const n = this.nextMember++;
+    const now = performance.now();
+    const session: Session = {
+      id: `${this.nodeId}.${n}`,
+      nick: `guest-${randomBytes(2).toString('hex')}`,
+      room: null,
+      bucket: new TokenBucket(this.options.rateLimit, now),
+      errors: new WindowCounter(this.options.abuse),
+      floods: new WindowCounter(this.options.flood),
+      chain: Promise.resolve(),
+    };
+    this.sessions.set(ws, session);
+    ws.on('error', () => {}); // 'close' follows and says enough
+    ws.on('message', (data: unknown, isBinary: boolean) => this.onMessage(ws, session, data, isBinary));
+    ws.on('close', () => this.onClose(ws, session));
+    ws.subscribe(ROOMS_TOPIC);
+    send(ws, { v: 1, type: 'welcome', id: session.id, nick: session.nick, limits: LIMITS });
+    this.enqueue(ws, session, () => this.sendRooms(ws));
+  }
+
+  /** Members of this node, as changes that (re)register them. */
+  localMembers(): PresenceChange[] {
+    const changes: PresenceChange[] = [];
+    for (const s of this.sessions.values()) if (s.room !== null) changes.push({ id: s.id, nick: s.nick, from: null, to: s.room });
+    return changes;
+  }
+
+  /** Stop handling messages and take this node's members out of presence (other nodes are told). */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await Promise.allSettled([...this.sessions.values()].map((s) => s.chain));
+    const changes: PresenceChange[] = [];
+    for (const s of this.sessions.values()) {
+      if (s.room !== null) changes.push({ id: s.id, nick: s.nick, from: s.room, to: null });
+      s.room = null;
+    }
+    if (changes.length === 0) return;
+    try {
+      this.publishPresence(await this.store.presence(changes), true);
+    } catch (error) {
+      this.options.log(`presence cleanup failed: ${(error as Error).message}`);
+    }
+  }
+
+  private onMessage(ws: WebSocket, session: Session, data: unknown, isBinary: boolean): void {
+    if (this.stopping) return;
+    const now = performance.now();
+    if (!session.bucket.take(now)) {
+      const { perSecond, burst } = this.options.rateLimit;
+      send(ws, errorMessage('rate_limited', `too many messages: at most ${perSecond} per second, bursts of ${burst}`));
+      if (session.floods.record(now)) ws.close(CloseCode.PolicyViolation, 'Rate limit exceeded repeatedly');
+      return;
+    }
+    if (isBinary) return this.reject(ws, session, 'binary_not_supported', 'binary messages are not supported: send JSON text', now);
+    const verdict = parseClientMessage(Buffer.isBuffer(data) ? data.toString('utf8') : String(data));
+    if (!verdict.ok) return this.reject(ws, session, verdict.code, verdict.message, now);
+    const message = verdict.message;
+    this.enqueue(ws, session, () => this.handle(ws, session, message));
+  }
+
+  private reject(ws: WebSocket, session: Session, code: ErrorCode, message: string, now: number): void {
+    send(ws, errorMessage(code, message));
+    if (ABUSE_CODES.has(code) && session.errors.record(now)) ws.close(CloseCode.PolicyViolation, 'Too many invalid messages');
+  }
+
+  private enqueue(ws: WebSocket, session: Session, task: () => Promise<void>): void {
+    session.chain = session.chain.then(task).catch((error: Error) => {
+      this.options.log(`connection ${session.id}: ${error.message}`);
+      send(ws, errorMessage('unavailable', 'the chat service is temporarily unavailable; try again'));
+    });
+  }
+
+  /** Leave the room; the session stays listed until then, so stop() waits for it. */
+  private onClose(ws: WebSocket, session: Session): void {
+    session.chain = session.chain
+      .then(async () => {
+        const room = session.room;
+        session.room = null;
+        if (room !== null) this.publishPresence(await this.store.presence([{ id: session.id, nick: session.nick, from: room, to: null }]), true);
+      })
+      .catch((error: Error) => this.options.log(`connection ${session.id} leaving: ${error.message}`))
+      .finally(() => this.sessions.delete(ws));
+  }
+
+  private async handle(ws: WebSocket, session: Session, message: ClientMessage): Promise<void> {
+    if (ws.readyState !== WebSocket.OPEN) return;
+    switch (message.type) {
+      case 'join':
+        return this.join(ws, session, message.room, message.nick ?? session.nick);
+      case 'leave': {
+        const room = session.room;
+        if (room === null) return void send(ws, errorMessage('not_in_room', 'you are not in a room'));
+        ws.unsubscribe(roomTopic(room));
+        session.room = null;
+        const state = await this.store.presence([{ id: session.id, nick: session.nick, from: room, to: null }]);
+        send(ws, { v: 1, type: 'left', room });
+        return this.publishPresence(state, true);
+      }
+      case 'message': {
+        const room = session.room;
+        if (room === null) return void send(ws, errorMessage('not_in_room', 'join a room before sending messages'));
+        const chat: ChatMessage = {
+          v: 1,
+          type: 'message',
+          id: randomUUID(),
+          room,
+          from: { id: session.id, nick: session.nick },
+          text: message.text,
+          ts: Date.now(),
+        };
+        // History first: whoever joins after seeing this message live finds it in history too.
+        await this.store.appendHistory(chat);
+        this.wss.publish(roomTopic(room), encode(chat));
+        return;
+      }
+      case 'typing': {
+        const room = session.room;
+        if (room === null) return void send(ws, errorMessage('not_in_room', 'join a room first'));
+        const typing: ServerMessage = { v: 1, type: 'typing', room, from: { id: session.id, nick: session.nick }, typing: message.typing };
+        this.wss.publish(roomTopic(room), encode(typing), { except: ws });
+        return;
+      }
+      case 'nick': {
+        session.nick = message.nick;
+        send(ws, { v: 1, type: 'nick', nick: session.nick });
+        if (session.room === null) return;
+        const state = await this.store.presence([{ id: session.id, nick: session.nick, from: session.room, to: session.room }]);
+        return this.publishPresence(state, false);
+      }
+      case 'rooms':
+        return this.sendRooms(ws);
+    }
+  }
+
+  private async join(ws: WebSocket, session: Session, room: string, nick: string): Promise<void> {
+    const from = session.room;
+    session.nick = nick;
+    if (from !== null && from !== room) ws.unsubscribe(roomTopic(from));
+    // Subscribe before reading history: a message published meanwhile is
+    // delivered live (the page merges it with the history by id).
+    ws.subscribe(roomTopic(room));
+    session.room = room;
+    const state = await this.store.presence([{ id: session.id, nick, from, to: room }]);
+    const history = await this.store.history(room);
+    if (ws.readyState !== WebSocket.OPEN) return;
+    send(ws, { v: 1, type: 'joined', room, nick, members: state.rooms.get(room) ?? [], version: state.version, history });
+    this.publishPresence(state, from !== room, { room, except: ws });
+  }
+
+  private async sendRooms(ws: WebSocket): Promise<void> {
+    const state = await this.store.presence([]);
+    send(ws, { v: 1, type: 'rooms', rooms: state.counts, version: state.version });
+  }
+
+  /** Publish the rooms' presence (and the room counts when they may have changed) to every node. */
+  publishPresence(state: PresenceState, countsChanged: boolean, skip?: { room: string; except: WebSocket }): void {
+    for (const [room, members] of state.rooms) {
+      const message: ServerMessage = { v: 1, type: 'presence', room, members, version: state.version };
+      this.wss.publish(roomTopic(room), encode(message), skip?.room === room ? { except: skip.except } : {});
+    }
+    if (countsChanged) this.wss.publish(ROOMS_TOPIC, encode({ v: 1, type: 'rooms', rooms: state.counts, version: state.version }));
+  }
+}
+
+function send(ws: WebSocket, message: ServerMessage): void {
+  if (ws.readyState === WebSocket.OPEN) ws.send(encode(message));
+}

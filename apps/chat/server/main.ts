@@ -1,0 +1,83 @@
+/**
+ * `hyperws chat`: runs the chat server until SIGINT/SIGTERM. src/cli/main.ts
+ * parses the command line and imports this module (built to
+ * dist/apps/chat/server/main.js) only when the command is used.
+ *
+ * stdout carries exactly one line, `hyperws chat: http://HOST:PORT/` (the
+ * bound port), so scripts and tests can parse it; everything else goes to
+ * stderr. Exit status: 0 after a signal, 1 when the server cannot start.
+ *
+ * Environment (for tests and tuning): HYPERWS_CHAT_HEARTBEAT_INTERVAL_MS,
+ * HYPERWS_CHAT_HEARTBEAT_TIMEOUT_MS (defaults 15000 / 10000),
+ * HYPERWS_CHAT_NODE_TTL_MS (Redis mode, default 15000).
+ */
+import { startChatServer, type ChatServer, type ChatServerOptions } from './chat-server.js';
+
+export interface ChatCliOptions {
+  port: number;
+  host: string;
+  redis?: string | undefined;
+}
+
+interface Io {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+}
+
+function envMs(name: string): number | undefined {
+  const value = process.env[name];
+  if (value === undefined || value === '') return undefined;
+  if (!/^\d+$/.test(value) || Number(value) === 0) throw new Error(`${name} must be a positive integer (milliseconds), got '${value}'`);
+  return Number(value);
+}
+
+/** Run until a signal; resolves with the exit status. */
+export async function runChat(cli: ChatCliOptions, io: Io): Promise<number> {
+  const log = (line: string) => io.stderr.write(`hyperws chat: ${line}\n`);
+  const interval = envMs('HYPERWS_CHAT_HEARTBEAT_INTERVAL_MS');
+  const timeout = envMs('HYPERWS_CHAT_HEARTBEAT_TIMEOUT_MS');
+  const nodeTtlMs = envMs('HYPERWS_CHAT_NODE_TTL_MS');
+  const options: ChatServerOptions = {
+    port: cli.port,
+    host: cli.host,
+    log,
+    ...(cli.redis !== undefined ? { redis: cli.redis } : {}),
+    ...(interval !== undefined || timeout !== undefined ? { heartbeat: { intervalMs: interval ?? 15_000, timeoutMs: timeout ?? 10_000 } } : {}),
+    ...(nodeTtlMs !== undefined ? { nodeTtlMs } : {}),
+  };
+  let server: ChatServer;
+  try {
+    server = await startChatServer(options);
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException;
+    log(e.code === 'EADDRINUSE' || e.code === 'EACCES' ? `cannot listen on ${cli.host}:${cli.port}: ${e.code}` : e.message);
+    return 1;
+  }
+  if (cli.redis !== undefined) log(`node ${server.nodeId} sharing rooms through ${cli.redis}`);
+  io.stdout.write(`hyperws chat: ${server.url}\n`);
+
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    const onSignal = (name: NodeJS.Signals) => {
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
+      resolve(name);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+  log(`${signal}: closing ${server.wss.clients.size} connection${server.wss.clients.size === 1 ? '' : 's'}`);
+  // A second signal gives up on clients that do not finish their closing handshake.
+  const force = () => {
+    log('second signal: dropping the remaining connections');
+    for (const ws of server.wss.clients) ws.terminate();
+  };
+  process.once('SIGINT', force);
+  process.once('SIGTERM', force);
+  try {
+    await server.close();
+  } finally {
+    process.removeListener('SIGINT', force);
+    process.removeListener('SIGTERM', force);
+  }
+  return 0;
+}

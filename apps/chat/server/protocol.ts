@@ -1,0 +1,174 @@
+/**
+ * The chat wire protocol, version 1: JSON text messages `{ v: 1, type, ... }`.
+ * Owns the message shapes, the limits and the validation of what clients
+ * send (by hand: no schema library). Pure functions, no I/O: the server
+ * (chat-server.ts) decides what to do with a verdict.
+ *
+ * Lengths are counted in Unicode code points, so an emoji counts as one.
+ * Names (nicknames, rooms) are trimmed and must not contain control
+ * characters, line separators or bidirectional overrides (spoofing).
+ */
+
+export const PROTOCOL_VERSION = 1;
+
+export const LIMITS = {
+  /** Longest nickname, in code points. */
+  nick: 32,
+  /** Longest room name, in code points. */
+  room: 64,
+  /** Longest message text, in code points. */
+  text: 2000,
+  /** Messages of a room kept and sent on join. */
+  history: 100,
+  /** Largest WebSocket message accepted; larger ones close the connection with 1009. */
+  maxPayload: 64 * 1024,
+} as const;
+
+/** What a client may send. */
+export type ClientMessage =
+  | { type: 'join'; room: string; nick?: string }
+  | { type: 'leave' }
+  | { type: 'message'; text: string }
+  | { type: 'typing'; typing: boolean }
+  | { type: 'nick'; nick: string }
+  | { type: 'rooms' };
+
+export type ErrorCode =
+  | 'bad_json'
+  | 'bad_message'
+  | 'unsupported_version'
+  | 'unknown_type'
+  | 'too_long'
+  | 'binary_not_supported'
+  | 'rate_limited'
+  | 'not_in_room'
+  | 'unavailable';
+
+/** Errors that count towards the abuse limit (malformed input, not bad luck). */
+export const ABUSE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'bad_json',
+  'bad_message',
+  'unsupported_version',
+  'unknown_type',
+  'too_long',
+  'binary_not_supported',
+]);
+
+export interface Member {
+  id: string;
+  nick: string;
+}
+
+export interface RoomCount {
+  name: string;
+  count: number;
+}
+
+/** A chat message as broadcast and kept in history. */
+export interface ChatMessage {
+  v: 1;
+  type: 'message';
+  id: string;
+  room: string;
+  from: Member;
+  text: string;
+  /** Server time, ms since the epoch. */
+  ts: number;
+}
+
+/** What the server sends. */
+export type ServerMessage =
+  | { v: 1; type: 'welcome'; id: string; nick: string; limits: typeof LIMITS }
+  | { v: 1; type: 'joined'; room: string; nick: string; members: Member[]; version: number; history: ChatMessage[] }
+  | { v: 1; type: 'left'; room: string }
+  | { v: 1; type: 'nick'; nick: string }
+  | { v: 1; type: 'presence'; room: string; members: Member[]; version: number }
+  | { v: 1; type: 'rooms'; rooms: RoomCount[]; version: number }
+  | { v: 1; type: 'typing'; room: string; from: Member; typing: boolean }
+  | ChatMessage
+  | { v: 1; type: 'error'; code: ErrorCode; message: string };
+
+export type Verdict = { ok: true; message: ClientMessage } | { ok: false; code: ErrorCode; message: string };
+
+const fail = (code: ErrorCode, message: string): Verdict => ({ ok: false, code, message });
+
+// C0/C1 controls, line/paragraph separators, bidi embeddings/overrides/isolates.
+const FORBIDDEN_IN_NAME = /[\p{Cc}\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
+// In message text, tab and line breaks are fine; other controls are not.
+const FORBIDDEN_IN_TEXT = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]/;
+
+export const codePoints = (s: string): number => {
+  let n = 0;
+  for (const _ of s) n++;
+  return n;
+};
+
+/** A nickname or room name: trimmed, 1..max code points, no control characters. */
+export function checkName(field: 'nick' | 'room', value: unknown): { ok: true; value: string } | { ok: false; code: ErrorCode; message: string } {
+  if (typeof value !== 'string') return { ok: false, code: 'bad_message', message: `'${field}' must be a string` };
+  const name = value.trim();
+  const max = LIMITS[field];
+  if (name.length === 0) return { ok: false, code: 'bad_message', message: `'${field}' must not be empty` };
+  if (codePoints(name) > max) return { ok: false, code: 'too_long', message: `'${field}' is longer than ${max} characters` };
+  if (FORBIDDEN_IN_NAME.test(name)) return { ok: false, code: 'bad_message', message: `'${field}' contains control characters` };
+  return { ok: true, value: name };
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Validate one text message from a client. Unknown extra fields are ignored
+ * (and never forwarded); everything the server uses is checked here.
+ */
+export function parseClientMessage(text: string): Verdict {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    return fail('bad_json', 'the message is not valid JSON');
+  }
+  if (!isPlainObject(data)) return fail('bad_message', 'a message must be a JSON object');
+  if (data['v'] !== PROTOCOL_VERSION) return fail('unsupported_version', `unsupported protocol version: expected "v": ${PROTOCOL_VERSION}`);
+  const type = data['type'];
+  if (typeof type !== 'string') return fail('bad_message', "'type' must be a string");
+  switch (type) {
+    case 'join': {
+      const room = checkName('room', data['room']);
+      if (!room.ok) return room;
+      if (data['nick'] === undefined) return { ok: true, message: { type, room: room.value } };
+      const nick = checkName('nick', data['nick']);
+      if (!nick.ok) return nick;
+      return { ok: true, message: { type, room: room.value, nick: nick.value } };
+    }
+    case 'nick': {
+      const nick = checkName('nick', data['nick']);
+      if (!nick.ok) return nick;
+      return { ok: true, message: { type, nick: nick.value } };
+    }
+    case 'message': {
+      const body = data['text'];
+      if (typeof body !== 'string') return fail('bad_message', "'text' must be a string");
+      if (body.trim().length === 0) return fail('bad_message', "'text' must not be empty");
+      if (codePoints(body) > LIMITS.text) return fail('too_long', `'text' is longer than ${LIMITS.text} characters`);
+      if (FORBIDDEN_IN_TEXT.test(body)) return fail('bad_message', "'text' contains control characters");
+      return { ok: true, message: { type, text: body } };
+    }
+    case 'typing': {
+      const typing = data['typing'];
+      if (typeof typing !== 'boolean') return fail('bad_message', "'typing' must be true or false");
+      return { ok: true, message: { type, typing } };
+    }
+    case 'leave':
+    case 'rooms':
+      return { ok: true, message: { type } };
+    default:
+      return fail('unknown_type', `unknown message type '${type.slice(0, 32)}'`);
+  }
+}
+
+/** Serialize a server message (one place, so every reply carries v: 1). */
+export const encode = (message: ServerMessage): string => JSON.stringify(message);
+
+export const errorMessage = (code: ErrorCode, message: string): ServerMessage => ({ v: 1, type: 'error', code, message });

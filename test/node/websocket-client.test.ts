@@ -1,0 +1,399 @@
+// The client side of the ws-compatible WebSocket: constructor options,
+// handshake failures (against raw servers that misbehave on purpose), state,
+// send/ping/close/terminate and the properties apps read.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { IncomingMessage, ClientRequest } from 'node:http';
+import { Opcode, parseClosePayload, startRawServer, type RawPeer } from '../support/raw-socket.js';
+import { WebSocket } from '../../src/index.js';
+import {
+  closePair,
+  closeServer,
+  closed,
+  connectPair,
+  errorThenClose,
+  freePort,
+  nextConnection,
+  nextMessage,
+  opened,
+  startServer,
+} from './helpers.js';
+
+const T = { timeout: 20_000 };
+
+test('custom headers and the origin option reach the server', T, async () => {
+  const started = await startServer();
+  try {
+    const connection = nextConnection(started.wss);
+    const client = new WebSocket(started.url + '/h', { headers: { 'X-Custom': 'yes', 'X-Other': '42' }, origin: 'https://app.example' });
+    const [server, req] = await connection;
+    assert.equal(req.headers['x-custom'], 'yes');
+    assert.equal(req.headers['x-other'], '42');
+    assert.equal(req.headers['origin'], 'https://app.example');
+    await opened(client);
+    await closePair(client, server);
+  } finally {
+    await closeServer(started.wss);
+  }
+});
+
+test('handshakeTimeout: a server that never answers -> error "Opening handshake has timed out", then close 1006', T, async () => {
+  const raw = await startRawServer(async (peer) => {
+    await peer.readHttpHead();
+    await peer.waitForEnd(); // never answer
+  });
+  try {
+    const client = new WebSocket(raw.url, { handshakeTimeout: 100 });
+    const r = await errorThenClose(client);
+    assert.equal(r.error.message, 'Opening handshake has timed out');
+    assert.equal(r.close.code, 1006);
+    assert.deepEqual(r.order, ['error', 'close']);
+    assert.equal(client.readyState, WebSocket.CLOSED);
+    await raw.idle(); // the server saw our socket end
+    assert.equal(raw.peers.length, 1);
+    assert.equal(raw.peers[0]!.ended, true);
+  } finally {
+    await raw.close();
+  }
+});
+
+test('a 401 answer -> error "Unexpected server response: 401", then close 1006', T, async () => {
+  const raw = await startRawServer(async (peer) => {
+    await peer.readHttpHead();
+    await peer.respond(401, 'Unauthorized', {}, 'who are you?');
+    peer.end();
+  });
+  try {
+    const client = new WebSocket(raw.url);
+    const r = await errorThenClose(client);
+    assert.equal(r.error.message, 'Unexpected server response: 401');
+    assert.equal(r.close.code, 1006);
+    assert.deepEqual(r.order, ['error', 'close']);
+  } finally {
+    await raw.close();
+  }
+});
+
+test("with an 'unexpected-response' listener the error is not emitted", T, async () => {
+  const raw = await startRawServer(async (peer) => {
+    await peer.readHttpHead();
+    await peer.respond(401, 'Unauthorized', { 'WWW-Authenticate': 'Bearer' }, 'who are you?');
+    peer.end();
+  });
+  try {
+    const client = new WebSocket(raw.url);
+    const events: string[] = [];
+    client.on('error', (e: Error) => events.push(`error:${e.message}`));
+    client.on('close', () => events.push('close'));
+    const [status, auth, body] = await new Promise<[number, string, string]>((resolve) => {
+      client.on('unexpected-response', (_req: ClientRequest, res: IncomingMessage) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve([res.statusCode!, String(res.headers['www-authenticate']), Buffer.concat(chunks).toString()]));
+      });
+    });
+    assert.deepEqual([status, auth, body], [401, 'Bearer', 'who are you?']);
+    await raw.idle();
+    assert.deepEqual(events, []);
+    assert.equal(client.readyState, WebSocket.CONNECTING);
+    // The app decides what to do: here it gives up, which ws reports as an error.
+    const ended = errorThenClose(client);
+    client.terminate();
+    const r = await ended;
+    assert.equal(r.error.message, 'WebSocket was closed before the connection was established');
+    assert.equal(r.close.code, 1006);
+  } finally {
+    await raw.close();
+  }
+});
+
+test('ECONNREFUSED -> error, then close 1006', T, async () => {
+  const port = await freePort();
+  const client = new WebSocket(`ws://127.0.0.1:${port}`);
+  const r = await errorThenClose(client);
+  assert.equal((r.error as NodeJS.ErrnoException).code, 'ECONNREFUSED');
+  assert.equal(r.close.code, 1006);
+  assert.deepEqual(r.order, ['error', 'close']);
+  assert.equal(client.readyState, WebSocket.CLOSED);
+});
+
+test('an invalid URL or a non-ws scheme throws SyntaxError', T, () => {
+  assert.throws(() => new WebSocket('not a url'), SyntaxError);
+  assert.throws(() => new WebSocket('ftp://127.0.0.1/'), SyntaxError);
+  assert.throws(() => new WebSocket('ws://127.0.0.1/#frag'), SyntaxError);
+  assert.throws(() => new WebSocket('ws://127.0.0.1/', ['dup', 'dup']), SyntaxError);
+});
+
+/** A raw server answering every upgrade with a 101 carrying `headers`. */
+async function badUpgrade(headers: Record<string, string | null>, protocols?: string[]): Promise<{ message: string; code: number }> {
+  const raw = await startRawServer(async (peer) => {
+    await peer.acceptUpgrade(headers);
+    await peer.waitForEnd();
+  });
+  try {
+    const client = protocols ? new WebSocket(raw.url, protocols) : new WebSocket(raw.url);
+    const r = await errorThenClose(client);
+    assert.deepEqual(r.order, ['error', 'close']);
+    await raw.idle();
+    assert.equal(raw.peers[0]!.ended, true, 'the client dropped the connection');
+    return { message: r.error.message, code: r.close.code };
+  } finally {
+    await raw.close();
+  }
+}
+
+test('a wrong Sec-WebSocket-Accept -> error "Invalid Sec-WebSocket-Accept header"', T, async () => {
+  assert.deepEqual(await badUpgrade({ 'Sec-WebSocket-Accept': 'AAAAAAAAAAAAAAAAAAAAAAAAAAA=' }), {
+    message: 'Invalid Sec-WebSocket-Accept header',
+    code: 1006,
+  });
+});
+
+test('a subprotocol we did not offer -> error', T, async () => {
+  assert.deepEqual(await badUpgrade({ 'Sec-WebSocket-Protocol': 'other' }, ['chat']), {
+    message: 'Server sent an invalid subprotocol',
+    code: 1006,
+  });
+  assert.deepEqual(await badUpgrade({ 'Sec-WebSocket-Protocol': 'chat' }), {
+    message: 'Server sent a subprotocol but none was requested',
+    code: 1006,
+  });
+});
+
+test('an extension we did not offer -> error', T, async () => {
+  const r = await badUpgrade({ 'Sec-WebSocket-Extensions': 'x-unknown-ext' });
+  assert.equal(r.code, 1006);
+  assert.match(r.message, /extension/i);
+});
+
+test('readyState: CONNECTING -> OPEN -> CLOSING -> CLOSED; send while CONNECTING throws', T, async () => {
+  const started = await startServer();
+  try {
+    const connection = nextConnection(started.wss);
+    const client = new WebSocket(started.url);
+    const states: number[] = [client.readyState];
+    assert.throws(() => client.send('too early'), /CONNECTING/);
+    assert.throws(() => client.ping(), /CONNECTING/);
+    await opened(client);
+    states.push(client.readyState);
+    const [server] = await connection;
+    const done = closed(client);
+    client.close(1000);
+    states.push(client.readyState);
+    await done;
+    states.push(client.readyState);
+    assert.deepEqual(states, [WebSocket.CONNECTING, WebSocket.OPEN, WebSocket.CLOSING, WebSocket.CLOSED]);
+    assert.deepEqual(states, [0, 1, 2, 3]);
+    assert.equal(WebSocket.OPEN, 1);
+    assert.equal(client.CLOSED, 3);
+    if (server.readyState !== WebSocket.CLOSED) await closed(server);
+  } finally {
+    await closeServer(started.wss);
+  }
+});
+
+test('send after close: the callback gets an error and bufferedAmount grows', T, async () => {
+  const started = await startServer();
+  try {
+    const { client, server } = await connectPair(started);
+    await closePair(client, server);
+    assert.equal(client.bufferedAmount, 0);
+    const error = await new Promise<Error | null | undefined>((resolve) => client.send('12345', resolve));
+    assert.ok(error instanceof Error);
+    assert.match(error.message, /CLOSED/);
+    assert.equal(client.bufferedAmount, 5);
+    client.send(Buffer.alloc(10));
+    assert.equal(client.bufferedAmount, 15);
+  } finally {
+    await closeServer(started.wss);
+  }
+});
+
+test("binaryType 'nodebuffer' | 'arraybuffer' | 'fragments'", T, async () => {
+  const started = await startServer();
+  try {
+    const { client, server } = await connectPair(started);
+    assert.equal(client.binaryType, 'nodebuffer');
+
+    server.send(Buffer.from([1, 2, 3]));
+    const [b1, bin1] = await nextMessage(client);
+    assert.ok(Buffer.isBuffer(b1));
+    assert.deepEqual(b1, Buffer.from([1, 2, 3]));
+    assert.equal(bin1, true);
+
+    client.binaryType = 'arraybuffer';
+    server.send(Buffer.from([4, 5]));
+    const [b2] = await nextMessage(client);
+    assert.ok(b2 instanceof ArrayBuffer);
+    assert.deepEqual([...new Uint8Array(b2)], [4, 5]);
+
+    client.binaryType = 'fragments';
+    server.send(Buffer.from('ab'), { fin: false });
+    server.send(Buffer.from('cd'), { fin: true });
+    const [b3, bin3] = await nextMessage(client);
+    assert.ok(Array.isArray(b3));
+    assert.ok(b3.every((p) => Buffer.isBuffer(p)));
+    assert.equal(Buffer.concat(b3 as Buffer[]).toString(), 'abcd');
+    assert.equal(bin3, true);
+
+    // An unknown value is ignored (as ws).
+    client.binaryType = 'blob' as never;
+    assert.equal(client.binaryType, 'fragments');
+    await closePair(client, server);
+  } finally {
+    await closeServer(started.wss);
+  }
+});
+
+test('send options: {binary} and a message in two fragments ({fin:false} then {fin:true})', T, async () => {
+  const started = await startServer();
+  try {
+    const { client, server } = await connectPair(started);
+    const got: Array<[string, boolean]> = [];
+    server.on('message', (data: Buffer, isBinary: boolean) => got.push([data.toString(), isBinary]));
+    client.send('text as binary', { binary: true });
+    client.send(Buffer.from('buffer as text'), { binary: false });
+    client.send('first half, ', { fin: false });
+    client.send('second half', { fin: true });
+    await new Promise<void>((resolve) => client.send('last', () => resolve()));
+    while (got.length < 4) await nextMessage(server);
+    assert.deepEqual(got, [
+      ['text as binary', true],
+      ['buffer as text', false],
+      ['first half, second half', false],
+      ['last', false],
+    ]);
+    await closePair(client, server);
+  } finally {
+    await closeServer(started.wss);
+  }
+});
+
+test('ping/pong events carry their payloads both ways', T, async () => {
+  const started = await startServer();
+  try {
+    const { client, server } = await connectPair(started);
+    const serverPing = new Promise<Buffer>((resolve) => server.once('ping', resolve));
+    const clientPong = new Promise<Buffer>((resolve) => client.once('pong', resolve));
+    client.ping('are you there?');
+    assert.equal((await serverPing).toString(), 'are you there?');
+    assert.equal((await clientPong).toString(), 'are you there?');
+
+    const clientPing = new Promise<Buffer>((resolve) => client.once('ping', resolve));
+    const serverPong = new Promise<Buffer>((resolve) => server.once('pong', resolve));
+    server.ping(Buffer.from([0, 1, 2]));
+    assert.deepEqual(await clientPing, Buffer.from([0, 1, 2]));
+    assert.deepEqual(await serverPong, Buffer.from([0, 1, 2]));
+
+    // Unsolicited pong.
+    const unsolicited = new Promise<Buffer>((resolve) => server.once('pong', resolve));
+    client.pong('just so you know');
+    assert.equal((await unsolicited).toString(), 'just so you know');
+    assert.throws(() => client.ping(Buffer.alloc(126)), RangeError);
+    await closePair(client, server);
+  } finally {
+    await closeServer(started.wss);
+  }
+});
+
+test('close(code, reason): the server sees both', T, async () => {
+  const started = await startServer();
+  try {
+    const { client, server } = await connectPair(started);
+    const serverClose = closed(server);
+    const clientClose = closed(client);
+    client.close(4001, 'done here');
+    assert.deepEqual(await serverClose, { code: 4001, reason: 'done here' });
+    assert.equal((await clientClose).code, 4001);
+  } finally {
+    await closeServer(started.wss);
+  }
+});
+
+test('close() with an invalid code throws TypeError; a too long reason throws', T, async () => {
+  const started = await startServer();
+  try {
+    const { client, server } = await connectPair(started);
+    assert.throws(() => client.close(999), TypeError);
+    assert.throws(() => client.close(1005), TypeError);
+    assert.throws(() => client.close(1006), TypeError);
+    assert.throws(() => client.close(5000), TypeError);
+    assert.throws(() => client.close(1000, 'x'.repeat(124)), RangeError);
+    assert.equal(client.readyState, WebSocket.OPEN, 'nothing was sent');
+    await closePair(client, server);
+  } finally {
+    await closeServer(started.wss);
+  }
+});
+
+test('terminate(): both sides close with 1006', T, async () => {
+  const started = await startServer();
+  try {
+    const { client, server } = await connectPair(started);
+    const serverClose = closed(server);
+    const clientClose = closed(client);
+    client.terminate();
+    assert.equal(client.readyState, WebSocket.CLOSING);
+    assert.equal((await clientClose).code, 1006);
+    assert.equal((await serverClose).code, 1006);
+  } finally {
+    await closeServer(started.wss);
+  }
+});
+
+test('url, protocol and extensions properties', T, async () => {
+  const started = await startServer();
+  try {
+    const connection = nextConnection(started.wss);
+    const client = new WebSocket(`${started.url}/path?q=1`, 'proto-x');
+    assert.equal(client.url, `${started.url}/path?q=1`);
+    assert.equal(client.protocol, '');
+    assert.equal(client.extensions, '');
+    await opened(client);
+    const [server] = await connection;
+    assert.equal(client.protocol, 'proto-x');
+    assert.equal(client.extensions, '');
+    assert.equal(server.url, '');
+    assert.equal(server.protocol, 'proto-x');
+    await closePair(client, server);
+  } finally {
+    await closeServer(started.wss);
+  }
+});
+
+test('server frames that arrive in the same packet as the 101 are delivered after open', T, async () => {
+  const raw = await startRawServer(async (peer: RawPeer) => {
+    const req = await peer.readHttpHead();
+    const { acceptKey, encodeFrame } = await import('../support/raw-socket.js');
+    await peer.write(
+      Buffer.concat([
+        Buffer.from(
+          'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+            `Sec-WebSocket-Accept: ${acceptKey(req.headers['sec-websocket-key']!)}\r\n\r\n`,
+        ),
+        encodeFrame({ opcode: Opcode.TEXT, payload: 'hello at once', mask: false }),
+      ]),
+    );
+    const frame = await peer.readFrame();
+    assert.equal(frame.opcode, Opcode.CLOSE);
+    assert.equal(parseClosePayload(frame.payload).code, 1000);
+    await peer.sendFrame({ opcode: Opcode.CLOSE, payload: frame.payload.subarray(0, 2) });
+    peer.end();
+    await peer.waitForEnd();
+  });
+  try {
+    const client = new WebSocket(raw.url);
+    const events: string[] = [];
+    client.on('open', () => events.push('open'));
+    client.on('message', (data: Buffer) => events.push(`message:${String(data)}`));
+    await nextMessage(client);
+    assert.deepEqual(events, ['open', 'message:hello at once']);
+    const done = closed(client);
+    client.close(1000);
+    assert.equal((await done).code, 1000);
+    await raw.idle();
+    assert.deepEqual(raw.errors, []);
+  } finally {
+    await raw.close();
+  }
+});
