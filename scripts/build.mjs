@@ -37,6 +37,11 @@ export = WebSocket;
 for (const dir of ['src/cli/static']) {
   if (existsSync(join(root, dir))) cpSync(join(root, dir), join(root, 'dist/esm', dir.slice(4)), { recursive: true });
 }
+// The chat app (`hyperws chat`): its server imports the package by name
+// ('hyperws' -> dist/esm, so after the library), its page is browser code.
+run(['-p', 'apps/chat/tsconfig.server.json']);
+run(['-p', 'apps/chat/tsconfig.web.json']);
+for (const file of ['index.html', 'style.css']) cpSync(join(root, 'apps/chat/web', file), join(root, 'dist/apps/chat/web', file));
 if (process.argv.includes('--tests')) {
   rmSync(join(root, 'build'), { recursive: true, force: true });
   run(['-p', 'tsconfig.test.json']);

@@ -147,7 +147,6 @@ export function connect(options: ConnectOptions, io: CliIo): Promise<number> {
   }
 
   return new Promise<number>((resolve) => {
-    const status = (line: string) => io.stderr.write(`${line}\n`);
     const interactiveTty = options.execute.length === 0 && !options.echo && io.stdin.isTTY === true && (io.stdout as { isTTY?: boolean }).isTTY === true;
     let rl: Interface | null = null;
     let opened = false;
@@ -155,19 +154,21 @@ export function connect(options: ConnectOptions, io: CliIo): Promise<number> {
     let executeTimer: NodeJS.Timeout | null = null;
     let lastError: Error | null = null;
 
-    const print = (line: string) => {
+    /** Writes a line; at the terminal, above the prompt, which is redrawn with what was typed so far. */
+    const writeLine = (stream: NodeJS.WritableStream, line: string) => {
       if (rl && interactiveTty) {
-        // Print above the prompt, then redraw it with what was typed so far.
         clearLine(io.stdout as NodeJS.WritableStream, 0);
         cursorTo(io.stdout as NodeJS.WritableStream, 0);
-        io.stdout.write(`${line}\n`);
+        stream.write(`${line}\n`);
         rl.prompt(true);
       } else {
-        io.stdout.write(`${line}\n`);
+        stream.write(`${line}\n`);
       }
     };
+    const print = (line: string) => writeLine(io.stdout, line);
+    const status = (line: string) => writeLine(io.stderr, line);
 
-    const finish = (code: number) => {
+    const finish = (code: number, lastLine?: string) => {
       if (finished) return;
       finished = true;
       if (executeTimer !== null) clearTimeout(executeTimer);
@@ -176,8 +177,13 @@ export function connect(options: ConnectOptions, io: CliIo): Promise<number> {
       if (rl) {
         const r = rl;
         rl = null;
+        if (interactiveTty) {
+          clearLine(io.stdout as NodeJS.WritableStream, 0);
+          cursorTo(io.stdout as NodeJS.WritableStream, 0);
+        }
         r.close();
       }
+      if (lastLine !== undefined) io.stderr.write(`${lastLine}\n`);
       resolve(code);
     };
 
@@ -278,8 +284,7 @@ export function connect(options: ConnectOptions, io: CliIo): Promise<number> {
         return;
       }
       const why = reason.length > 0 ? ` ${printable(reason.toString())}` : '';
-      status(`closed: ${code}${why}`);
-      finish(NORMAL_CLOSE_CODES.has(code) && lastError === null ? EXIT_OK : EXIT_FAILURE);
+      finish(NORMAL_CLOSE_CODES.has(code) && lastError === null ? EXIT_OK : EXIT_FAILURE, `closed: ${code}${why}`);
     });
   });
 }

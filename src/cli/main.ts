@@ -8,7 +8,7 @@
  * imports this module from dist/esm and exits with what main() resolves to.
  */
 import { readFileSync } from 'node:fs';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, parse, type CliIo, type OptionsConfig } from './args.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, parse, parseInteger, type CliIo, type OptionsConfig } from './args.js';
 import { PACKAGE_JSON_URL } from './location.js';
 import { serveCommand } from './serve.js';
 import { connectCommand } from './connect.js';
@@ -26,10 +26,58 @@ export interface Command {
   run(values: Record<string, unknown>, positionals: string[], io: CliIo): Promise<number>;
 }
 
-// `chat` and `bench` join this table when they land.
+/**
+ * `hyperws chat`: the chat-room app lives in apps/chat and is built to
+ * dist/apps/chat/ (build/apps/chat/ in the test build), two levels above
+ * this module's directory; it is imported only when the command runs.
+ */
+// @ts-ignore TS1343 under --module commonjs (dist/cjs build, never loaded)
+const CHAT_SERVER_URL = new URL('../../apps/chat/server/main.js', import.meta.url);
+
+const chatCommand: Command = {
+  summary: 'run the chat-room app: web page and WebSocket on one port',
+  help: `Usage: hyperws chat [options]
+
+Serves the chat page at http://HOST:PORT/ and its WebSocket endpoint at
+ws://HOST:PORT/ws: rooms, nicknames, presence, typing indicators and the
+last 100 messages of each room.
+
+Options:
+  -p, --port N         port to listen on (default 8080; 0 picks a free port)
+      --host HOST      address to bind (default 127.0.0.1; 0.0.0.0 for all)
+      --redis URL      share rooms, presence and history with every node
+                       started with the same Redis (redis://host:port)
+  -h, --help           show this help
+
+Prints one line on stdout when listening:
+  hyperws chat: http://HOST:PORT/
+SIGINT or SIGTERM closes every client with 1001 (Going Away) and exits 0.`,
+  options: {
+    port: { type: 'string', short: 'p' },
+    host: { type: 'string' },
+    redis: { type: 'string' },
+  },
+  allowPositionals: false,
+  async run(values, _positionals, io) {
+    const v = values as { port?: string; host?: string; redis?: string };
+    const port = v.port === undefined ? 8080 : parseInteger('port', v.port, 65535);
+    const host = v.host ?? '127.0.0.1';
+    if (host === '') throw new UsageError("Option '--host' must not be empty");
+    if (v.redis !== undefined && !/^rediss?:\/\/\S+$/.test(v.redis)) {
+      throw new UsageError(`Option '--redis' expects a URL such as redis://127.0.0.1:6379, got '${v.redis}'`);
+    }
+    const chat = (await import(CHAT_SERVER_URL.href)) as {
+      runChat(options: { port: number; host: string; redis?: string | undefined }, io: CliIo): Promise<number>;
+    };
+    return chat.runChat({ port, host, redis: v.redis }, io);
+  },
+};
+
+// `bench` joins this table when it lands.
 const COMMANDS: Record<string, Command> = {
   serve: serveCommand,
   connect: connectCommand,
+  chat: chatCommand,
 };
 
 function usage(): string {

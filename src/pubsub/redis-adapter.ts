@@ -54,6 +54,9 @@ export class RedisAdapter implements PubSubAdapter {
   private readonly topics = new Set<string>();
   private deliver: ((publication: Publication) => void) | null = null;
   private closed = false;
+  private closing: Promise<void> | null = null;
+  /** The ioredis constructor, once imported. */
+  private readonly loaded: Promise<RedisConstructor>;
   private readonly onError: (error: Error) => void;
 
   constructor(private readonly options: RedisAdapterOptions = {}) {
@@ -66,18 +69,13 @@ export class RedisAdapter implements PubSubAdapter {
         reported.add(error.message);
         process.stderr.write(`hyperws redis adapter: ${error.message}\n`);
       });
+    this.loaded = loadIoredis();
     this.ready = this.connect();
     this.ready.catch((error: Error) => this.onError(error));
   }
 
   private async connect(): Promise<void> {
-    let Redis: new (url: string, options: object) => RedisClient;
-    try {
-      const mod = (await import('ioredis')) as unknown as { default: typeof Redis; Redis?: typeof Redis };
-      Redis = mod.Redis ?? mod.default;
-    } catch (cause) {
-      throw new Error('The Redis adapter needs the "ioredis" package: npm install ioredis', { cause });
-    }
+    const Redis = await this.loaded;
     if (this.closed) return;
     const url = this.options.url ?? 'redis://127.0.0.1:6379';
     const common = { autoResubscribe: true, retryStrategy: (n: number) => Math.min(50 * n, 1000) };
@@ -125,10 +123,17 @@ export class RedisAdapter implements PubSubAdapter {
     });
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
+  /** Ends both connections; every call returns the same promise. */
+  close(): Promise<void> {
+    return (this.closing ??= this.shutdown());
+  }
+
+  private async shutdown(): Promise<void> {
     this.closed = true;
-    await this.ready.catch(() => {});
+    // Not `ready`: it never settles while Redis is unreachable. Once ioredis
+    // is loaded, connect() (which reacted to `loaded` first) has created the
+    // clients, or returned because we are closed.
+    await this.loaded.catch(() => {});
     await Promise.all([quit(this.client), quit(this.subscriber)]);
   }
 
@@ -146,6 +151,17 @@ export function redisAdapter(options: RedisAdapterOptions = {}): RedisAdapter {
   return new RedisAdapter(options);
 }
 
+type RedisConstructor = new (url: string, options: object) => RedisClient;
+
+async function loadIoredis(): Promise<RedisConstructor> {
+  try {
+    const mod = (await import('ioredis')) as unknown as { default: RedisConstructor; Redis?: RedisConstructor };
+    return mod.Redis ?? mod.default;
+  } catch (cause) {
+    throw new Error('The Redis adapter needs the "ioredis" package: npm install ioredis', { cause });
+  }
+}
+
 function readyOf(client: RedisClient): Promise<void> {
   if (client.status === 'ready') return Promise.resolve();
   return new Promise((resolve) => client.once('ready', () => resolve()));
@@ -153,6 +169,9 @@ function readyOf(client: RedisClient): Promise<void> {
 
 async function quit(client: RedisClient | null): Promise<void> {
   if (client === null) return;
+  // QUIT would wait in the offline queue for a Redis that may never come
+  // back (and the client would keep reconnecting meanwhile): just disconnect.
+  if (client.status !== 'ready') return client.disconnect();
   try {
     await client.quit();
   } catch {

@@ -103,6 +103,45 @@ describe('hyperws connect', () => {
     }
   });
 
+  it('SIGINT closes with 1000 and exits 0', T, async () => {
+    let closed!: Promise<number>;
+    const server = await testServer((ws) => {
+      closed = new Promise((resolve) => ws.on('close', (code: number) => resolve(code)));
+    });
+    const cli = startCli(['connect', server.url]);
+    try {
+      assert.equal(await cli.stderr.next(), `connected to ${server.url}`);
+      cli.child.kill('SIGINT');
+      assert.equal(await cli.exited, 0);
+      assert.equal(await closed, 1000);
+      assert.equal(cli.stderr.text, `connected to ${server.url}\nclosed: 1000\n`);
+    } finally {
+      await cli.kill();
+      await server.close();
+    }
+  });
+
+  it('flushes all output before exiting, even to a slow reader', T, async () => {
+    const count = 20_000; // ~250 kB of output: more than a pipe buffer holds
+    const server = await testServer((ws) => ws.on('message', (data: Buffer, isBinary: boolean) => ws.send(data, { binary: isBinary })));
+    const cli = startCli(['connect', server.url]);
+    try {
+      cli.child.stdout.pause();
+      cli.child.stdin.end(Array.from({ length: count }, (_, i) => `line ${i}\n`).join(''));
+      // The session is over (the last line is written after every message)
+      // before we read anything.
+      await cli.stderr.waitFor((line) => line.startsWith('closed:'));
+      cli.child.stdout.resume();
+      assert.equal(await cli.exited, 0);
+      assert.equal(cli.stdout.lines.length, count);
+      assert.equal(cli.stdout.lines[0], '< line 0');
+      assert.equal(cli.stdout.lines[count - 1], `< line ${count - 1}`);
+    } finally {
+      await cli.kill();
+      await server.close();
+    }
+  });
+
   it('--echo sends every message back with its type, exit 0 when the server closes normally', T, async () => {
     const echoed: Array<[string, boolean]> = [];
     const server = await testServer((ws) => {

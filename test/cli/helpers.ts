@@ -4,6 +4,7 @@
 // finally block (stop() / kill()), so a failing assertion leaves nothing
 // running.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { after } from 'node:test';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -76,9 +77,17 @@ export interface CliProcess {
   kill(): Promise<void>;
 }
 
+/** Children still running: a test that timed out skipped its finally block. */
+const running = new Set<ChildProcessWithoutNullStreams>();
+after(() => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 /** Starts `node bin/hyperws ...args` in the repository root. */
 export function startCli(args: string[]): CliProcess {
   const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: 'pipe' });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   const stdout = new LineReader(child.stdout);
   const stderr = new LineReader(child.stderr);
   const exited = (async () => {

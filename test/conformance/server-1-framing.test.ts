@@ -1,6 +1,9 @@
 // Autobahn 1.x: framing of text (1.1.x) and binary (1.2.x) messages at the
 // payload-length boundaries of RFC 6455 5.2 (7-bit, 16-bit, 64-bit forms).
-import { Opcode, concatFrames, pseudoRandomBytes, serverCase } from './server-harness.js';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Case, Opcode, concatFrames, encodeFrame, pseudoRandomBytes, serverCase, startEchoServer } from './server-harness.js';
+import { connectRaw, upgradeRequest } from '../support/raw-socket.js';
 
 const SIZES: Array<[string, number]> = [
   ['1', 0],
@@ -62,4 +65,28 @@ serverCase('1.x text and binary messages back to back in one write keep their or
 serverCase('1.x unmasked client frame -> 1002', async (c) => {
   await c.send({ opcode: Opcode.TEXT, payload: 'Hello', mask: false });
   await c.expectFailure(1002, 'WS_ERR_EXPECTED_MASK');
+});
+
+test('1.x frames in the same packet as the upgrade request -> echoed after the 101', { timeout: 20_000 }, async (t) => {
+  const server = await startEchoServer();
+  const client = await connectRaw(server.port);
+  t.signal.addEventListener('abort', () => void client.destroy());
+  try {
+    await client.write(
+      Buffer.concat([
+        Buffer.from(upgradeRequest('/', { Host: `127.0.0.1:${server.port}` })),
+        encodeFrame({ opcode: Opcode.TEXT, payload: 'early' }),
+        encodeFrame({ opcode: Opcode.PING, payload: 'p' }),
+      ]),
+    );
+    const head = await client.readHttpHead();
+    assert.equal(head.status, 101);
+    const c = new Case(client, server);
+    await c.expectText('early');
+    await c.expectPong('p');
+    await c.closeHandshake();
+  } finally {
+    await client.destroy();
+    await server.close();
+  }
 });

@@ -1,5 +1,6 @@
 // Autobahn 7.x: the closing handshake (RFC 6455 5.5.1, 7.1-7.4). The server
-// answers a Close with a Close carrying the same code, reads nothing after
+// answers a Close with a Close carrying the same code and reason (as ws and
+// Chromium do), reads nothing after
 // it, and closes TCP first without waiting for the client; invalid close
 // payloads and codes fail the connection.
 import assert from 'node:assert/strict';
@@ -77,11 +78,11 @@ serverCase('7.3.3 close 1000 without reason -> close 1000 (payload exactly 03 e8
   assert.equal(c.client.buffered, 0);
 });
 
-serverCase('7.3.4 close 1000 with reason "Hello World!" -> close 1000; the server sees the reason', async (c) => {
+serverCase('7.3.4 close 1000 with reason "Hello World!" -> close 1000 "Hello World!"; the server sees the reason', async (c) => {
   await c.closeHandshake(1000, 'Hello World!');
 });
 
-serverCase('7.3.5 close 1000 with a 123-byte reason (payload 125) -> close 1000', async (c) => {
+serverCase('7.3.5 close 1000 with a 123-byte reason (payload 125) -> echoed', async (c) => {
   await c.closeHandshake(1000, '*'.repeat(123));
 });
 
@@ -90,7 +91,7 @@ serverCase('7.3.6 close 1000 with a 124-byte reason (payload 126) -> 1002 (contr
   await c.expectFailure(1002, 'WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH');
 });
 
-serverCase('7.3.x close 1000 with a multi-byte UTF-8 reason -> close 1000; reason decoded', async (c) => {
+serverCase('7.3.x close 1000 with a multi-byte UTF-8 reason -> echoed; reason decoded', async (c) => {
   await c.closeHandshake(1000, 'κόσμε 😀');
 });
 
@@ -198,4 +199,30 @@ serverCase('7.x data after a failed frame is ignored: no echo of a valid message
   ]);
   await c.expectText('ok');
   await c.expectFailure(1002, 'WS_ERR_INVALID_OPCODE');
+});
+
+serverCase('7.x client Close and FIN together -> the server still answers Close, then closes TCP', async (c) => {
+  await c.send({ opcode: Opcode.CLOSE, payload: closePayload(1000, 'done') });
+  c.client.end();
+  await c.expectClose(1000, 'done');
+  const side = await c.server.connection;
+  assert.deepEqual(await side.closed, { code: 1000, reason: 'done' });
+});
+
+serverCase('7.x client FIN without a Close -> no Close frame, server "close" 1006', async (c) => {
+  await c.sendText('last words');
+  await c.expectText('last words');
+  c.client.end();
+  assert.equal((await c.client.readUntilEnd()).length, 0);
+  const side = await c.server.connection;
+  assert.deepEqual(await side.closed, { code: 1006, reason: '' });
+  assert.deepEqual(side.errors, []);
+});
+
+serverCase('7.x client reset (RST) in the middle of a message -> server "close" 1006, no error event', async (c) => {
+  await c.send({ opcode: Opcode.TEXT, payload: 'partial', fin: false });
+  c.client.socket.resetAndDestroy();
+  const side = await c.server.connection;
+  assert.deepEqual(await side.closed, { code: 1006, reason: '' });
+  assert.deepEqual(side.errors, []);
 });

@@ -8,6 +8,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type ServerOptions } from '../../src/node/index.js';
@@ -142,13 +143,16 @@ export class Case {
    * payload), then nothing else: the server closes TCP (FIN) on its own,
    * without waiting for the client to close first.
    */
-  async expectClose(code: number | undefined): Promise<{ code: number | undefined; reason: string }> {
+  async expectClose(code: number | undefined, reason?: string): Promise<{ code: number | undefined; reason: string }> {
     const frame = await this.client.readFrame();
     assert.equal(frame.opcode, Opcode.CLOSE, `expected a Close frame, got opcode ${frame.opcode} (${frame.payload.length} bytes)`);
     assert.deepEqual({ fin: frame.fin, rsv: frame.rsv, masked: frame.masked }, { fin: true, rsv: 0, masked: false });
     const parsed = parseClosePayload(frame.payload);
     assert.equal(parsed.code, code, `close code (reason: ${JSON.stringify(parsed.reason)})`);
     if (code === undefined) assert.equal(frame.payload.length, 0, 'empty close payload');
+    if (reason !== undefined) assert.deepEqual(frame.payload, closePayload(code, reason), 'close payload (code + reason)');
+    // A failure's reason is free text, but it must be valid UTF-8 (RFC 6455 7.1.6).
+    assert.ok(isUtf8(frame.payload.subarray(2)), 'close reason is UTF-8');
     assert.ok(frame.payload.length <= 125);
     // Nothing follows the Close frame, and the server closes TCP first.
     const rest = await this.client.readUntilEnd();
@@ -175,7 +179,7 @@ export class Case {
 
   /**
    * A clean closing handshake initiated by the client: Close(code, reason)
-   * is answered with Close(code) (no reason: ws echoes the code only), and
+   * is answered with the same code and reason (as ws and Chromium do), and
    * the server closes TCP. Any frame still pending (an unexpected echo or
    * pong) fails the case.
    */
@@ -184,9 +188,9 @@ export class Case {
     await this.expectClosedCleanly(code, reason);
   }
 
-  /** After our Close was sent: the echo of the code, server FIN, server 'close' with our code. */
+  /** After our Close was sent: its exact echo, server FIN, server 'close' with our code and reason. */
   async expectClosedCleanly(code: number | undefined, reason = ''): Promise<void> {
-    await this.expectClose(code);
+    await this.expectClose(code, reason);
     const side = await this.server.connection;
     this.client.end();
     const closed = await side.closed;
@@ -224,13 +228,15 @@ export function serverCase(name: string, body: (c: Case) => Promise<void>, optio
 /** Several frames encoded back to back (to chop them into writes). */
 export const concatFrames = (frames: FrameSpec[]): Buffer => Buffer.concat(frames.map((f) => encodeFrame(f)));
 
-/** `n` bytes of valid UTF-8 text (multi-byte sequences included) when n is a multiple of 16. */
+/**
+ * Exactly `n` bytes of valid UTF-8 text, mostly multi-byte: a 21-byte unit
+ * (2-, 3- and 4-byte sequences) repeated, so power-of-two frame and write
+ * sizes cut through sequences; the tail is padded with ASCII.
+ */
 export function utf8Text(n: number): Buffer {
-  assert.equal(n % 16, 0);
-  const unit = Buffer.from('κόσμε😀a'); // 11 + 4 + 1 = 16 bytes
-  assert.equal(unit.length, 16);
-  const out = Buffer.allocUnsafe(n);
-  for (let i = 0; i < n; i += 16) unit.copy(out, i);
+  const unit = hex('cebae1bdb9cf83cebcceb5 f09f9880 e282ac 61 c2b5'); // κόσμε, U+1F600, €, 'a', µ
+  const out = Buffer.alloc(n, 'a');
+  for (let i = 0; i + unit.length <= n; i += unit.length) unit.copy(out, i);
   return out;
 }
 

@@ -255,31 +255,59 @@ test('server.close() releases both Redis connections', T, async (t) => {
   const c = await connectLogging(started);
   c.peer.subscribe('bye');
   await expectChannels(mon, { 'hyperws:bye': 1 });
-  await closeServer(started.wss);
-  await adapter.close();
-  assert.equal(adapter.client?.status, 'end');
+  await closeServer(started.wss); // which starts adapter.close() itself
+  const closing = adapter.close();
+  assert.equal(adapter.close(), closing, 'every close() waits for the same shutdown');
+  await closing;
+  await waitFor(() => adapter.client?.status === 'end', "the publisher's status 'end'");
   await waitFor(async () => (await names()).length === 0, 'both connections gone from CLIENT LIST');
   await expectChannels(mon, {});
   await adapter.close(); // idempotent
 });
 
-test('close() while Redis is unreachable resolves and stops reconnecting', T, async () => {
+const LIBRARY = new URL('../../src/index.js', import.meta.url).href;
+
+test('close() while Redis is unreachable resolves and stops reconnecting: the process exits on its own', T, async (t) => {
   const port = await freeTcpPort(); // nothing listens there
-  const errors: Error[] = [];
-  const adapter = redisAdapter({ url: `redis://127.0.0.1:${port}`, onError: (e) => errors.push(e) });
-  const started = await startServer({ adapter });
-  const c = await connectLogging(started);
-  c.peer.subscribe('queued'); // queued while disconnected
-  assert.equal(started.wss.publish('queued', 'local only'), 1, 'local delivery works without Redis');
-  await waitFor(() => errors.length > 0, 'a connection error');
-  assert.match(errors[0]!.message, /ECONNREFUSED/);
-  await closeServer(started.wss);
-  await adapter.close();
-  assert.equal(adapter.client?.status, 'end');
-  assert.equal((adapter as unknown as { subscriber: { status: string } }).subscriber.status, 'end');
-  assert.ok(adapter.dropped >= 1, 'the local publication was not forwarded');
-  await c.waitForCount(1);
-  assert.deepEqual(texts(c.log), ['local only']);
+  // A child process: if anything (a reconnect timer, a socket) were left, it would never exit.
+  const script = `
+    import { WebSocketServer, WebSocket, redisAdapter } from ${JSON.stringify(LIBRARY)};
+    const errors = [];
+    let onFirstError;
+    const firstError = new Promise((resolve) => (onFirstError = resolve));
+    const adapter = redisAdapter({ url: 'redis://127.0.0.1:${port}', onError: (e) => { errors.push(e.message); onFirstError(); } });
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', adapter });
+    await new Promise((resolve) => wss.once('listening', resolve));
+    const client = new WebSocket('ws://127.0.0.1:' + wss.address().port);
+    const [peer] = await new Promise((resolve) => wss.once('connection', (...a) => resolve(a)));
+    peer.subscribe('queued'); // a SUBSCRIBE waits in ioredis' offline queue
+    const got = new Promise((resolve) => client.once('message', (data) => resolve(String(data))));
+    const local = wss.publish('queued', 'local only');
+    await firstError; // at least one refused connection: ioredis is reconnecting now
+    const message = await got;
+    wss.close();
+    const first = adapter.close();
+    const second = adapter.close();
+    await first;
+    console.log(JSON.stringify({ local, message, same: first === second, dropped: adapter.dropped, refused: /ECONNREFUSED/.test(errors[0]) }));
+  `;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (c: Buffer) => (stdout += c));
+  child.stderr!.on('data', (c: Buffer) => (stderr += c));
+  let exit: number | null | undefined;
+  child.once('exit', (code) => (exit = code));
+  t.after(() => {
+    if (exit === undefined) child.kill('SIGKILL');
+  });
+  await waitFor(() => exit !== undefined, 'the child process to exit by itself after close()', {
+    timeoutMs: 20_000,
+    intervalMs: 20,
+    describe: () => `stdout ${JSON.stringify(stdout)}, stderr ${JSON.stringify(stderr)}`,
+  });
+  assert.equal(exit, 0, stderr);
+  assert.deepEqual(JSON.parse(stdout), { local: 1, message: 'local only', same: true, dropped: 1, refused: true });
 });
 
 test('redis-server restart: nodes reconnect and resubscribe (with changes made while down); publications meanwhile are dropped, never delivered twice', T, async (t) => {

@@ -35,8 +35,8 @@ import {
   parseClientMessage,
   type ChatMessage,
   type ClientMessage,
-  type ErrorCode,
   type ServerMessage,
+  type Verdict,
 } from './protocol.js';
 import { RedisStore, type RedisCommands } from './redis-store.js';
 import { MemoryStore, type ChatStore, type PresenceChange, type PresenceState } from './store.js';
@@ -341,23 +341,24 @@ export class ChatNode {
 
   private onMessage(ws: WebSocket, session: Session, data: unknown, isBinary: boolean): void {
     if (this.stopping) return;
+    // Limits are checked on arrival; replies (errors included) go through the
+    // chain so that they come back in the order of the requests.
     const now = performance.now();
     if (!session.bucket.take(now)) {
       const { perSecond, burst } = this.options.rateLimit;
-      send(ws, errorMessage('rate_limited', `too many messages: at most ${perSecond} per second, bursts of ${burst}`));
-      if (session.floods.record(now)) ws.close(CloseCode.PolicyViolation, 'Rate limit exceeded repeatedly');
-      return;
+      return this.enqueue(ws, session, async () => {
+        send(ws, errorMessage('rate_limited', `too many messages: at most ${perSecond} per second, bursts of ${burst}`));
+        if (session.floods.record(now)) ws.close(CloseCode.PolicyViolation, 'Rate limit exceeded repeatedly');
+      });
     }
-    if (isBinary) return this.reject(ws, session, 'binary_not_supported', 'binary messages are not supported: send JSON text', now);
-    const verdict = parseClientMessage(Buffer.isBuffer(data) ? data.toString('utf8') : String(data));
-    if (!verdict.ok) return this.reject(ws, session, verdict.code, verdict.message, now);
-    const message = verdict.message;
-    this.enqueue(ws, session, () => this.handle(ws, session, message));
-  }
-
-  private reject(ws: WebSocket, session: Session, code: ErrorCode, message: string, now: number): void {
-    send(ws, errorMessage(code, message));
-    if (ABUSE_CODES.has(code) && session.errors.record(now)) ws.close(CloseCode.PolicyViolation, 'Too many invalid messages');
+    const verdict: Verdict = isBinary
+      ? { ok: false, code: 'binary_not_supported', message: 'binary messages are not supported: send JSON text' }
+      : parseClientMessage(Buffer.isBuffer(data) ? data.toString('utf8') : String(data));
+    this.enqueue(ws, session, async () => {
+      if (verdict.ok) return this.handle(ws, session, verdict.message);
+      send(ws, errorMessage(verdict.code, verdict.message));
+      if (ABUSE_CODES.has(verdict.code) && session.errors.record(now)) ws.close(CloseCode.PolicyViolation, 'Too many invalid messages');
+    });
   }
 
   private enqueue(ws: WebSocket, session: Session, task: () => Promise<void>): void {

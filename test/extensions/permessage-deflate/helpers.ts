@@ -93,3 +93,127 @@ export async function decodeOk(t: MessageTransform, payload: Buffer | Buffer[], 
 export function encode(t: MessageTransform, payload: Buffer, fin = true): Promise<Buffer> {
   return new Promise((resolve, reject) => t.encode(payload, fin, (error, data) => (error !== null ? reject(error) : resolve(data!))));
 }
+
+// A minimal DEFLATE reader (after zlib's puff.c) that only measures: zlib's
+// inflate does not enforce its window size on distances that stay inside
+// its current output buffer, so "inflates with windowBits N" proves little.
+// This walks every block and reports the longest back-reference.
+
+const LBASE = [3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258];
+const LEXT = [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0];
+const DBASE = [1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577];
+const DEXT = [0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13];
+const CLEN_ORDER = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15];
+
+interface Huffman {
+  count: number[];
+  symbol: number[];
+}
+
+function huffman(lengths: number[]): Huffman {
+  const count = new Array<number>(16).fill(0);
+  for (const l of lengths) count[l]!++;
+  count[0] = 0;
+  const offs = [0, 0];
+  for (let i = 1; i < 15; i++) offs[i + 1] = offs[i]! + count[i]!;
+  const symbol: number[] = [];
+  lengths.forEach((l, s) => {
+    if (l !== 0) symbol[offs[l]!++] = s;
+  });
+  return { count, symbol };
+}
+
+/**
+ * Walks a raw DEFLATE stream (a permessage-deflate payload with its
+ * 00 00 ff ff put back, or any stream ending at a block boundary) and
+ * returns its uncompressed size and the longest match distance it uses.
+ */
+export function deflateStats(data: Uint8Array): { output: number; maxDistance: number } {
+  let pos = 0;
+  let bitbuf = 0;
+  let bitcnt = 0;
+  let output = 0;
+  let maxDistance = 0;
+  const bits = (n: number): number => {
+    while (bitcnt < n) {
+      if (pos >= data.length) throw new Error('DEFLATE stream ends inside a block');
+      bitbuf |= data[pos++]! << bitcnt;
+      bitcnt += 8;
+    }
+    const v = bitbuf & ((1 << n) - 1);
+    bitbuf >>>= n;
+    bitcnt -= n;
+    return v;
+  };
+  const decode = (h: Huffman): number => {
+    let code = 0;
+    let first = 0;
+    let index = 0;
+    for (let len = 1; len <= 15; len++) {
+      code |= bits(1);
+      const count = h.count[len]!;
+      if (code - count < first) return h.symbol[index + (code - first)]!;
+      index += count;
+      first += count;
+      first <<= 1;
+      code <<= 1;
+    }
+    throw new Error('invalid Huffman code');
+  };
+  const fixedLen = huffman([...new Array(144).fill(8), ...new Array(112).fill(9), ...new Array(24).fill(7), ...new Array(8).fill(8)]);
+  const fixedDist = huffman(new Array(30).fill(5));
+  for (;;) {
+    if (pos === data.length && bitcnt === 0) break; // ended after a byte-aligned (stored) block
+    const last = bits(1);
+    const type = bits(2);
+    if (type === 0) {
+      bitbuf = 0;
+      bitcnt = 0;
+      const len = data[pos]! | (data[pos + 1]! << 8);
+      const nlen = data[pos + 2]! | (data[pos + 3]! << 8);
+      if (len !== (~nlen & 0xffff)) throw new Error('stored block length mismatch');
+      pos += 4 + len;
+      output += len;
+    } else if (type === 3) {
+      throw new Error('invalid block type');
+    } else {
+      let lencode = fixedLen;
+      let distcode = fixedDist;
+      if (type === 2) {
+        const nlen = bits(5) + 257;
+        const ndist = bits(5) + 1;
+        const ncode = bits(4) + 4;
+        const clens = new Array<number>(19).fill(0);
+        for (let i = 0; i < ncode; i++) clens[CLEN_ORDER[i]!] = bits(3);
+        const clencode = huffman(clens);
+        const lengths: number[] = [];
+        while (lengths.length < nlen + ndist) {
+          const sym = decode(clencode);
+          if (sym < 16) lengths.push(sym);
+          else if (sym === 16) {
+            const prev = lengths.at(-1)!;
+            for (let r = 3 + bits(2); r > 0; r--) lengths.push(prev);
+          } else if (sym === 17) for (let r = 3 + bits(3); r > 0; r--) lengths.push(0);
+          else for (let r = 11 + bits(7); r > 0; r--) lengths.push(0);
+        }
+        lencode = huffman(lengths.slice(0, nlen));
+        distcode = huffman(lengths.slice(nlen));
+      }
+      for (;;) {
+        const sym = decode(lencode);
+        if (sym < 256) output++;
+        else if (sym === 256) break;
+        else {
+          const len = LBASE[sym - 257]! + bits(LEXT[sym - 257]!);
+          const dsym = decode(distcode);
+          const dist = DBASE[dsym]! + bits(DEXT[dsym]!);
+          if (dist > output) throw new Error('distance before the start of the stream');
+          if (dist > maxDistance) maxDistance = dist;
+          output += len;
+        }
+      }
+    }
+    if (last) break;
+  }
+  return { output, maxDistance };
+}

@@ -15,6 +15,7 @@ import {
   serverPerMessageDeflate,
   type PerMessageDeflateOptions,
 } from '../../../src/extensions/permessage-deflate/index.js';
+import { deflateStats } from './helpers.js';
 
 /** The single extension of a header value. */
 function one(header: string): ExtensionOffer {
@@ -392,7 +393,11 @@ describe('a 9-bit zlib window stays within an agreed 8-bit window', () => {
         const data = varied(256 * 1024, seed);
         const compressed = deflateRawSync(data, { windowBits: 9, level, memLevel: 9, finishFlush: constants.Z_SYNC_FLUSH });
         assert.ok(compressed.length < data.length * 0.9, 'the data does compress (matches were used)');
-        const back = inflateRawSync(compressed, { windowBits: 8, finishFlush: constants.Z_SYNC_FLUSH });
+        // zlib's inflate only enforces its window across output chunks: measure the distances too.
+        const stats = deflateStats(compressed);
+        assert.equal(stats.output, data.length);
+        assert.ok(stats.maxDistance > 200 && stats.maxDistance <= 250, `longest match distance ${stats.maxDistance}`);
+        const back = inflateRawSync(compressed, { windowBits: 8, chunkSize: 64, finishFlush: constants.Z_SYNC_FLUSH });
         assert.ok(back.equals(data), `round trip, seed ${seed}`);
       }
     });
@@ -401,6 +406,7 @@ describe('a 9-bit zlib window stays within an agreed 8-bit window', () => {
   test('control: windowBits 10 output does not fit an 8-bit window (the check above is real)', () => {
     const data = varied(256 * 1024, 1);
     const compressed = deflateRawSync(data, { windowBits: 10, level: 6, finishFlush: constants.Z_SYNC_FLUSH });
+    assert.ok(deflateStats(compressed).maxDistance > 256);
     assert.throws(() => inflateRawSync(compressed, { windowBits: 8, finishFlush: constants.Z_SYNC_FLUSH }), /invalid distance too far back/);
   });
 });

@@ -1,0 +1,419 @@
+/**
+ * A WebSocket load generator that stays out of the way of what it measures:
+ * raw TCP/TLS sockets, one pre-encoded (and pre-masked, pre-compressed)
+ * frame per connection reused for every send, and a minimal incremental
+ * parser that only counts echoes. Closed loop (`pipeline` messages in flight
+ * per connection) or open loop (`rate` messages/s in total, latency measured
+ * from the intended send time so a slow server cannot hide its queueing).
+ *
+ * Used by `hyperws bench` and by the benchmark suite (bench/).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { connect as netConnect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import { constants, deflateRawSync } from 'node:zlib';
+import { Histogram } from './histogram.js';
+
+export interface LoadOptions {
+  url: string;
+  connections: number;
+  durationMs: number;
+  /** Payload bytes per message. */
+  size: number;
+  binary?: boolean;
+  /** Messages in flight per connection (closed loop). Default 1. */
+  pipeline?: number;
+  /** Messages per second over all connections (open loop); closed loop when absent. */
+  rate?: number;
+  /** Offer permessage-deflate and send compressed frames when it is accepted. */
+  deflate?: boolean;
+  subprotocol?: string;
+  headers?: Record<string, string>;
+  /** Accept any TLS certificate (wss://). */
+  insecure?: boolean;
+  /** Connections opened at once while ramping up. Default 100. */
+  connectConcurrency?: number;
+  /** Called about once a second while running. */
+  onProgress?: (progress: Progress) => void;
+}
+
+export interface Progress {
+  elapsedMs: number;
+  received: number;
+  sent: number;
+  errors: number;
+  open: number;
+}
+
+export interface LoadResult {
+  durationMs: number;
+  connections: { requested: number; opened: number };
+  sent: number;
+  received: number;
+  messagesPerSecond: number;
+  /** Payload bytes echoed per second (both directions counted once). */
+  bytesPerSecond: number;
+  latencyUs: LatencySummary;
+  connectUs: LatencySummary;
+  errors: Record<string, number>;
+  extensions: string;
+}
+
+export interface LatencySummary {
+  p50: number;
+  p90: number;
+  p99: number;
+  p999: number;
+  max: number;
+  mean: number;
+}
+
+const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+const MASK = Buffer.from([0x12, 0x34, 0x56, 0x78]);
+
+export function summarize(h: Histogram): LatencySummary {
+  const round = (n: number) => Math.round(n);
+  return {
+    p50: round(h.percentile(50)),
+    p90: round(h.percentile(90)),
+    p99: round(h.percentile(99)),
+    p999: round(h.percentile(99.9)),
+    max: round(h.count ? h.max : 0),
+    mean: round(h.mean),
+  };
+}
+
+/** A masked client frame, built once. */
+export function encodeClientFrame(opcode: number, payload: Buffer, rsv1 = false): Buffer {
+  const n = payload.length;
+  const headerLength = (n < 126 ? 2 : n < 65536 ? 4 : 10) + 4;
+  const out = Buffer.allocUnsafe(headerLength + n);
+  out[0] = 0x80 | (rsv1 ? 0x40 : 0) | opcode;
+  let p = 2;
+  if (n < 126) out[1] = 0x80 | n;
+  else if (n < 65536) {
+    out[1] = 0x80 | 126;
+    out.writeUInt16BE(n, 2);
+    p = 4;
+  } else {
+    out[1] = 0x80 | 127;
+    out.writeUInt32BE(Math.floor(n / 2 ** 32), 2);
+    out.writeUInt32BE(n >>> 0, 6);
+    p = 10;
+  }
+  MASK.copy(out, p);
+  p += 4;
+  for (let i = 0; i < n; i++) out[p + i] = payload[i]! ^ MASK[i & 3]!;
+  return out;
+}
+
+/** Payload of the given size: printable ASCII (valid UTF-8), mildly compressible like JSON. */
+export function makePayload(size: number): Buffer {
+  const words = ['{"user":', '"alice"', ',"text":', '"hello world"', ',"n":', '12345', '}', ' '];
+  const out = Buffer.allocUnsafe(size);
+  let i = 0;
+  let w = 0;
+  while (i < size) {
+    const word = words[w++ % words.length]!;
+    i += out.write(word, i, Math.min(word.length, size - i), 'latin1');
+  }
+  return out;
+}
+
+interface Target {
+  secure: boolean;
+  host: string;
+  port: number;
+  path: string;
+  hostHeader: string;
+}
+
+export function parseTarget(url: string): Target {
+  const u = new URL(url);
+  const secure = u.protocol === 'wss:' || u.protocol === 'https:';
+  if (!secure && u.protocol !== 'ws:' && u.protocol !== 'http:') throw new Error(`unsupported URL scheme: ${u.protocol}`);
+  const host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
+  return { secure, host, port: Number(u.port || (secure ? 443 : 80)), path: `${u.pathname}${u.search}`, hostHeader: u.host };
+}
+
+export interface OpenedSocket {
+  socket: Socket;
+  /** Bytes received after the 101 response. */
+  rest: Buffer;
+  extensions: string;
+  connectUs: number;
+}
+
+/** Open a socket and complete the opening handshake. Rejects with an Error whose `kind` names the failure. */
+export function openWebSocket(target: Target, options: Pick<LoadOptions, 'deflate' | 'subprotocol' | 'headers' | 'insecure'>): Promise<OpenedSocket> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const key = randomBytes(16).toString('base64');
+    const socket = target.secure
+      ? tlsConnect({ host: target.host, port: target.port, servername: target.host, rejectUnauthorized: !options.insecure })
+      : netConnect({ host: target.host, port: target.port });
+    socket.setNoDelay(true);
+    const fail = (kind: string, message: string) => {
+      socket.destroy();
+      reject(Object.assign(new Error(message), { kind }));
+    };
+    socket.once('error', (error: NodeJS.ErrnoException) => fail(error.code ?? 'socket error', error.message));
+    const lines = [
+      `GET ${target.path} HTTP/1.1`,
+      `Host: ${target.hostHeader}`,
+      'Upgrade: websocket',
+      'Connection: Upgrade',
+      `Sec-WebSocket-Key: ${key}`,
+      'Sec-WebSocket-Version: 13',
+    ];
+    if (options.subprotocol) lines.push(`Sec-WebSocket-Protocol: ${options.subprotocol}`);
+    if (options.deflate) lines.push('Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover; client_max_window_bits');
+    for (const [k, v] of Object.entries(options.headers ?? {})) lines.push(`${k}: ${v}`);
+    socket.write(`${lines.join('\r\n')}\r\n\r\n`);
+    let head: Buffer = Buffer.alloc(0);
+    const onData = (chunk: Buffer) => {
+      head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
+      const end = head.indexOf('\r\n\r\n');
+      if (end === -1) {
+        if (head.length > 16384) fail('bad handshake', 'response head too large');
+        return;
+      }
+      socket.removeListener('data', onData);
+      socket.removeAllListeners('error');
+      const text = head.subarray(0, end).toString('latin1');
+      const [status, ...headerLines] = text.split('\r\n');
+      const code = Number(status!.split(' ')[1]);
+      if (code !== 101) return fail(`HTTP ${code}`, `handshake refused: ${status}`);
+      const headers = new Map(headerLines.map((l) => [l.slice(0, l.indexOf(':')).trim().toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+      const accept = createHash('sha1').update(key + GUID).digest('base64');
+      if (headers.get('sec-websocket-accept') !== accept) return fail('bad handshake', 'invalid Sec-WebSocket-Accept');
+      resolve({ socket, rest: head.subarray(end + 4), extensions: headers.get('sec-websocket-extensions') ?? '', connectUs: (performance.now() - started) * 1000 });
+    };
+    socket.on('data', onData);
+  });
+}
+
+/** Counts complete data messages in a server's byte stream; answers pings. */
+export class EchoCounter {
+  private carry: Buffer | null = null;
+  private payloadLeft = 0;
+  private frameFin = false;
+  private frameOpcode = 0;
+  private control: Buffer[] | null = null;
+
+  constructor(
+    private readonly onMessage: () => void,
+    private readonly onControl: (opcode: number, payload: Buffer) => void,
+  ) {}
+
+  push(input: Buffer): void {
+    let chunk = input;
+    if (this.carry !== null) {
+      chunk = Buffer.concat([this.carry, input]);
+      this.carry = null;
+    }
+    let pos = 0;
+    const end = chunk.length;
+    while (pos < end) {
+      if (this.payloadLeft > 0) {
+        const take = Math.min(this.payloadLeft, end - pos);
+        if (this.control !== null) this.control.push(chunk.subarray(pos, pos + take));
+        this.payloadLeft -= take;
+        pos += take;
+        if (this.payloadLeft > 0) return;
+        this.endFrame();
+        continue;
+      }
+      if (end - pos < 2) break;
+      const b1 = chunk[pos + 1]!;
+      const len7 = b1 & 0x7f;
+      const headerLength = 2 + (len7 === 126 ? 2 : len7 === 127 ? 8 : 0) + (b1 & 0x80 ? 4 : 0);
+      if (end - pos < headerLength) break;
+      const b0 = chunk[pos]!;
+      this.frameFin = (b0 & 0x80) !== 0;
+      this.frameOpcode = b0 & 0x0f;
+      let length = len7;
+      if (len7 === 126) length = chunk.readUInt16BE(pos + 2);
+      else if (len7 === 127) length = chunk.readUInt32BE(pos + 2) * 2 ** 32 + chunk.readUInt32BE(pos + 6);
+      pos += headerLength;
+      this.control = this.frameOpcode >= 0x8 ? [] : null;
+      this.payloadLeft = length;
+      if (length === 0) this.endFrame();
+    }
+    if (pos < end) this.carry = Buffer.from(chunk.subarray(pos));
+  }
+
+  private endFrame(): void {
+    if (this.control !== null) {
+      this.onControl(this.frameOpcode, Buffer.concat(this.control));
+      this.control = null;
+    } else if (this.frameFin) {
+      this.onMessage();
+    }
+  }
+}
+
+/** Run a load test; resolves with its results after durationMs (plus connect time). */
+export async function runLoad(options: LoadOptions): Promise<LoadResult> {
+  const target = parseTarget(options.url);
+  const pipeline = Math.max(1, options.pipeline ?? 1);
+  const errors: Record<string, number> = {};
+  const countError = (kind: string) => (errors[kind] = (errors[kind] ?? 0) + 1);
+  const latency = new Histogram();
+  const connectTimes = new Histogram();
+  const payload = makePayload(options.size);
+  let extensions = '';
+
+  // Ramp up: open every connection first (bounded concurrency), then start the clock.
+  const opened: OpenedSocket[] = [];
+  const concurrency = Math.max(1, options.connectConcurrency ?? 100);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, options.connections) }, async () => {
+      while (next < options.connections) {
+        next++;
+        try {
+          const ws = await openWebSocket(target, options);
+          connectTimes.record(ws.connectUs);
+          opened.push(ws);
+        } catch (error) {
+          countError((error as { kind?: string }).kind ?? 'connect');
+        }
+      }
+    }),
+  );
+  if (opened.length > 0) extensions = opened[0]!.extensions;
+  const compressed = options.deflate === true && /permessage-deflate/.test(extensions);
+  const body = compressed ? deflatePayload(payload) : payload;
+  const frame = encodeClientFrame(options.binary ? 0x2 : 0x1, body, compressed);
+  const burst = pipeline > 1 ? Buffer.concat(Array.from({ length: pipeline }, () => frame)) : frame;
+
+  let sent = 0;
+  let received = 0;
+  let running = true;
+  let open = opened.length;
+  const start = performance.now();
+  const openLoop = options.rate !== undefined && options.rate > 0;
+
+  interface Conn {
+    socket: Socket;
+    /** Send times (ms) of messages in flight, FIFO (echoes come back in order). */
+    times: Float64Array;
+    head: number;
+    tail: number;
+  }
+  const RING = openLoop ? 1 << 16 : Math.max(2, pipeline * 2);
+  const conns: Conn[] = opened.map(({ socket, rest }) => {
+    const conn: Conn = { socket, times: new Float64Array(RING), head: 0, tail: 0 };
+    const counter = new EchoCounter(
+      () => {
+        received++;
+        const now = performance.now();
+        if (conn.head !== conn.tail) {
+          latency.record((now - conn.times[conn.head & (RING - 1)]!) * 1000);
+          conn.head++;
+        }
+        if (running && !openLoop) {
+          conn.times[conn.tail++ & (RING - 1)] = now;
+          sent++;
+          socket.write(frame);
+        }
+      },
+      (opcode, data) => {
+        if (opcode === 0x9) socket.write(encodeClientFrame(0xa, data));
+        else if (opcode === 0x8 && running) countError('closed by server');
+      },
+    );
+    socket.on('data', (chunk: Buffer) => counter.push(chunk));
+    socket.on('error', (error: NodeJS.ErrnoException) => running && countError(error.code ?? 'socket error'));
+    socket.on('close', () => {
+      open--;
+      if (running) countError('connection lost');
+    });
+    if (rest.length > 0) counter.push(rest);
+    return conn;
+  });
+
+  let rateTimer: NodeJS.Timeout | null = null;
+  if (openLoop) {
+    const rate = options.rate!;
+    let scheduled = 0;
+    let rr = 0;
+    rateTimer = setInterval(() => {
+      const now = performance.now();
+      const due = Math.floor(((now - start) / 1000) * rate);
+      for (; scheduled < due && conns.length > 0; scheduled++) {
+        const conn = conns[rr++ % conns.length]!;
+        if (conn.tail - conn.head >= RING) {
+          countError('backlog overflow');
+          continue;
+        }
+        // Intended send time, not actual: coordinated omission stays visible.
+        conn.times[conn.tail++ & (RING - 1)] = start + (scheduled * 1000) / rate;
+        sent++;
+        conn.socket.write(frame);
+      }
+    }, 1);
+  } else {
+    const now = performance.now();
+    for (const conn of conns) {
+      for (let i = 0; i < pipeline; i++) conn.times[conn.tail++ & (RING - 1)] = now;
+      sent += pipeline;
+      conn.socket.write(burst);
+    }
+  }
+
+  const progressTimer = options.onProgress
+    ? setInterval(() => {
+        const errorCount = Object.values(errors).reduce((a, b) => a + b, 0);
+        options.onProgress!({ elapsedMs: performance.now() - start, received, sent, errors: errorCount, open });
+      }, 1000)
+    : null;
+
+  await new Promise((resolve) => setTimeout(resolve, options.durationMs));
+  running = false;
+  const elapsed = performance.now() - start;
+  const receivedAtEnd = received;
+  if (rateTimer) clearInterval(rateTimer);
+  if (progressTimer) clearInterval(progressTimer);
+  await closeAll(conns.map((c) => c.socket));
+
+  return {
+    durationMs: Math.round(elapsed),
+    connections: { requested: options.connections, opened: opened.length },
+    sent,
+    received: receivedAtEnd,
+    messagesPerSecond: Math.round((receivedAtEnd / elapsed) * 1000),
+    bytesPerSecond: Math.round(((receivedAtEnd * options.size) / elapsed) * 1000),
+    latencyUs: summarize(latency),
+    connectUs: summarize(connectTimes),
+    errors,
+    extensions,
+  };
+}
+
+function deflatePayload(payload: Buffer): Buffer {
+  const out = deflateRawSync(payload, { level: 1, finishFlush: constants.Z_SYNC_FLUSH });
+  return out.subarray(0, out.length - 4); // drop 00 00 ff ff (RFC 7692 7.2.1)
+}
+
+const CLOSE_FRAME = encodeClientFrame(0x8, Buffer.from([0x03, 0xe8]));
+
+/** Close every socket: a Close frame, then destroy whatever is still open shortly after. */
+export async function closeAll(sockets: Socket[]): Promise<void> {
+  await Promise.all(
+    sockets.map(
+      (socket) =>
+        new Promise<void>((resolve) => {
+          if (socket.destroyed) return resolve();
+          const timer = setTimeout(() => socket.destroy(), 2000);
+          socket.once('close', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+          socket.write(CLOSE_FRAME);
+          socket.end();
+        }),
+    ),
+  );
+}

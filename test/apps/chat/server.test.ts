@@ -1,0 +1,249 @@
+// The chat server over real WebSockets (our client), in process: rooms,
+// history, presence, typing, nicknames, the error replies and the limits.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { CloseCode, WebSocket } from '../../../src/index.js';
+import { ChatClient, nicks, startChat, type Msg } from './helpers.js';
+
+const TIMEOUT = { timeout: 30_000 };
+
+describe('chat server', () => {
+  test('greets with welcome (id, guest nick, limits) then the room list', TIMEOUT, async (t) => {
+    const chat = await startChat(t);
+    const a = await ChatClient.connect(t, chat.wsUrl);
+    const welcome = a.received[0]!;
+    assert.equal(welcome.type, 'welcome');
+    assert.equal(welcome['v'], 1);
+    assert.match(welcome['id'], new RegExp(`^${chat.nodeId}\\.\\d+$`));
+    assert.match(welcome['nick'], /^guest-[0-9a-f]{4}$/);
+    assert.deepEqual(welcome['limits'], { nick: 32, room: 64, text: 2000, history: 100, maxPayload: 65536 });
+    assert.deepEqual(a.received[1], { v: 1, type: 'rooms', rooms: [], version: 0 });
+  });
+
+  test('two clients in a room: join, presence, messages to both, typing to the other', TIMEOUT, async (t) => {
+    const chat = await startChat(t);
+    const a = await ChatClient.connect(t, chat.wsUrl);
+    const b = await ChatClient.connect(t, chat.wsUrl);
+
+    const joinedA = await a.join('general', 'ann');
+    assert.deepEqual(joinedA, { v: 1, type: 'joined', room: 'general', nick: 'ann', members: [{ id: a.id, nick: 'ann' }], version: 1, history: [] });
+    assert.deepEqual(await a.nextOf('rooms'), { v: 1, type: 'rooms', rooms: [{ name: 'general', count: 1 }], version: 1 });
+
+    const joinedB = await b.join('general', 'bob');
+    assert.deepEqual(nicks(joinedB['members']), ['ann', 'bob']);
+    assert.equal(joinedB['version'], 2);
+    assert.deepEqual(await a.nextOf('presence'), {
+      v: 1,
+      type: 'presence',
+      room: 'general',
+      members: [{ id: a.id, nick: 'ann' }, { id: b.id, nick: 'bob' }],
+      version: 2,
+    });
+    assert.deepEqual((await a.nextOf('rooms'))['rooms'], [{ name: 'general', count: 2 }]);
+
+    b.send({ v: 1, type: 'typing', typing: true });
+    assert.deepEqual(await a.nextOf('typing'), { v: 1, type: 'typing', room: 'general', from: { id: b.id, nick: 'bob' }, typing: true });
+
+    b.send({ v: 1, type: 'message', text: 'hello <b>ann</b>' });
+    const atA = await a.nextOf('message');
+    const atB = await b.nextOf('message');
+    assert.deepEqual(atA, atB);
+    assert.deepEqual({ ...atA, id: '?', ts: 0 }, { v: 1, type: 'message', id: '?', room: 'general', from: { id: b.id, nick: 'bob' }, text: 'hello <b>ann</b>', ts: 0 });
+    assert.match(atA['id'], /^[0-9a-f-]{36}$/);
+    assert.equal(typeof atA['ts'], 'number');
+    // The sender does not get its own typing indicator.
+    assert.deepEqual(b.unread.filter((m) => m.type === 'typing'), []);
+    assert.deepEqual(b.received.filter((m) => m.type === 'typing'), []);
+
+    // Disconnect: the other member sees the presence and the count drop.
+    b.ws.close();
+    assert.deepEqual(nicks((await a.nextOf('presence'))['members']), ['ann']);
+    assert.deepEqual((await a.nextOf('rooms'))['rooms'], [{ name: 'general', count: 1 }]);
+  });
+
+  test('history: a new joiner gets exactly the last 100 messages, in order', TIMEOUT, async (t) => {
+    const chat = await startChat(t, { rateLimit: { perSecond: 1000, burst: 1000 } });
+    const a = await ChatClient.connect(t, chat.wsUrl);
+    await a.join('history', 'ann');
+    for (let i = 1; i <= 105; i++) a.send({ v: 1, type: 'message', text: `message ${i}` });
+    await a.nextOf('message', (m) => m['text'] === 'message 105');
+
+    const b = await ChatClient.connect(t, chat.wsUrl);
+    const joined = await b.join('history', 'bob');
+    const history = joined['history'] as Msg[];
+    assert.equal(history.length, 100);
+    assert.deepEqual(history.map((m) => m['text']), Array.from({ length: 100 }, (_, i) => `message ${i + 6}`));
+    assert.ok(history.every((m) => m['room'] === 'history' && m['from'].nick === 'ann' && m['v'] === 1 && m.type === 'message'));
+    // Other rooms have their own history.
+    const c = await ChatClient.connect(t, chat.wsUrl);
+    assert.deepEqual((await c.join('elsewhere', 'cy'))['history'], []);
+  });
+
+  test('switching rooms: presence and counts of both rooms; messages stay in their room', TIMEOUT, async (t) => {
+    const chat = await startChat(t);
+    const a = await ChatClient.connect(t, chat.wsUrl);
+    const b = await ChatClient.connect(t, chat.wsUrl);
+    await a.join('one', 'ann');
+    await b.join('one', 'bob');
+    await a.nextOf('presence', (m) => m['members'].length === 2);
+
+    await b.join('two');
+    assert.deepEqual(nicks((await a.nextOf('presence'))['members']), ['ann']);
+    assert.deepEqual((await a.nextOf('rooms'))['rooms'], [
+      { name: 'one', count: 1 },
+      { name: 'two', count: 1 },
+    ]);
+
+    b.send({ v: 1, type: 'message', text: 'in two' });
+    await b.nextOf('message', (m) => m['text'] === 'in two');
+    a.send({ v: 1, type: 'message', text: 'in one' });
+    await a.nextOf('message', (m) => m['text'] === 'in one');
+    // a's own message came after b's: had b's reached a, it would be before it.
+    assert.deepEqual(a.received.filter((m) => m.type === 'message').map((m) => m['text']), ['in one']);
+
+    b.send({ v: 1, type: 'leave' });
+    assert.deepEqual(await b.nextOf('left'), { v: 1, type: 'left', room: 'two' });
+    assert.deepEqual((await a.nextOf('rooms'))['rooms'], [{ name: 'one', count: 1 }]);
+    b.send({ v: 1, type: 'message', text: 'nowhere' });
+    assert.deepEqual(await b.nextOf('error'), { v: 1, type: 'error', code: 'not_in_room', message: 'join a room before sending messages' });
+  });
+
+  test('nickname change updates presence and later messages', TIMEOUT, async (t) => {
+    const chat = await startChat(t);
+    const a = await ChatClient.connect(t, chat.wsUrl);
+    const b = await ChatClient.connect(t, chat.wsUrl);
+    await a.join('room', 'ann');
+    await b.join('room', 'bob');
+    await b.nextOf('rooms'); // the count update that follows a join
+    b.send({ v: 1, type: 'nick', nick: '  robert ' });
+    assert.deepEqual(await b.next(), { v: 1, type: 'nick', nick: 'robert' });
+    assert.deepEqual(nicks((await a.nextOf('presence', (m) => m['members'].some((x: Msg) => x['nick'] === 'robert')))['members']), ['ann', 'robert']);
+    b.send({ v: 1, type: 'message', text: 'renamed' });
+    assert.equal((await a.nextOf('message'))['from'].nick, 'robert');
+  });
+
+  test('error replies come in request order and name the problem', TIMEOUT, async (t) => {
+    const chat = await startChat(t);
+    const a = await ChatClient.connect(t, chat.wsUrl);
+    await a.join('errors', 'ann');
+    await a.nextOf('rooms'); // the count update that follows a join
+    a.ws.send('{"v":1,"type":"message","text":');
+    a.send({ v: 1, type: 'message', text: 'x'.repeat(2001) });
+    a.ws.send(Buffer.from('binary'), { binary: true });
+    a.send({ v: 1, type: 'message', text: 'still fine' });
+    assert.deepEqual(await a.next(), { v: 1, type: 'error', code: 'bad_json', message: 'the message is not valid JSON' });
+    assert.deepEqual(await a.next(), { v: 1, type: 'error', code: 'too_long', message: "'text' is longer than 2000 characters" });
+    assert.deepEqual(await a.next(), { v: 1, type: 'error', code: 'binary_not_supported', message: 'binary messages are not supported: send JSON text' });
+    assert.equal((await a.next())['text'], 'still fine');
+    assert.equal(a.ws.readyState, a.ws.OPEN);
+  });
+
+  test('five malformed messages within the window close the connection with 1008', TIMEOUT, async (t) => {
+    const chat = await startChat(t);
+    const a = await ChatClient.connect(t, chat.wsUrl);
+    for (let i = 0; i < 5; i++) a.ws.send(`not json ${i}`);
+    for (let i = 0; i < 5; i++) assert.equal((await a.next())['code'], 'bad_json');
+    assert.deepEqual(await a.closed, { code: CloseCode.PolicyViolation, reason: 'Too many invalid messages' });
+  });
+
+  test('four malformed messages do not', TIMEOUT, async (t) => {
+    const chat = await startChat(t);
+    const a = await ChatClient.connect(t, chat.wsUrl);
+    for (let i = 0; i < 4; i++) a.ws.send('{');
+    a.send({ v: 1, type: 'rooms' });
+    for (let i = 0; i < 4; i++) assert.equal((await a.next())['code'], 'bad_json');
+    assert.equal((await a.next()).type, 'rooms');
+    assert.equal(a.ws.readyState, a.ws.OPEN);
+  });
+
+  test('a message above maxPayload (64 KiB) closes with 1009', TIMEOUT, async (t) => {
+    const chat = await startChat(t);
+    const a = await ChatClient.connect(t, chat.wsUrl);
+    a.send({ v: 1, type: 'message', text: 'x'.repeat(64 * 1024) });
+    assert.equal((await a.closed).code, CloseCode.MessageTooBig);
+  });
+
+  test('rate limit: messages beyond the bucket get rate_limited, each one', TIMEOUT, async (t) => {
+    // No refill: exactly `burst` messages pass, whatever the timing.
+    const chat = await startChat(t, { rateLimit: { perSecond: 0, burst: 5 } });
+    const a = await ChatClient.connect(t, chat.wsUrl);
+    for (let i = 1; i <= 8; i++) a.send({ v: 1, type: 'rooms' });
+    const replies = [];
+    for (let i = 0; i < 8; i++) replies.push(await a.next());
+    assert.deepEqual(replies.map((m) => m.type), ['rooms', 'rooms', 'rooms', 'rooms', 'rooms', 'error', 'error', 'error']);
+    assert.deepEqual(replies[5], { v: 1, type: 'error', code: 'rate_limited', message: 'too many messages: at most 0 per second, bursts of 5' });
+    // Rate-limited messages are not abuse: still open.
+    assert.equal(a.ws.readyState, a.ws.OPEN);
+  });
+
+  test('rate limit: a sustained flood is closed with 1008', TIMEOUT, async (t) => {
+    const chat = await startChat(t, { rateLimit: { perSecond: 0, burst: 1 }, flood: { limit: 10, windowMs: 60_000 } });
+    const a = await ChatClient.connect(t, chat.wsUrl);
+    for (let i = 0; i < 11; i++) a.send({ v: 1, type: 'rooms' });
+    assert.deepEqual(await a.closed, { code: CloseCode.PolicyViolation, reason: 'Rate limit exceeded repeatedly' });
+    assert.deepEqual(a.received.slice(2).map((m) => m['code'] ?? m.type), ['rooms', ...Array(10).fill('rate_limited')]);
+  });
+
+  test('a dead client (no pongs) leaves presence through the heartbeat', TIMEOUT, async (t) => {
+    const chat = await startChat(t, { heartbeat: { intervalMs: 50, timeoutMs: 50 } });
+    const a = await ChatClient.connect(t, chat.wsUrl);
+    await a.join('hb', 'ann');
+    // It joins the moment it opens, then never answers a ping: only its
+    // silence afterwards counts, so it cannot be dropped before joining.
+    const dead = new WebSocket(chat.wsUrl, { autoPong: false });
+    t.after(() => dead.terminate());
+    dead.on('open', () => dead.send(JSON.stringify({ v: 1, type: 'join', room: 'hb', nick: 'ghost' })));
+    const deadClosed = new Promise<number>((resolve) => dead.once('close', (code: number) => resolve(code)));
+    assert.deepEqual(nicks((await a.nextOf('presence'))['members']), ['ann', 'ghost']);
+    assert.deepEqual(nicks((await a.nextOf('presence'))['members']), ['ann']);
+    // The server terminated it: no closing handshake, 1006 on its side.
+    assert.equal(await deadClosed, CloseCode.AbnormalClosure);
+    assert.equal(a.ws.readyState, a.ws.OPEN);
+  });
+
+  test('close() takes members out of presence and closes clients with 1001', TIMEOUT, async (t) => {
+    const chat = await startChat(t);
+    const a = await ChatClient.connect(t, chat.wsUrl);
+    await a.join('bye', 'ann');
+    await chat.close();
+    assert.deepEqual(await a.closed, { code: CloseCode.GoingAway, reason: 'Server shutting down' });
+    assert.deepEqual(nicks(a.received.filter((m) => m.type === 'presence').at(-1)?.['members'] ?? ['(none)']), []);
+  });
+
+  test('browsers from another origin are refused; the page origin is accepted', TIMEOUT, async (t) => {
+    const chat = await startChat(t);
+    const foreign = new WebSocket(chat.wsUrl, { origin: 'http://evil.example' });
+    const error = await new Promise<Error>((resolve) => foreign.once('error', resolve));
+    assert.match(error.message, /401/);
+    const own = await ChatClient.connect(t, chat.wsUrl, { origin: chat.url.slice(0, -1) });
+    assert.equal(own.ws.readyState, own.ws.OPEN);
+  });
+
+  test('HTTP: the page and its assets with a strict CSP; 404 and 426 elsewhere', TIMEOUT, async (t) => {
+    const chat = await startChat(t);
+    const page = await fetch(chat.url);
+    assert.equal(page.status, 200);
+    assert.equal(page.headers.get('content-type'), 'text/html; charset=utf-8');
+    assert.match(page.headers.get('content-security-policy') ?? '', /script-src 'self';/);
+    assert.match(await page.text(), /<script type="module" src="app.js"><\/script>/);
+    for (const [path, type] of [
+      ['app.js', 'text/javascript; charset=utf-8'],
+      ['backoff.js', 'text/javascript; charset=utf-8'],
+      ['style.css', 'text/css; charset=utf-8'],
+    ]) {
+      const res = await fetch(chat.url + path);
+      assert.equal(res.status, 200, path);
+      assert.equal(res.headers.get('content-type'), type, path);
+      await res.arrayBuffer();
+    }
+    const missing = await fetch(`${chat.url}nope.js`);
+    assert.equal(missing.status, 404);
+    await missing.arrayBuffer();
+    const traversal = await fetch(`${chat.url}%2e%2e/server/main.js`);
+    assert.equal(traversal.status, 404);
+    await traversal.arrayBuffer();
+    const ws = await fetch(`${chat.url}ws`);
+    assert.equal(ws.status, 426);
+    await ws.arrayBuffer();
+  });
+});
