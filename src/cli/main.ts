@@ -12,6 +12,7 @@ import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, parse, parseInteger, typ
 import { PACKAGE_JSON_URL } from './location.js';
 import { serveCommand } from './serve.js';
 import { connectCommand } from './connect.js';
+import { benchCommand } from './bench/bench-command.js';
 
 export type { CliIo } from './args.js';
 
@@ -78,6 +79,7 @@ const COMMANDS: Record<string, Command> = {
   serve: serveCommand,
   connect: connectCommand,
   chat: chatCommand,
+  bench: benchCommand,
 };
 
 function usage(): string {

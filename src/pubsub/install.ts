@@ -5,6 +5,7 @@
  * package entry calls installPubSub() once, and TypeScript sees the methods
  * through the declarations below.
  */
+import { toBuffer } from '../node/binary-data.js';
 import { ReadyState } from '../node/ready-state.js';
 import { WebSocket } from '../node/websocket.js';
 import { WebSocketServer } from '../node/websocket-server.js';
@@ -84,7 +85,8 @@ export function installPubSub(): void {
   };
   server.broadcast = function (this: WebSocketServer, data: unknown, options: PublishOptions = {}) {
     const binary = options.binary ?? typeof data !== 'string';
-    const bytes = typeof data === 'string' ? Buffer.from(data) : Buffer.isBuffer(data) ? data : Buffer.from(data as ArrayBuffer);
+    // toBuffer, as publish(): Buffer.from(typedArray) would keep one byte per element.
+    const bytes = typeof data === 'string' ? Buffer.from(data) : toBuffer(data);
     const open = [...this.clients].filter((c) => c.readyState === ReadyState.OPEN);
     return pubsubOf(this).fanOut(open, bytes, binary, options.compress ?? false, options.except ?? null);
   };

@@ -126,3 +126,12 @@ clientCase(
   },
   { client: { closeTimeout: 50 } },
 );
+
+clientCase('C7.x server Close and FIN together -> client still answers Close; "close" 1000', async (c) => {
+  await c.send({ opcode: Opcode.CLOSE, payload: closePayload(1000, 'bye') });
+  c.peer.end();
+  await c.expectFrame(Opcode.CLOSE, closePayload(1000, 'bye'));
+  assert.deepEqual(await c.events.closed, { code: 1000, reason: 'bye' });
+  assert.equal((await c.peer.readUntilEnd()).length, 0);
+  assert.deepEqual(c.events.errors, []);
+});

@@ -2,7 +2,7 @@
 // Pong with the same payload; unsolicited Pongs are ignored; control frames
 // carry at most 125 bytes.
 import assert from 'node:assert/strict';
-import { Opcode, concatFrames, hex, serverCase } from './server-harness.js';
+import { Opcode, concatFrames, hex, pseudoRandomBytes, serverCase } from './server-harness.js';
 
 serverCase('2.1 ping without payload -> pong without payload', async (c) => {
   await c.send({ opcode: Opcode.PING });
@@ -108,3 +108,34 @@ serverCase('2.x the server emits "ping" and "pong" events with the payloads', as
   // Events are dispatched synchronously as frames are parsed, before the Close is answered.
   assert.deepEqual(seen, ['ping:a', 'pong:b']);
 });
+
+serverCase('2.x pings while the server output is congested -> one pong, for the latest ping, after the pending data', async (c) => {
+  const side = await c.server.connection;
+  const socket = side.ws._socket!;
+  const seen: Array<{ payload: string; congested: boolean }> = [];
+  const bothPings = new Promise<void>((resolve) =>
+    side.ws.on('ping', (d: Buffer) => {
+      seen.push({ payload: d.toString(), congested: socket.writableNeedDrain });
+      if (seen.length === 2) resolve();
+    }),
+  );
+  // Stop reading: the echo of 32 MiB cannot drain into our socket buffers.
+  c.client.socket.pause();
+  const payload = pseudoRandomBytes(32 * 1024 * 1024, 32);
+  await c.sendTogether([
+    { opcode: Opcode.BINARY, payload },
+    { opcode: Opcode.PING, payload: 'a' },
+    { opcode: Opcode.PING, payload: 'b' },
+  ]);
+  await bothPings;
+  // Precondition, not timing: the pings really arrived while the output was congested.
+  assert.deepEqual(seen, [
+    { payload: 'a', congested: true },
+    { payload: 'b', congested: true },
+  ]);
+  c.client.socket.resume();
+  await c.expectBinary(payload);
+  // RFC 6455 5.5.3: an endpoint MAY answer only the most recent Ping.
+  await c.expectPong('b');
+  await c.closeHandshake();
+}, { timeout: 60_000 });

@@ -173,12 +173,22 @@ test('broadcast reaches every open client, subscribed or not; except excludes on
   assert.deepEqual(b.texts(), ['hello all', 'bin:010203', MARKER]);
   assert.deepEqual(c.texts(), ['hello all', 'bin:010203', 'not b', MARKER]);
 
+  // Every binary type goes out as its exact bytes, as with publish().
+  const wide = new Uint16Array([0x0102, 0x0304]);
+  const view = new DataView(new Uint8Array([9, 8, 7, 6]).buffer, 1, 2);
+  assert.equal(started.wss.broadcast(wide), 3);
+  assert.equal(started.wss.broadcast(view), 3);
+  assert.equal(started.wss.broadcast(new Uint8Array([5, 4]).buffer), 3);
+  await fence(started, clients);
+  const exact = ['bin:' + Buffer.from(wide.buffer).toString('hex'), 'bin:0807', 'bin:0504', MARKER];
+  for (const x of clients) assert.deepEqual(x.texts().slice(-4), exact);
+
   // A closed client is no longer counted.
   await closeClient(c.ws);
   await waitFor(() => started.wss.clients.size === 2, 'the server to drop the closed client');
   assert.equal(started.wss.broadcast('two left'), 2);
-  await a.waitForCount(5);
-  await b.waitForCount(4);
+  await a.waitForCount(9);
+  await b.waitForCount(8);
   assert.equal(a.texts().at(-1), 'two left');
   assert.equal(b.texts().at(-1), 'two left');
 });

@@ -33,6 +33,8 @@ export interface LoadOptions {
   insecure?: boolean;
   /** Connections opened at once while ramping up. Default 100. */
   connectConcurrency?: number;
+  /** false: plain TCP, no opening handshake (the raw-TCP baseline of the benchmark suite). */
+  handshake?: boolean;
   /** Called about once a second while running. */
   onProgress?: (progress: Progress) => void;
 }
@@ -145,7 +147,10 @@ export interface OpenedSocket {
 }
 
 /** Open a socket and complete the opening handshake. Rejects with an Error whose `kind` names the failure. */
-export function openWebSocket(target: Target, options: Pick<LoadOptions, 'deflate' | 'subprotocol' | 'headers' | 'insecure'>): Promise<OpenedSocket> {
+export function openWebSocket(
+  target: Target,
+  options: Pick<LoadOptions, 'deflate' | 'subprotocol' | 'headers' | 'insecure' | 'handshake'>,
+): Promise<OpenedSocket> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const key = randomBytes(16).toString('base64');
@@ -158,6 +163,13 @@ export function openWebSocket(target: Target, options: Pick<LoadOptions, 'deflat
       reject(Object.assign(new Error(message), { kind }));
     };
     socket.once('error', (error: NodeJS.ErrnoException) => fail(error.code ?? 'socket error', error.message));
+    if (options.handshake === false) {
+      socket.once(target.secure ? 'secureConnect' : 'connect', () => {
+        socket.removeAllListeners('error');
+        resolve({ socket, rest: Buffer.alloc(0), extensions: '', connectUs: (performance.now() - started) * 1000 });
+      });
+      return;
+    }
     const lines = [
       `GET ${target.path} HTTP/1.1`,
       `Host: ${target.hostHeader}`,

@@ -1,0 +1,64 @@
+// A benchmark server process: `node bench/lib/servers.mjs <impl> <mode>`.
+// impl: hyperws | ws | raw (node:net, no framing: the runtime's ceiling).
+// mode: echo | deflate | fanout. Prints "READY <port>" on stdout; answers IPC
+// messages { cmd: 'stats' } with CPU time and memory (after a GC).
+import { createServer } from 'node:net';
+
+const [impl, mode = 'echo'] = process.argv.slice(2);
+const fanout = mode === 'fanout';
+const deflate = mode === 'deflate';
+
+async function start() {
+  if (impl === 'raw') {
+    // Raw TCP: echo bytes back; for fanout, forward each chunk to every other socket.
+    const sockets = new Set();
+    const server = createServer((socket) => {
+      socket.setNoDelay(true);
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      socket.on('error', () => {});
+      if (fanout) socket.on('data', (chunk) => { for (const s of sockets) if (s !== socket) s.write(chunk); });
+      else socket.on('data', (chunk) => socket.write(chunk));
+    });
+    await new Promise((r) => server.listen(0, '127.0.0.1', r));
+    return server.address().port;
+  }
+  if (impl === 'ws') {
+    const { WebSocketServer } = await import('ws');
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: deflate, maxPayload: 64 * 1024 * 1024 });
+    await new Promise((r) => wss.on('listening', r));
+    wss.on('connection', (ws, req) => {
+      ws.on('error', () => {});
+      if (fanout) {
+        // As ws's README shows for broadcast: loop over clients, send to each.
+        if (req.url.includes('publisher')) ws.on('message', (data, isBinary) => { for (const c of wss.clients) if (c !== ws && c.readyState === 1) c.send(data, { binary: isBinary }); });
+        return;
+      }
+      ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+    });
+    return wss.address().port;
+  }
+  const { WebSocketServer } = await import('../../dist/esm/index.js');
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: deflate, maxPayload: 64 * 1024 * 1024 });
+  await new Promise((r) => wss.on('listening', r));
+  wss.on('connection', (ws, req) => {
+    if (fanout) {
+      if (req.url.includes('publisher')) ws.on('message', (data, isBinary) => wss.publish('t', data, { binary: isBinary }));
+      else ws.subscribe('t');
+      return;
+    }
+    ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+  });
+  return wss.address().port;
+}
+
+const port = await start();
+process.on('message', (msg) => {
+  if (msg?.cmd === 'stats') {
+    globalThis.gc?.();
+    globalThis.gc?.();
+    const mem = process.memoryUsage();
+    process.send({ cpu: process.cpuUsage(), rss: mem.rss, heapUsed: mem.heapUsed, external: mem.external, arrayBuffers: mem.arrayBuffers });
+  }
+});
+process.stdout.write(`READY ${port}\n`);

@@ -1,0 +1,251 @@
+// The benchmark suite: `npm run bench` (node bench/run.mjs [options]).
+// hyperws, ws (with bufferutil, its recommended production setup) and a raw
+// node:net server (no framing: the runtime's ceiling) each run as their own
+// server process; a separate load-generator process drives them. Rounds
+// interleave the implementations and rotate their order; the report shows
+// medians of per-round ratios and their spread. Results: a table on stdout,
+// bench/results/latest.json and bench/results/ratios.svg (not committed).
+//
+// Options: --rounds N (3), --duration S (5), --only a,b (scenario names),
+//          --smoke (tiny sizes and durations: checks the suite runs, for CI).
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const { values: args } = parseArgs({
+  options: { rounds: { type: 'string' }, duration: { type: 'string' }, only: { type: 'string' }, smoke: { type: 'boolean' } },
+});
+const smoke = args.smoke === true;
+const rounds = Number(args.rounds ?? (smoke ? 1 : 3));
+const durationMs = Math.round(Number(args.duration ?? (smoke ? 0.3 : 5)) * 1000);
+const only = args.only ? new Set(args.only.split(',')) : null;
+
+let bufferutil = 'missing';
+try {
+  await import('bufferutil');
+  bufferutil = 'loaded';
+} catch {}
+
+// ---------------------------------------------------------------- processes
+
+function startServer(impl, mode) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--expose-gc', join(here, 'lib/servers.mjs'), impl, mode], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /READY (\d+)/.exec(out);
+      if (m) resolve({ child, port: Number(m[1]) });
+    });
+    child.once('exit', (code) => reject(new Error(`${impl} server exited (${code})`)));
+  });
+}
+
+function stats(child) {
+  return new Promise((resolve) => {
+    child.once('message', resolve);
+    child.send({ cmd: 'stats' });
+  });
+}
+
+async function stop(child) {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGKILL');
+  await exited;
+}
+
+/** Run the load generator; `onLine` sees intermediate JSON lines (e.g. "holding"). */
+function loadgen(spec, onLine) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(here, 'lib/loadgen.mjs'), JSON.stringify(spec)], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let buffer = '';
+    let last = null;
+    child.stdout.on('data', (d) => {
+      buffer += d;
+      let nl;
+      while ((nl = buffer.indexOf('\n')) !== -1) {
+        const line = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 1);
+        const parsed = JSON.parse(line);
+        last = parsed;
+        onLine?.(parsed, child);
+      }
+    });
+    child.once('exit', (code) => (code === 0 ? resolve(last) : reject(new Error(`loadgen exited with ${code}`))));
+  });
+}
+
+const cpuSeconds = (a, b) => (b.cpu.user + b.cpu.system - a.cpu.user - a.cpu.system) / 1e6;
+
+// ---------------------------------------------------------------- scenarios
+
+const S = smoke
+  ? { conns: 10, idle: 200, subs: 20, large: [64 * 1024], deflateIdle: 100 }
+  : { conns: 100, idle: 10_000, subs: 1000, large: [64 * 1024, 1024 * 1024, 16 * 1024 * 1024], deflateIdle: 2000 };
+
+/** Throughput-style scenario: one server + one loadgen run per implementation. */
+function throughput(name, mode, impls, spec, metric, unit) {
+  return {
+    name,
+    impls,
+    unit,
+    async run(impl) {
+      const { child, port } = await startServer(impl, mode);
+      try {
+        const before = await stats(child);
+        const result = await loadgen({ ...spec, impl, url: `ws://127.0.0.1:${port}/` });
+        const after = await stats(child);
+        const serverCpu = cpuSeconds(before, after);
+        const value = metric(result);
+        return { value, perServerCpuSecond: serverCpu > 0 ? value * (spec.durationMs / 1000) / serverCpu : 0, serverCpu, loadgenCpu: result.loadgenCpuSeconds, errors: result.errors ?? {} };
+      } finally {
+        await stop(child);
+      }
+    },
+  };
+}
+
+/** Memory scenario: hold N connections, report growth per connection. */
+function memory(name, mode, impls, spec) {
+  return {
+    name,
+    impls,
+    unit: 'bytes/conn',
+    lowerIsBetter: true,
+    async run(impl) {
+      const { child, port } = await startServer(impl, mode);
+      try {
+        const before = await stats(child);
+        let after = null;
+        await loadgen({ ...spec, impl, scenario: 'hold', url: `ws://127.0.0.1:${port}/` }, async (line, gen) => {
+          if (line.holding !== undefined) {
+            await new Promise((r) => setTimeout(r, 500));
+            after = await stats(child);
+            gen.stdin.write('done\n');
+          }
+        });
+        const n = spec.connections;
+        return { value: (after.rss - before.rss) / n, heapPerConnection: (after.heapUsed - before.heapUsed) / n, rssPerConnection: (after.rss - before.rss) / n };
+      } finally {
+        await stop(child);
+      }
+    },
+  };
+}
+
+function clientSide(name, size) {
+  return {
+    name,
+    impls: ['hyperws', 'ws'],
+    unit: 'msg/s',
+    async run(impl) {
+      let client = null;
+      try {
+        const result = await loadgen({ scenario: 'client-side', size, pipeline: 32, durationMs }, (line, gen) => {
+          if (line.listening === undefined) return;
+          client = spawn(process.execPath, [join(here, 'lib/client-echo.mjs'), impl, `ws://127.0.0.1:${line.listening}/`, String(S.conns)], { stdio: ['pipe', 'pipe', 'inherit', 'ipc'] });
+          client.stdout.once('data', () => gen.stdin.write('go\n'));
+        });
+        return { value: result.messagesPerSecond, loadgenCpu: result.loadgenCpuSeconds };
+      } finally {
+        if (client) await stop(client);
+      }
+    },
+  };
+}
+
+const ALL = ['hyperws', 'ws', 'raw'];
+const scenarios = [
+  throughput('small-echo', 'echo', ALL, { scenario: 'echo', connections: S.conns, size: 32, pipeline: 1, durationMs }, (r) => r.messagesPerSecond, 'msg/s'),
+  throughput('small-echo-pipelined', 'echo', ALL, { scenario: 'echo', connections: S.conns, size: 32, pipeline: 32, durationMs }, (r) => r.messagesPerSecond, 'msg/s'),
+  ...S.large.map((size) =>
+    throughput(`large-echo-${size >= 1 << 20 ? `${size >> 20}MiB` : `${size >> 10}KiB`}`, 'echo', ALL, { scenario: 'echo', connections: 1, size, binary: true, pipeline: 1, durationMs }, (r) => r.bytesPerSecond / 1e6, 'MB/s'),
+  ),
+  throughput('handshakes', 'echo', ALL, { scenario: 'handshakes', loops: 50, durationMs }, (r) => r.handshakesPerSecond, 'handshakes/s'),
+  memory('idle-memory', 'echo', ALL, { connections: S.idle }),
+  throughput('fan-out', 'fanout', ALL, { scenario: 'fanout', subscribers: S.subs, size: 32, window: 32, durationMs }, (r) => r.deliveriesPerSecond, 'deliveries/s'),
+  throughput('deflate-echo', 'deflate', ['hyperws', 'ws'], { scenario: 'echo', connections: 10, size: 16 * 1024, pipeline: 1, deflate: true, durationMs }, (r) => r.messagesPerSecond, 'msg/s'),
+  memory('deflate-idle-memory', 'deflate', ['hyperws', 'ws'], { connections: S.deflateIdle, deflate: true, message: 4096 }),
+  clientSide('client-32B', 32),
+  clientSide('client-64KiB', 64 * 1024),
+].filter((s) => !only || only.has(s.name));
+
+// ---------------------------------------------------------------- run
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+const report = { date: new Date().toISOString(), node: process.version, bufferutil, rounds, durationMs, smoke, scenarios: [] };
+console.error(`hyperws benchmark suite: ${rounds} round(s), ${durationMs} ms per run, ws with bufferutil ${bufferutil}`);
+for (const scenario of scenarios) {
+  const runs = Object.fromEntries(scenario.impls.map((i) => [i, []]));
+  for (let round = 0; round < rounds; round++) {
+    const order = scenario.impls.map((_, k) => scenario.impls[(k + round) % scenario.impls.length]);
+    for (const impl of order) {
+      const r = await scenario.run(impl);
+      runs[impl].push(r);
+      console.error(`  ${scenario.name} round ${round + 1} ${impl}: ${r.value.toFixed(1)} ${scenario.unit}${r.serverCpu !== undefined ? ` (server ${r.serverCpu.toFixed(2)} cpu-s, loadgen ${r.loadgenCpu.toFixed(2)} cpu-s)` : ''}`);
+    }
+  }
+  const ratio = (a, b, key = 'value') => {
+    if (!runs[a] || !runs[b]) return null;
+    const per = runs[a].map((r, k) => (scenario.lowerIsBetter ? runs[b][k][key] / r[key] : r[key] / runs[b][k][key]));
+    return { median: median(per), min: Math.min(...per), max: Math.max(...per) };
+  };
+  report.scenarios.push({
+    name: scenario.name,
+    unit: scenario.unit,
+    lowerIsBetter: !!scenario.lowerIsBetter,
+    medians: Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, median(v.map((r) => r.value))])),
+    perServerCpuSecond: Object.fromEntries(Object.entries(runs).filter(([, v]) => v[0].perServerCpuSecond !== undefined).map(([k, v]) => [k, median(v.map((r) => r.perServerCpuSecond))])),
+    heapPerConnection: scenario.lowerIsBetter ? Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, median(v.map((r) => r.heapPerConnection))])) : undefined,
+    ratios: { 'hyperws/ws': ratio('hyperws', 'ws'), 'hyperws/raw': ratio('hyperws', 'raw'), 'ws/raw': ratio('ws', 'raw') },
+    cpuRatios: scenario.lowerIsBetter ? undefined : { 'hyperws/ws': ratio('hyperws', 'ws', 'perServerCpuSecond') },
+    runs,
+  });
+}
+
+// ---------------------------------------------------------------- output
+
+const fmt = (n) => (n === undefined || n === null ? '-' : n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(2));
+const fmtRatio = (r) => (r ? `${r.median.toFixed(2)}x [${r.min.toFixed(2)}-${r.max.toFixed(2)}]` : '-');
+const rows = [['scenario', 'unit', 'hyperws', 'ws', 'raw', 'hyperws/ws', 'per server CPU-s', 'hyperws/raw', 'ws/raw']];
+for (const s of report.scenarios) {
+  rows.push([s.name, s.unit, fmt(s.medians.hyperws), fmt(s.medians.ws), fmt(s.medians.raw), fmtRatio(s.ratios['hyperws/ws']), fmtRatio(s.cpuRatios?.['hyperws/ws']), fmtRatio(s.ratios['hyperws/raw']), fmtRatio(s.ratios['ws/raw'])]);
+  if (s.heapPerConnection) rows.push([`  (V8 heap)`, 'bytes/conn', fmt(s.heapPerConnection.hyperws), fmt(s.heapPerConnection.ws), fmt(s.heapPerConnection.raw), '', '', '', '']);
+}
+const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => String(r[c]).length)));
+console.log(rows.map((r) => r.map((v, c) => String(v).padEnd(widths[c])).join('  ')).join('\n'));
+console.log('Ratios are medians of per-round ratios [min-max]; for memory, ratio = ws/hyperws (higher is better).');
+
+const resultsDir = join(here, 'results');
+mkdirSync(resultsDir, { recursive: true });
+writeFileSync(join(resultsDir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+writeFileSync(join(resultsDir, 'ratios.svg'), svgChart(report));
+console.error(`wrote ${join('bench/results', 'latest.json')} and ${join('bench/results', 'ratios.svg')}`);
+
+function svgChart(rep) {
+  const items = rep.scenarios.filter((s) => s.ratios['hyperws/ws']).map((s) => ({ name: s.name, r: s.ratios['hyperws/ws'] }));
+  const max = Math.max(2, ...items.map((i) => i.r.max));
+  const W = 720, bar = 22, left = 190, scale = (W - left - 60) / max;
+  const h = items.length * (bar + 8) + 50;
+  const parts = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${h}" font-family="sans-serif" font-size="12">`,
+    `<text x="10" y="18" font-weight="bold">hyperws / ws (median of rounds, higher is better)</text>`];
+  items.forEach((it, k) => {
+    const y = 30 + k * (bar + 8);
+    parts.push(`<text x="10" y="${y + 15}">${it.name}</text>`);
+    parts.push(`<rect x="${left}" y="${y}" width="${(it.r.median * scale).toFixed(1)}" height="${bar}" fill="${it.r.median >= 1 ? '#2a7' : '#d54'}"/>`);
+    parts.push(`<line x1="${left + it.r.min * scale}" x2="${left + it.r.max * scale}" y1="${y + bar / 2}" y2="${y + bar / 2}" stroke="#000"/>`);
+    parts.push(`<text x="${left + it.r.median * scale + 6}" y="${y + 15}">${it.r.median.toFixed(2)}x</text>`);
+  });
+  parts.push(`<line x1="${left + scale}" x2="${left + scale}" y1="25" y2="${h - 10}" stroke="#888" stroke-dasharray="4"/>`);
+  parts.push('</svg>');
+  return parts.join('\n');
+}
