@@ -23,6 +23,8 @@ rmSync(join(root, 'dist'), { recursive: true, force: true });
 run(['-p', 'tsconfig.json']);
 run(['-p', 'tsconfig.json', '--module', 'commonjs', '--moduleResolution', 'node10',
   '--outDir', 'dist/cjs', '--declaration', 'false', '--sourceMap', 'false']);
+// The CLI is ESM-only (it uses import.meta): keep it out of the CommonJS copy.
+rmSync(join(root, 'dist/cjs/cli'), { recursive: true, force: true });
 writeFileSync(join(root, 'dist/cjs/package.json'), '{ "type": "commonjs" }\n');
 writeFileSync(join(root, 'dist/cjs/index.cjs'), `'use strict';
 // ws-style CommonJS entry: require('hyperws') is the WebSocket class, carrying
@@ -41,7 +43,7 @@ for (const dir of ['src/cli/static']) {
 // ('hyperws' -> dist/esm, so after the library), its page is browser code.
 run(['-p', 'apps/chat/tsconfig.server.json']);
 run(['-p', 'apps/chat/tsconfig.web.json']);
-for (const file of ['index.html', 'style.css']) cpSync(join(root, 'apps/chat/web', file), join(root, 'dist/apps/chat/web', file));
+for (const file of ['index.html', 'style.css', 'favicon.svg']) cpSync(join(root, 'apps/chat/web', file), join(root, 'dist/apps/chat/web', file));
 if (process.argv.includes('--tests')) {
   rmSync(join(root, 'build'), { recursive: true, force: true });
   run(['-p', 'tsconfig.test.json']);

@@ -93,4 +93,11 @@ export function installPubSub(): void {
   server.subscriberCount = function (this: WebSocketServer, topic: string) {
     return this._pubsub?.registry.subscriberCount(topic) ?? 0;
   };
+  // The PubSub (which closes the adapter on 'close') is created on first use:
+  // a server given an adapter but never used for topics must still close it.
+  const close = server.close;
+  server.close = function (this: WebSocketServer, callback?: (error?: Error) => void) {
+    if (this.options.adapter !== undefined) pubsubOf(this);
+    close.call(this, callback);
+  };
 }

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import type { Socket } from 'node:net';
-import { Opcode, handshakeRaw } from '../support/raw-socket.js';
+import { Opcode, handshakeRaw, type RawClient } from '../support/raw-socket.js';
 import { closeServer, closed, nextConnection, startServer } from './helpers.js';
 
 const T = { timeout: 30_000 };
@@ -14,8 +14,9 @@ const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve)
 test("a client that stops reading: bufferedAmount grows, 'drain' follows once it reads again", T, async () => {
   const { wss, port } = await startServer();
   const connection = nextConnection(wss);
-  const client = await handshakeRaw(port);
+  let opened: RawClient | undefined;
   try {
+    const client = (opened = await handshakeRaw(port));
     const [server] = await connection;
     client.socket.pause(); // the kernel buffers fill, then ours
 
@@ -66,7 +67,7 @@ test("a client that stops reading: bufferedAmount grows, 'drain' follows once it
     await client.destroy();
     assert.equal((await serverClose).code, 1006);
   } finally {
-    await client.destroy();
+    await opened?.destroy();
     await closeServer(wss);
   }
 });
@@ -74,8 +75,9 @@ test("a client that stops reading: bufferedAmount grows, 'drain' follows once it
 test('100 sends in one tick are corked into one writev and arrive intact, in order', T, async () => {
   const { wss, port } = await startServer();
   const connection = nextConnection(wss);
-  const client = await handshakeRaw(port);
+  let opened: RawClient | undefined;
   try {
+    const client = (opened = await handshakeRaw(port));
     const [server] = await connection;
     // A round trip first, so no earlier write (the 101) is still in flight.
     const echoed = once(server, 'message');
@@ -109,7 +111,7 @@ test('100 sends in one tick are corked into one writev and arrive intact, in ord
       assert.equal(frame.payload.toString(), `message #${i}`);
     }
   } finally {
-    await client.destroy();
+    await opened?.destroy();
     await closeServer(wss);
   }
 });

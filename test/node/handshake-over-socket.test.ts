@@ -12,6 +12,7 @@ import {
   encodeFrame,
   upgradeRequest,
   type HeaderOverrides,
+  type RawClient,
 } from '../support/raw-socket.js';
 import type { ServerOptions, VerifyClientCallback, VerifyClientInfo } from '../../src/index.js';
 import { closeServer, startServer } from './helpers.js';
@@ -31,8 +32,9 @@ async function refusal(options: Omit<ServerOptions, 'port' | 'server' | 'noServe
   const { wss, port } = await startServer(options);
   const connections: unknown[] = [];
   wss.on('connection', (ws) => connections.push(ws));
-  const client = await connectRaw(port);
+  let opened: RawClient | undefined;
   try {
+    const client = (opened = await connectRaw(port));
     await client.write(request);
     const all = (await client.readUntilEnd()).toString('latin1');
     const end = all.indexOf('\r\n\r\n');
@@ -52,7 +54,7 @@ async function refusal(options: Omit<ServerOptions, 'port' | 'server' | 'noServe
     assert.equal(connections.length, 0, 'no connection was accepted');
     return { status: Number(m[1]), headers, body, all };
   } finally {
-    await client.destroy();
+    await opened?.destroy();
     await closeServer(wss);
   }
 }
@@ -142,8 +144,9 @@ test('async verifyClient: cb(false, 403, "Nope", headers) -> 403, body "Nope", t
 async function accepted(options: Omit<ServerOptions, 'port' | 'server' | 'noServer'>, chunks: Array<string | Buffer>, key = SAMPLE_KEY) {
   const { wss, port } = await startServer(options);
   const connection = once(wss, 'connection');
-  const client = await connectRaw(port);
+  let opened: RawClient | undefined;
   try {
+    const client = (opened = await connectRaw(port));
     for (const c of chunks) await client.write(c);
     const head = await client.readHttpHead();
     assert.equal(head.status, 101, head.raw);
@@ -153,7 +156,7 @@ async function accepted(options: Omit<ServerOptions, 'port' | 'server' | 'noServ
     const [ws] = await connection;
     return { wss, client, ws: ws as import('../../src/index.js').WebSocket };
   } catch (err) {
-    await client.destroy();
+    await opened?.destroy();
     await closeServer(wss);
     throw err;
   }
@@ -204,14 +207,15 @@ test('frame bytes in the same write as the request head are processed as a messa
   const received = new Promise<[string, boolean]>((resolve) =>
     wss.once('connection', (ws) => ws.once('message', (data: Buffer, isBinary: boolean) => resolve([data.toString(), isBinary]))),
   );
-  const client = await connectRaw(port);
+  let opened: RawClient | undefined;
   try {
+    const client = (opened = await connectRaw(port));
     await client.write(Buffer.concat([Buffer.from(req()), encodeFrame({ opcode: Opcode.TEXT, payload: 'early bird' })]));
     const head = await client.readHttpHead();
     assert.equal(head.status, 101);
     assert.deepEqual(await received, ['early bird', false]);
   } finally {
-    await client.destroy();
+    await opened?.destroy();
     await closeServer(wss);
   }
 });

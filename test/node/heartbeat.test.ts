@@ -1,34 +1,58 @@
 // Liveness guards of the server, each checked against a raw client that
 // behaves (answers pings) or misbehaves (silent, slow handshake, never answers
-// a close): events and bytes are asserted, never durations.
+// a close): events and bytes are asserted, never durations. Where a guard
+// must NOT fire, heartbeat pings serve as the clock: N pings at least
+// intervalMs apart prove that much time went by, whatever the machine's load.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Opcode, closePayload, connectRaw, handshakeRaw, parseClosePayload } from '../support/raw-socket.js';
-import { WebSocket } from '../../src/index.js';
+import { Opcode, closePayload, connectRaw, handshakeRaw, parseClosePayload, type RawClient } from '../support/raw-socket.js';
+import { WebSocket, type ServerOptions, type WebSocketServer } from '../../src/index.js';
 import { closeServer, closed, nextConnection, startServer } from './helpers.js';
 
 const T = { timeout: 20_000 };
-const heartbeat = { intervalMs: 50, timeoutMs: 50 };
 
-test('heartbeat: a client that answers pings stays connected over several rounds', T, async () => {
-  // handshakeTimeout as short as a heartbeat round: surviving three rounds
-  // also shows the slowloris timer stops once the handshake completed.
-  const { wss, port } = await startServer({ heartbeat, handshakeTimeout: heartbeat.intervalMs });
-  const connection = nextConnection(wss);
-  const client = await handshakeRaw(port);
+interface Session {
+  wss: WebSocketServer;
+  client: RawClient;
+  server: WebSocket;
+}
+
+/** A server with `options`, a raw client past the handshake, and cleanup whatever happens. */
+async function session(options: Omit<ServerOptions, 'port' | 'server' | 'noServer'>, fn: (s: Session) => Promise<void>): Promise<void> {
+  const { wss, port } = await startServer(options);
+  let opened: RawClient | undefined;
   try {
+    const connection = nextConnection(wss);
+    const client = (opened = await handshakeRaw(port));
     const [server] = await connection;
+    await fn({ wss, client, server });
+  } finally {
+    await opened?.destroy();
+    await closeServer(wss);
+  }
+}
+
+test('heartbeat: a client that answers pings stays connected over many rounds', T, async () => {
+  // 15 pings, each at least intervalMs after the previous answer: at least
+  // 300 ms, longer than timeoutMs (a client whose pongs were not counted
+  // would be gone by then) and than handshakeTimeout (so the slowloris timer
+  // must have stopped when the handshake completed).
+  const heartbeat = { intervalMs: 20, timeoutMs: 200 };
+  await session({ heartbeat, handshakeTimeout: 250 }, async ({ wss, client, server }) => {
     let serverClosed = false;
     server.on('close', () => (serverClosed = true));
-    const payloads: string[] = [];
-    while (payloads.length < 3) {
+    const pongs: Buffer[] = [];
+    server.on('pong', (payload: Buffer) => pongs.push(payload));
+    let pings = 0;
+    while (pings < 15) {
       const frame = await client.readFrame();
       assert.equal(frame.opcode, Opcode.PING, `unexpected opcode ${frame.opcode}`);
       assert.equal(frame.masked, false);
-      payloads.push(frame.payload.toString('hex'));
+      pings++;
       await client.sendFrame({ opcode: Opcode.PONG, payload: frame.payload });
     }
-    assert.ok(payloads.length >= 2);
+    assert.ok(pings >= 2);
+    assert.ok(pongs.length >= 14, `the server saw ${pongs.length} pongs`);
     assert.equal(serverClosed, false);
     assert.equal(server.readyState, WebSocket.OPEN);
     assert.equal(client.ended, false);
@@ -46,18 +70,11 @@ test('heartbeat: a client that answers pings stays connected over several rounds
     }
     await client.waitForEnd();
     assert.deepEqual(await serverClose, { code: 1000, reason: 'bye' });
-  } finally {
-    await client.destroy();
-    await closeServer(wss);
-  }
+  });
 });
 
 test('heartbeat: a client that does not answer is terminated (1006) and its socket ends', T, async () => {
-  const { wss, port } = await startServer({ heartbeat });
-  const connection = nextConnection(wss);
-  const client = await handshakeRaw(port);
-  try {
-    const [server] = await connection;
+  await session({ heartbeat: { intervalMs: 50, timeoutMs: 50 } }, async ({ wss, client, server }) => {
     const serverClose = closed(server);
     const first = await client.readFrame();
     assert.equal(first.opcode, Opcode.PING);
@@ -68,34 +85,28 @@ test('heartbeat: a client that does not answer is terminated (1006) and its sock
     assert.equal(wss.clients.size, 0);
     // Nothing but pings was sent (terminate sends no Close frame).
     while (client.buffered > 0) assert.equal((await client.readFrame()).opcode, Opcode.PING);
-  } finally {
-    await client.destroy();
-    await closeServer(wss);
-  }
+  });
 });
 
 test('slowloris: an unfinished request head is dropped after handshakeTimeout', T, async () => {
   const { wss, port } = await startServer({ handshakeTimeout: 100 });
   let connections = 0;
   wss.on('connection', () => connections++);
-  const client = await connectRaw(port);
+  let opened: RawClient | undefined;
   try {
+    const client = (opened = await connectRaw(port));
     await client.write('GET / HTTP/1.1\r\nHost: x\r\n');
     const rest = await client.readUntilEnd();
     assert.equal(rest.length, 0, 'dropped without a response');
     assert.equal(connections, 0);
   } finally {
-    await client.destroy();
+    await opened?.destroy();
     await closeServer(wss);
   }
 });
 
 test('closeTimeout: a peer that never answers our Close is destroyed; close reports 1006', T, async () => {
-  const { wss, port } = await startServer({ closeTimeout: 100 });
-  const connection = nextConnection(wss);
-  const client = await handshakeRaw(port);
-  try {
-    const [server] = await connection;
+  await session({ closeTimeout: 100 }, async ({ client, server }) => {
     const serverClose = closed(server);
     server.close(1000, 'going');
     assert.equal(server.readyState, WebSocket.CLOSING);
@@ -107,18 +118,11 @@ test('closeTimeout: a peer that never answers our Close is destroyed; close repo
     assert.equal(server.readyState, WebSocket.CLOSED);
     await client.waitForEnd();
     assert.equal(client.buffered, 0, 'nothing after the Close frame');
-  } finally {
-    await client.destroy();
-    await closeServer(wss);
-  }
+  });
 });
 
 test('closeTimeout does not cut a close handshake that completes', T, async () => {
-  const { wss, port } = await startServer({ closeTimeout: 100 });
-  const connection = nextConnection(wss);
-  const client = await handshakeRaw(port);
-  try {
-    const [server] = await connection;
+  await session({ closeTimeout: 100 }, async ({ client, server }) => {
     const serverClose = closed(server);
     server.close(4000, 'bye');
     const frame = await client.readFrame();
@@ -127,8 +131,5 @@ test('closeTimeout does not cut a close handshake that completes', T, async () =
     assert.deepEqual(await serverClose, { code: 4000, reason: 'bye' });
     await client.waitForEnd();
     assert.equal(client.error, undefined);
-  } finally {
-    await client.destroy();
-    await closeServer(wss);
-  }
+  });
 });

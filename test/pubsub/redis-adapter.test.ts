@@ -174,6 +174,30 @@ test('binary payloads (bytes 0..255), text and the binary flag survive byte-exac
   ]);
 });
 
+test('topic names are literal channels: glob characters, spaces and Unicode', T, async (t) => {
+  const redis = await sharedRedis();
+  const mon = await monitor(t, redis.url);
+  const A = await startNode(t, redis.url);
+  const B = await startNode(t, redis.url);
+  const topics = ['news.*', 'news.sport', 'a?[b] c', 'caf\u00e9 \u{1f600}'];
+  const subs: LoggingClient[] = [];
+  for (const topic of topics) {
+    const c = await connectLogging(B.started);
+    c.peer.subscribe(topic);
+    subs.push(c);
+  }
+  await expectChannels(mon, Object.fromEntries(topics.map((x) => [`hyperws:${x}`, 1])));
+  for (const topic of topics) A.started.wss.publish(topic, `to ${topic}`);
+  A.started.wss.publish('news.x', 'matches no literal channel');
+  A.started.wss.publish('a', 'nor this');
+  A.started.wss.publish(topics[3]!, 'last'); // all of A's publications go in order: a fence
+  await subs[3]!.waitForCount(2);
+  for (const [i, c] of subs.entries()) {
+    await c.waitForCount(1);
+    assert.deepEqual(texts(c.log), i === 3 ? [`to ${topics[i]}`, 'last'] : [`to ${topics[i]}`], topics[i]);
+  }
+});
+
 test('only topics with local subscribers are subscribed in Redis, per node', T, async (t) => {
   const redis = await sharedRedis();
   const mon = await monitor(t, redis.url);
@@ -263,6 +287,28 @@ test('server.close() releases both Redis connections', T, async (t) => {
   await waitFor(async () => (await names()).length === 0, 'both connections gone from CLIENT LIST');
   await expectChannels(mon, {});
   await adapter.close(); // idempotent
+});
+
+test('server.close() closes the adapter even when no topic was ever used', T, async (t) => {
+  const redis = await sharedRedis();
+  const mon = await monitor(t, redis.url);
+  const names = async (): Promise<string[]> =>
+    ((await mon.client('LIST')) as string)
+      .split('\n')
+      .map((l) => /(?:^| )name=(\S*)/.exec(l)?.[1] ?? '')
+      .filter((n) => n.startsWith('hyperws-'));
+  await waitFor(async () => (await names()).length === 0, 'no hyperws connections from earlier tests');
+  const adapter = redisAdapter({ url: redis.url });
+  const started = await startServer({ adapter });
+  t.after(() => adapter.close());
+  await adapter.ready;
+  const c = await connectLogging(started); // a client, but no subscribe/publish
+  assert.equal((await names()).length, 2);
+  await closeServer(started.wss);
+  assert.equal(c.ws.readyState, WebSocket.CLOSED);
+  await waitFor(async () => (await names()).length === 0, 'the adapter to release its connections', {
+    describe: () => `publisher ${adapter.client?.status}`,
+  });
 });
 
 const LIBRARY = new URL('../../src/index.js', import.meta.url).href;

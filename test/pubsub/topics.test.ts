@@ -402,3 +402,29 @@ test('compressed publication: compressed once, the same RSV1 frame for every def
   for (const c of [...deflating, plain]) await c.waitForCount(2);
   for (const c of [...deflating, plain]) assert.equal(c.log[1]!.data.toString(), text);
 });
+
+test('compressed publication with context takeover: per-connection compression, order kept with plain publications', T, async (t) => {
+  // serverNoContextTakeover: false keeps a compressor per connection: nothing to share.
+  const started = await startServer({ perMessageDeflate: { serverNoContextTakeover: false } });
+  t.after(() => closeServer(started.wss));
+  const clients = [await connectLogging(started, '/', { perMessageDeflate: true }), await connectLogging(started, '/', { perMessageDeflate: true })];
+  for (const c of clients) {
+    assert.equal(c.ws.extensions, 'permessage-deflate');
+    c.peer.subscribe('t');
+  }
+  const big = (i: number): string => `${i}:` + 'abcdefgh'.repeat(512);
+  const { sent } = await recordEncoded(() => {
+    const counts: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      counts.push(started.wss.publish('t', big(i), { compress: true }));
+      counts.push(started.wss.publish('t', `plain ${i}`)); // pre-encoded: must not overtake the compressed one
+    }
+    assert.deepEqual(counts, Array(10).fill(2));
+  });
+  assert.equal(sent.length, 10, 'only the plain publications go pre-encoded');
+  const expected = Array.from({ length: 5 }, (_, i) => [big(i), `plain ${i}`]).flat();
+  for (const c of clients) {
+    await c.waitForCount(10);
+    assert.deepEqual(c.texts(), expected);
+  }
+});

@@ -1,0 +1,218 @@
+// The chat page in headless Chromium (playwright-core): two pages talking,
+// markup shown as text, presence and room lists, reconnection after the
+// `hyperws chat` process restarts on the same port, and one room across two
+// processes joined by a real redis-server. Saves test-artifacts/chat.png.
+// Every wait is a DOM condition (playwright waits), never a duration.
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { describe, test, type TestContext } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../../support/chromium.js';
+import { startRedis } from '../../support/redis.js';
+import { chromiumPath, redisServerPath, skipReason } from '../../support/system.js';
+import { ROOT, startChat, startChatProcess } from './helpers.js';
+
+const chrome = chromiumPath();
+const OPTIONS = { skip: skipReason(chrome), timeout: 120_000 };
+const WITH_REDIS = { skip: skipReason(chrome, redisServerPath()), timeout: 120_000 };
+const XSS = '<img src=x onerror=alert(1)>';
+
+async function browser(t: TestContext): Promise<Browser> {
+  const b = await launchChromium();
+  t.after(() => b.close());
+  return b;
+}
+
+interface ChatPage {
+  page: Page;
+  /** Uncaught errors, console errors and dialogs (alert()...) seen by the page. */
+  problems: string[];
+}
+
+/**
+ * Opens the chat in its own browser context (own localStorage). With `nick`,
+ * the page starts with that nickname (stored as the page stores it); the room
+ * comes from the URL fragment. Short backoff steps keep reconnections quick.
+ */
+async function openChat(b: Browser, url: string, room: string, nick?: string): Promise<ChatPage> {
+  const context = await b.newContext();
+  if (nick !== undefined) await context.addInitScript(`localStorage.setItem('hyperws-chat:nick', ${JSON.stringify(nick)})`);
+  const page = await context.newPage();
+  const problems: string[] = [];
+  page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(`console: ${message.text()}`);
+  });
+  page.on('dialog', (dialog) => {
+    problems.push(`dialog: ${dialog.message()}`);
+    void dialog.dismiss();
+  });
+  await page.goto(`${url}?retryBase=100&retryCap=1000#${encodeURIComponent(room)}`);
+  await status(page, 'connected');
+  return { page, problems };
+}
+
+const status = (page: Page, state: 'connected' | 'reconnecting') => page.locator(`#status[data-state="${state}"]`).waitFor();
+
+/** The texts of `selector`'s matches, once they equal `expected` (assertion with the actual list if they never do). */
+async function texts(page: Page, selector: string, expected: string[]): Promise<void> {
+  try {
+    await page.waitForFunction(
+      ([sel, want]) => JSON.stringify(Array.from(document.querySelectorAll(sel as string), (e) => e.textContent)) === want,
+      [selector, JSON.stringify(expected)] as const,
+      { timeout: 30_000 },
+    );
+  } catch {
+    assert.deepEqual(await page.locator(selector).allTextContents(), expected, selector);
+  }
+}
+
+/** The message list as [nick, text] pairs, once it equals `expected`. */
+async function messages(page: Page, expected: [string, string][]): Promise<void> {
+  const read = () =>
+    page.$$eval('#messages li', (items) => items.map((li) => [li.querySelector('.nick')?.textContent ?? '', li.querySelector('.text')?.textContent ?? '']));
+  try {
+    await page.waitForFunction(
+      (want) => JSON.stringify(Array.from(document.querySelectorAll('#messages li'), (li) => [li.querySelector('.nick')?.textContent ?? '', li.querySelector('.text')?.textContent ?? ''])) === want,
+      JSON.stringify(expected),
+      { timeout: 30_000 },
+    );
+  } catch {
+    assert.deepEqual(await read(), expected);
+  }
+}
+
+async function say(page: Page, text: string): Promise<void> {
+  await page.locator('#text:enabled').fill(text);
+  await page.locator('#text').press('Enter');
+}
+
+describe('chat page in Chromium', () => {
+  test('two pages: nicknames, presence, rooms, messages, typing; markup stays text', OPTIONS, async (t) => {
+    const chat = await startChat(t);
+    const b = await browser(t);
+    const ann = await openChat(b, chat.url, 'lobby');
+    // Ann sets her nickname with the form; Bob's comes from storage.
+    await ann.page.locator('#nick').fill('ann');
+    await ann.page.locator('#nick-form button').click();
+    await texts(ann.page, '#members li', ['ann']);
+    const bob = await openChat(b, chat.url, 'lobby', 'bob');
+
+    for (const { page } of [ann, bob]) {
+      await texts(page, '#room-title', ['lobby']);
+      await texts(page, '#members li', ['ann', 'bob']);
+      await texts(page, '#rooms .room', ['lobby 2']);
+      await texts(page, '#status', ['Connected']);
+    }
+    await texts(bob.page, '#members li.me', ['bob']);
+
+    await say(ann.page, 'hello bob');
+    await messages(bob.page, [['ann', 'hello bob']]);
+    await messages(ann.page, [['ann', 'hello bob']]);
+
+    // Typing indicator, cleared by the typist's message.
+    await bob.page.locator('#text').pressSequentially('sure');
+    await texts(ann.page, '#typing', ['bob is typing…']);
+    await bob.page.locator('#text').fill(XSS);
+    await bob.page.locator('#text').press('Enter');
+    for (const { page } of [ann, bob]) {
+      await messages(page, [
+        ['ann', 'hello bob'],
+        ['bob', XSS],
+      ]);
+      assert.equal(await page.locator('#messages img').count(), 0);
+      assert.equal(await page.locator('#messages li').last().locator('.text').evaluate((e) => e.childElementCount), 0);
+    }
+    await texts(ann.page, '#typing', ['']);
+
+    mkdirSync(`${ROOT}test-artifacts`, { recursive: true });
+    await ann.page.screenshot({ path: `${ROOT}test-artifacts/chat.png`, fullPage: true });
+
+    // Ann switches room with the form, then comes back with the room list.
+    await ann.page.locator('#room-input').fill('side');
+    await ann.page.locator('#join-form button').click();
+    await texts(ann.page, '#room-title', ['side']);
+    await texts(ann.page, '#members li', ['ann']);
+    await messages(ann.page, []);
+    await texts(bob.page, '#members li', ['bob']);
+    await texts(bob.page, '#rooms .room', ['lobby 1', 'side 1']);
+    await ann.page.locator('#rooms .room[data-room="lobby"]').click();
+    await texts(ann.page, '#room-title', ['lobby']);
+    await messages(ann.page, [
+      ['ann', 'hello bob'],
+      ['bob', XSS],
+    ]);
+    await texts(bob.page, '#members li', ['ann', 'bob']);
+    await texts(ann.page, '#rooms .room', ['lobby 2']);
+
+    // Bob leaves (closes the page): Ann's presence and counts follow.
+    await bob.page.context().close();
+    await texts(ann.page, '#members li', ['ann']);
+    await texts(ann.page, '#rooms .room', ['lobby 1']);
+    assert.deepEqual(ann.problems, []);
+    assert.deepEqual(bob.problems, []);
+  });
+
+  test('reconnects after the chat server process restarts on the same port', OPTIONS, async (t) => {
+    const first = await startChatProcess(t, ['--port', '0']);
+    const port = first.port;
+    const b = await browser(t);
+    const ann = await openChat(b, first.url, 'restart', 'ann');
+    const bob = await openChat(b, first.url, 'restart', 'bob');
+    await texts(ann.page, '#members li', ['ann', 'bob']);
+    await say(ann.page, 'before');
+    await messages(bob.page, [['ann', 'before']]);
+
+    await first.kill(); // a crash: no closing handshake
+    for (const { page } of [ann, bob]) {
+      await status(page, 'reconnecting');
+      assert.match((await page.locator('#status').textContent()) ?? '', /^Reconnecting… \(attempt \d+\)$/);
+      assert.equal(await page.locator('#text').isDisabled(), true);
+      await texts(page, '#members li', []);
+    }
+
+    const second = await startChatProcess(t, ['--port', String(port)]);
+    assert.equal(second.port, port);
+    for (const { page } of [ann, bob]) {
+      await status(page, 'connected');
+      // The new process starts with an empty history: the page shows what the server has.
+      await messages(page, []);
+      await texts(page, '#members li', ['ann', 'bob']);
+    }
+    await say(bob.page, 'after');
+    await messages(ann.page, [['bob', 'after']]);
+    await messages(bob.page, [['bob', 'after']]);
+  });
+
+  test('one room across two chat processes joined by redis-server', WITH_REDIS, async (t) => {
+    const redis = await startRedis();
+    t.after(() => redis.close());
+    const node1 = await startChatProcess(t, ['--port', '0', '--redis', redis.url]);
+    const node2 = await startChatProcess(t, ['--port', '0', '--redis', redis.url]);
+    const b = await browser(t);
+    const ann = await openChat(b, node1.url, 'shared', 'ann');
+    const bob = await openChat(b, node2.url, 'shared', 'bob');
+    for (const { page } of [ann, bob]) {
+      await texts(page, '#members li', ['ann', 'bob']);
+      await texts(page, '#rooms .room', ['shared 2']);
+    }
+    await say(ann.page, 'from node 1');
+    await messages(bob.page, [['ann', 'from node 1']]);
+    await say(bob.page, 'from node 2');
+    for (const { page } of [ann, bob]) {
+      await messages(page, [
+        ['ann', 'from node 1'],
+        ['bob', 'from node 2'],
+      ]);
+    }
+    // A latecomer on node 1 gets the history kept in Redis.
+    const cy = await openChat(b, node1.url, 'shared', 'cy');
+    await messages(cy.page, [
+      ['ann', 'from node 1'],
+      ['bob', 'from node 2'],
+    ]);
+    await texts(bob.page, '#members li', ['ann', 'bob', 'cy']);
+    await texts(bob.page, '#rooms .room', ['shared 3']);
+    for (const p of [ann, bob, cy]) assert.deepEqual(p.problems, []);
+  });
+});
