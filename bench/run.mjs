@@ -7,21 +7,24 @@
 // bench/results/latest.json and bench/results/ratios.svg (not committed).
 //
 // Options: --rounds N (3), --duration S (5), --only a,b (scenario names),
-//          --smoke (tiny sizes and durations: checks the suite runs, for CI).
+//          --smoke (tiny sizes and durations: checks the suite runs, for CI;
+//          exits 1 if any run reported errors), --out DIR (bench/results).
+// See bench/README.md.
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values: args } = parseArgs({
-  options: { rounds: { type: 'string' }, duration: { type: 'string' }, only: { type: 'string' }, smoke: { type: 'boolean' } },
+  options: { rounds: { type: 'string' }, duration: { type: 'string' }, only: { type: 'string' }, smoke: { type: 'boolean' }, out: { type: 'string' } },
 });
 const smoke = args.smoke === true;
 const rounds = Number(args.rounds ?? (smoke ? 1 : 3));
 const durationMs = Math.round(Number(args.duration ?? (smoke ? 0.3 : 5)) * 1000);
 const only = args.only ? new Set(args.only.split(',')) : null;
+const resultsDir = args.out ? resolve(args.out) : join(here, 'results');
 
 let bufferutil = 'missing';
 try {
@@ -101,7 +104,10 @@ function throughput(name, mode, impls, spec, metric, unit) {
         const after = await stats(child);
         const serverCpu = cpuSeconds(before, after);
         const value = metric(result);
-        return { value, perServerCpuSecond: serverCpu > 0 ? value * (spec.durationMs / 1000) / serverCpu : 0, serverCpu, loadgenCpu: result.loadgenCpuSeconds, errors: result.errors ?? {} };
+        const errors = { ...result.errors };
+        if (spec.connections !== undefined && result.opened !== spec.connections) errors['not opened'] = spec.connections - (result.opened ?? 0);
+        if (spec.deflate && !/permessage-deflate/.test(result.extensions ?? '')) errors['deflate not negotiated'] = 1;
+        return { value, perServerCpuSecond: serverCpu > 0 ? value * (spec.durationMs / 1000) / serverCpu : 0, serverCpu, loadgenCpu: result.loadgenCpuSeconds, errors };
       } finally {
         await stop(child);
       }
@@ -182,7 +188,9 @@ const median = (xs) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
-const report = { date: new Date().toISOString(), node: process.version, bufferutil, rounds, durationMs, smoke, scenarios: [] };
+/** Errors reported by runs: their figures are not to be trusted. */
+const failures = [];
+const report = { date: new Date().toISOString(), node: process.version, bufferutil, rounds, durationMs, smoke, failures, scenarios: [] };
 console.error(`hyperws benchmark suite: ${rounds} round(s), ${durationMs} ms per run, ws with bufferutil ${bufferutil}`);
 for (const scenario of scenarios) {
   const runs = Object.fromEntries(scenario.impls.map((i) => [i, []]));
@@ -191,6 +199,9 @@ for (const scenario of scenarios) {
     for (const impl of order) {
       const r = await scenario.run(impl);
       runs[impl].push(r);
+      for (const [kind, n] of Object.entries(r.errors ?? {})) {
+        failures.push(`${scenario.name} round ${round + 1} ${impl}: ${kind} x${n}`);
+      }
       console.error(`  ${scenario.name} round ${round + 1} ${impl}: ${r.value.toFixed(1)} ${scenario.unit}${r.serverCpu !== undefined ? ` (server ${r.serverCpu.toFixed(2)} cpu-s, loadgen ${r.loadgenCpu.toFixed(2)} cpu-s)` : ''}`);
     }
   }
@@ -207,7 +218,8 @@ for (const scenario of scenarios) {
     perServerCpuSecond: Object.fromEntries(Object.entries(runs).filter(([, v]) => v[0].perServerCpuSecond !== undefined).map(([k, v]) => [k, median(v.map((r) => r.perServerCpuSecond))])),
     heapPerConnection: scenario.lowerIsBetter ? Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, median(v.map((r) => r.heapPerConnection))])) : undefined,
     ratios: { 'hyperws/ws': ratio('hyperws', 'ws'), 'hyperws/raw': ratio('hyperws', 'raw'), 'ws/raw': ratio('ws', 'raw') },
-    cpuRatios: scenario.lowerIsBetter ? undefined : { 'hyperws/ws': ratio('hyperws', 'ws', 'perServerCpuSecond') },
+    // Only where server CPU was measured (not the client-side scenarios: the server is the load generator).
+    cpuRatios: runs.hyperws?.[0]?.perServerCpuSecond === undefined ? undefined : { 'hyperws/ws': ratio('hyperws', 'ws', 'perServerCpuSecond') },
     runs,
   });
 }
@@ -225,11 +237,15 @@ const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => String(r[c]).le
 console.log(rows.map((r) => r.map((v, c) => String(v).padEnd(widths[c])).join('  ')).join('\n'));
 console.log('Ratios are medians of per-round ratios [min-max]; for memory, ratio = ws/hyperws (higher is better).');
 
-const resultsDir = join(here, 'results');
 mkdirSync(resultsDir, { recursive: true });
 writeFileSync(join(resultsDir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
 writeFileSync(join(resultsDir, 'ratios.svg'), svgChart(report));
-console.error(`wrote ${join('bench/results', 'latest.json')} and ${join('bench/results', 'ratios.svg')}`);
+const shown = relative(process.cwd(), resultsDir) || '.';
+console.error(`wrote ${join(shown, 'latest.json')} and ${join(shown, 'ratios.svg')}`);
+if (failures.length > 0) {
+  console.error(`warning: ${failures.length} run(s) reported errors; their figures are suspect:\n  ${failures.join('\n  ')}`);
+  if (smoke) process.exit(1);
+}
 
 function svgChart(rep) {
   const items = rep.scenarios.filter((s) => s.ratios['hyperws/ws']).map((s) => ({ name: s.name, r: s.ratios['hyperws/ws'] }));

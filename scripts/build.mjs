@@ -30,9 +30,17 @@ writeFileSync(join(root, 'dist/cjs/index.cjs'), `'use strict';
 // ws-style CommonJS entry: require('hyperws') is the WebSocket class, carrying
 // WebSocketServer, Server, createWebSocketStream and the other named exports.
 const lib = require('./index.js');
-module.exports = lib.default;
+module.exports = Object.assign(lib.default, lib);
 `);
-writeFileSync(join(root, 'dist/cjs/index.d.cts'), `import WebSocket = require('../esm/index.js');
+writeFileSync(join(root, 'dist/cjs/index.d.cts'), `import type * as lib from '../esm/index.js' with { 'resolution-mode': 'import' };
+declare const WebSocket: typeof lib.default & Omit<typeof lib, 'default'>;
+type WebSocket = lib.WebSocket;
+declare namespace WebSocket {
+  type WebSocketServer = lib.WebSocketServer;
+  type Server = lib.WebSocketServer;
+  type ServerOptions = lib.ServerOptions;
+  type ClientOptions = lib.ClientOptions;
+}
 export = WebSocket;
 `);
 // Static browser assets (pages served by the CLI and the chat app).

@@ -9,6 +9,8 @@ import { createHash } from 'node:crypto';
 import { runLoad, openWebSocket, parseTarget, closeAll, EchoCounter, encodeClientFrame, makePayload } from '../../dist/esm/cli/bench/load-generator.js';
 
 const spec = JSON.parse(process.argv[2]);
+// openWebSocket hands sockets back paused and without an 'error' listener: each scenario adds its own, then resumes.
+const ignore = () => {};
 const raw = spec.impl === 'raw';
 const cpu0 = process.cpuUsage();
 const t0 = performance.now();
@@ -49,15 +51,18 @@ async function hold() {
     while (next < spec.connections) {
       next++;
       const { socket } = await openWebSocket(target, { handshake: !raw, deflate: spec.deflate });
+      socket.on('error', ignore);
       if (frame) {
         await new Promise((resolve) => {
           const counter = new EchoCounter(resolve, () => {});
           socket.on('data', (c) => counter.push(c));
+          socket.resume();
           socket.write(frame);
         });
         socket.removeAllListeners('data');
       }
-      socket.on('data', () => {});
+      socket.on('data', ignore);
+      socket.resume();
       sockets.push(socket);
     }
   }));
@@ -78,14 +83,18 @@ async function fanout() {
     while (next < spec.subscribers) {
       next++;
       const { socket, rest } = await openWebSocket(subTarget, { handshake: !raw });
+      socket.on('error', ignore);
       const counter = new EchoCounter(() => delivered++, () => {});
       socket.on('data', (c) => counter.push(c));
       if (rest.length) counter.push(rest);
+      socket.resume();
       subs.push(socket);
     }
   }));
   const { socket: pub } = await openWebSocket(pubTarget, { handshake: !raw });
-  pub.on('data', () => {});
+  pub.on('error', ignore);
+  pub.on('data', ignore);
+  pub.resume();
   const frame = encodeClientFrame(0x1, makePayload(spec.size));
   const n = subs.length;
   const window = spec.window;

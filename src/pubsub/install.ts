@@ -84,6 +84,7 @@ export function installPubSub(): void {
     return pubsubOf(this).publish(topic, data, options);
   };
   server.broadcast = function (this: WebSocketServer, data: unknown, options: PublishOptions = {}) {
+    if (typeof data === 'number') data = String(data); // as ws.send: numbers go as text
     const binary = options.binary ?? typeof data !== 'string';
     // toBuffer, as publish(): Buffer.from(typedArray) would keep one byte per element.
     const bytes = typeof data === 'string' ? Buffer.from(data) : toBuffer(data);

@@ -69,6 +69,7 @@ export class PubSub {
   /** Publish to local subscribers and, through the adapter, to other nodes. Returns local deliveries. */
   publish(topic: string, data: unknown, options: PublishOptions = {}): number {
     checkTopic(topic);
+    if (typeof data === 'number') data = String(data); // as ws.send: numbers go as text
     const binary = options.binary ?? typeof data !== 'string';
     const bytes = typeof data === 'string' ? Buffer.from(data) : toBuffer(data);
     const subscribers = this.registry.subscribers(topic);

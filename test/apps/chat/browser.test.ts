@@ -54,31 +54,41 @@ async function openChat(b: Browser, url: string, room: string, nick?: string): P
 
 const status = (page: Page, state: 'connected' | 'reconnecting') => page.locator(`#status[data-state="${state}"]`).waitFor();
 
-/** The texts of `selector`'s matches, once they equal `expected` (assertion with the actual list if they never do). */
+// Page-side readers. They run in the page (this file is compiled without the
+// DOM library, hence `any`), self-contained; functions, not strings, which
+// the page's CSP would refuse to evaluate.
+const readTexts = (selector: string): string => {
+  const d = (globalThis as any).document;
+  return JSON.stringify(Array.from(d.querySelectorAll(selector), (e: any) => e.textContent));
+};
+const textsAre = ({ selector, want }: { selector: string; want: string }): boolean => {
+  const d = (globalThis as any).document;
+  return JSON.stringify(Array.from(d.querySelectorAll(selector), (e: any) => e.textContent)) === want;
+};
+const readMessages = (): string => {
+  const d = (globalThis as any).document;
+  return JSON.stringify(Array.from(d.querySelectorAll('#messages li'), (li: any) => [li.querySelector('.nick')?.textContent ?? '', li.querySelector('.text')?.textContent ?? '']));
+};
+const messagesAre = ({ want }: { want: string }): boolean => {
+  const d = (globalThis as any).document;
+  return JSON.stringify(Array.from(d.querySelectorAll('#messages li'), (li: any) => [li.querySelector('.nick')?.textContent ?? '', li.querySelector('.text')?.textContent ?? ''])) === want;
+};
+
+/** The texts of `selector`'s matches, once they equal `expected` (else an assertion with the actual list). */
 async function texts(page: Page, selector: string, expected: string[]): Promise<void> {
   try {
-    await page.waitForFunction(
-      ([sel, want]) => JSON.stringify(Array.from(document.querySelectorAll(sel as string), (e) => e.textContent)) === want,
-      [selector, JSON.stringify(expected)] as const,
-      { timeout: 30_000 },
-    );
+    await page.waitForFunction(textsAre, { selector, want: JSON.stringify(expected) }, { timeout: 30_000 });
   } catch {
-    assert.deepEqual(await page.locator(selector).allTextContents(), expected, selector);
+    assert.deepEqual(JSON.parse(await page.evaluate(readTexts, selector)), expected, selector);
   }
 }
 
 /** The message list as [nick, text] pairs, once it equals `expected`. */
 async function messages(page: Page, expected: [string, string][]): Promise<void> {
-  const read = () =>
-    page.$$eval('#messages li', (items) => items.map((li) => [li.querySelector('.nick')?.textContent ?? '', li.querySelector('.text')?.textContent ?? '']));
   try {
-    await page.waitForFunction(
-      (want) => JSON.stringify(Array.from(document.querySelectorAll('#messages li'), (li) => [li.querySelector('.nick')?.textContent ?? '', li.querySelector('.text')?.textContent ?? ''])) === want,
-      JSON.stringify(expected),
-      { timeout: 30_000 },
-    );
+    await page.waitForFunction(messagesAre, { want: JSON.stringify(expected) }, { timeout: 30_000 });
   } catch {
-    assert.deepEqual(await read(), expected);
+    assert.deepEqual(JSON.parse(await page.evaluate(readMessages)), expected, '#messages');
   }
 }
 

@@ -22,7 +22,8 @@ if (!existsSync(`${WEB_ROOT}/app.js`)) throw new Error(`chat page not built in $
 
 /** Starts an in-process chat server on an ephemeral port; closed after the test. */
 export async function startChat(t: TestContext, options: ChatServerOptions = {}): Promise<ChatServer & { wsUrl: string }> {
-  const server = await startChatServer({ port: 0, heartbeat: false, webRoot: WEB_ROOT, ...options });
+  // No webRoot: the test build finds dist's page by itself, as `hyperws chat` run from build/ would.
+  const server = await startChatServer({ port: 0, heartbeat: false, ...options });
   t.after(() => server.close());
   return Object.assign(server, { wsUrl: `${server.url.replace(/^http/, 'ws')}ws` });
 }
@@ -201,4 +202,15 @@ export async function startChatProcess(
     },
     kill,
   };
+}
+
+/** Runs `node bin/hyperws chat ...args` to its exit (for commands that do not start a server). */
+export async function runChatCli(args: string[], env: Record<string, string> = {}): Promise<{ status: number | NodeJS.Signals; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['bin/hyperws', 'chat', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+  const [code, signal] = (await once(child, 'close')) as [number | null, NodeJS.Signals | null];
+  return { status: code ?? signal!, stdout, stderr };
 }
