@@ -304,7 +304,7 @@ export class WebSocketServer extends EventEmitter {
     });
     if (this.options.clientTracking) {
       this.clients.add(ws);
-      ws.on('close', () => this.clients.delete(ws));
+      ws.on('close', removeFromClients);
     }
     this.heartbeat?.track(ws);
     callback(ws, req);
@@ -325,8 +325,8 @@ export class WebSocketServer extends EventEmitter {
   private guardHandshakes(server: HttpServer, timeout: number): void {
     if (!(timeout > 0)) return;
     server.on('connection', (socket: TimedSocket) => {
-      socket[kHandshakeTimer] = setTimeout(() => socket.destroy(), timeout);
-      socket.once('close', () => clearHandshakeTimer(socket));
+      socket[kHandshakeTimer] = setTimeout(destroySocket, timeout, socket);
+      socket.on('close', onGuardedSocketClose);
     });
     server.on('request', (req: IncomingMessage) => clearHandshakeTimer(req.socket as TimedSocket));
   }
@@ -346,7 +346,21 @@ function clearHandshakeTimer(socket: TimedSocket): void {
   if (timer !== undefined) {
     clearTimeout(timer);
     socket[kHandshakeTimer] = undefined;
+    socket.removeListener('close', onGuardedSocketClose);
   }
+}
+
+// Shared listeners (no closure per connection: it matters at 100k connections).
+function onGuardedSocketClose(this: TimedSocket): void {
+  clearHandshakeTimer(this);
+}
+
+function destroySocket(socket: Duplex): void {
+  socket.destroy();
+}
+
+function removeFromClients(this: WebSocket): void {
+  (this._server as WebSocketServer | null)?.clients.delete(this);
 }
 
 function onHandshakeSocketError(this: Duplex): void {

@@ -21,6 +21,8 @@ import { connectClient, type ClientOptions } from './client-connect.js';
 
 export type { ClientOptions } from './client-connect.js';
 
+const EMPTY_REASON: Buffer = Buffer.alloc(0);
+
 /** Default time allowed for the closing handshake before the socket is destroyed (as ws). */
 export const DEFAULT_CLOSE_TIMEOUT = 30_000;
 
@@ -79,7 +81,7 @@ export class WebSocket extends EventEmitter implements BindingOwner {
   /** @internal */ _readyState: ReadyState = ReadyState.CONNECTING;
   /** @internal */ _isServer = true;
   /** @internal */ _closeCode: number = CloseCode.AbnormalClosure;
-  /** @internal */ _closeReason: Buffer = Buffer.alloc(0);
+  /** @internal */ _closeReason: Buffer = EMPTY_REASON;
   /** @internal */ _closeTimer: NodeJS.Timeout | null = null;
   /** @internal */ _closeTimeout = DEFAULT_CLOSE_TIMEOUT;
   /** @internal */ _bufferedAfterClose = 0;

@@ -112,11 +112,13 @@ export class Connection implements FrameSink {
 
   private readonly parser: FrameParser;
   private readonly maskKeySource: MaskKeySource | null;
-  private readonly utf8 = new Utf8Validator();
-  private readonly message = new MessageBuffer();
+  // Created on first use: an idle connection should cost as little as possible.
+  private utf8Validator: Utf8Validator | null = null;
+  private messageBuffer: MessageBuffer | null = null;
   /** The negotiated extension's transform, if any. */
   readonly extension: MessageTransform | null;
-  private readonly queue: SendQueue;
+  /** Only exists once an extension transformed a message (frames must then wait their turn). */
+  private sendQueue: SendQueue | null = null;
 
   // Incoming message in progress (data frames).
   private inMessage = false;
@@ -128,7 +130,7 @@ export class Connection implements FrameSink {
   private compressed = false;
   /** Input held while the extension decodes (RFC order must be kept). */
   private inputPaused = false;
-  private readonly heldInput: Buffer[] = [];
+  private heldInput: Buffer[] | null = null;
   private settledCallback: (() => void) | null = null;
   private eofReceived = false;
   // Control frame in progress.
@@ -156,7 +158,29 @@ export class Connection implements FrameSink {
     this.maskKeySource = options.role === 'client' ? (options.maskKeySource ?? randomMaskKey) : null;
     this.extension = options.extension ?? null;
     this.parser = new FrameParser(this);
-    this.queue = new SendQueue((data, cb) => this.output.write(data, cb));
+  }
+
+  private get utf8(): Utf8Validator {
+    return (this.utf8Validator ??= new Utf8Validator());
+  }
+
+  private get message(): MessageBuffer {
+    return (this.messageBuffer ??= new MessageBuffer());
+  }
+
+  private get messageLength(): number {
+    return this.messageBuffer === null ? 0 : this.messageBuffer.length;
+  }
+
+  /** Write frames now, or queue them behind a message still being transformed. */
+  private pushFrames(frames: Buffer[], cb?: WriteCallback): void {
+    if (this.sendQueue !== null && !this.sendQueue.idle) {
+      this.sendQueue.push(frames, cb);
+      return;
+    }
+    const last = frames.length - 1;
+    for (let i = 0; i < last; i++) this.output.write(frames[i]!);
+    this.output.write(frames[last]!, cb);
   }
 
   // ---------------------------------------------------------------- input
@@ -166,7 +190,7 @@ export class Connection implements FrameSink {
     // Closed covers the peer's Close, a failure, abort() and EOF: nothing more is read.
     if (this.state === ConnectionState.Closed) return;
     if (this.inputPaused) {
-      this.heldInput.push(chunk);
+      (this.heldInput ??= []).push(chunk);
       return;
     }
     this.consume(chunk);
@@ -176,7 +200,7 @@ export class Connection implements FrameSink {
     const stopped = this.parser.push(chunk, 0);
     // Paused for a decode: keep the rest of the chunk, in order, for later.
     if (this.inputPaused && stopped < chunk.length && this.state !== ConnectionState.Closed) {
-      this.heldInput.push(chunk.subarray(stopped));
+      (this.heldInput ??= []).push(chunk.subarray(stopped));
     }
   }
 
@@ -233,7 +257,7 @@ export class Connection implements FrameSink {
     }
     // Compressed bytes are bounded too (DEFLATE may expand a little: allow 1/64 + 1 KiB).
     const limit = this.compressed ? this.maxPayload + (this.maxPayload >>> 6) + 1024 : this.maxPayload;
-    if (this.maxPayload > 0 && this.message.length + h.payloadLength > limit) {
+    if (this.maxPayload > 0 && this.messageLength + h.payloadLength > limit) {
       return this.fail(
         new ProtocolError('WS_ERR_UNSUPPORTED_MESSAGE_LENGTH', CloseCode.MessageTooBig, `Message exceeds maxPayload (${this.maxPayload} bytes)`),
       );
@@ -250,7 +274,7 @@ export class Connection implements FrameSink {
     if (this.validateText && !this.utf8.feed(piece)) {
       return this.fail(new ProtocolError('WS_ERR_INVALID_UTF8', CloseCode.InvalidFramePayloadData, 'Invalid UTF-8 in text message'));
     }
-    if (this.parser.fin && this.message.length === 0 && this.single === null && piece.length === this.parser.payloadLength) {
+    if (this.parser.fin && this.messageLength === 0 && this.single === null && piece.length === this.parser.payloadLength) {
       this.single = piece; // the whole message in one piece: no copy
     } else {
       if (this.single !== null) {
@@ -282,7 +306,7 @@ export class Connection implements FrameSink {
     } else if (this.deliverFragments) {
       data = this.message.takeChunks();
     } else {
-      data = this.message.length === 0 ? EMPTY : this.message.take();
+      data = this.messageLength === 0 ? EMPTY : this.message.take();
     }
     this.inMessage = false;
     this.handler.onMessage(data, isBinary);
@@ -324,10 +348,11 @@ export class Connection implements FrameSink {
   }
 
   private releaseHeldInput(): void {
-    while (!this.inputPaused && this.heldInput.length > 0 && this.state !== ConnectionState.Closed) {
-      this.consume(this.heldInput.shift()!);
+    const held = this.heldInput;
+    while (held !== null && !this.inputPaused && held.length > 0 && this.state !== ConnectionState.Closed) {
+      this.consume(held.shift()!);
     }
-    if (this.state === ConnectionState.Closed) this.heldInput.length = 0;
+    if (this.state === ConnectionState.Closed) this.heldInput = null;
     if (this.inputPaused) return;
     if (this.eofReceived) this.state = ConnectionState.Closed;
     else this.output.resumeInput?.();
@@ -377,7 +402,7 @@ export class Connection implements FrameSink {
     }
     this.closeReceived = { code, reason };
     this.single = null;
-    this.message.reset();
+    this.messageBuffer?.reset();
     this.inMessage = false;
     if (this.closeSent === null) {
       // Echo the code and reason, as ws and Chromium do: a browser's CloseEvent
@@ -399,11 +424,11 @@ export class Connection implements FrameSink {
     if (this.failure !== null || this.closeReceived !== null) return false;
     this.failure = error;
     this.single = null;
-    this.message.reset();
+    this.messageBuffer?.reset();
     this.control = null;
     if (this.closeSent === null) this.writeClose(error.closeCode, truncateReason(error.message));
     this.state = ConnectionState.Closed;
-    this.heldInput.length = 0;
+    this.heldInput = null;
     this.handler.onFail(error);
     this.requestCloseTransport();
     return false;
@@ -413,7 +438,8 @@ export class Connection implements FrameSink {
   private requestCloseTransport(): void {
     if (this.transportCloseRequested) return;
     this.transportCloseRequested = true;
-    this.queue.whenIdle(() => this.output.closeTransport());
+    if (this.sendQueue === null) this.output.closeTransport();
+    else this.sendQueue.whenIdle(() => this.output.closeTransport());
   }
 
   // --------------------------------------------------------------- output
@@ -452,9 +478,9 @@ export class Connection implements FrameSink {
       data = bytes;
     }
     if (typeof data === 'string') {
-      this.queue.push([encodeStringFrame(opcode, data, { fin, rsv1: false, maskKey: this.nextMaskKey(mask) })], cb);
+      this.pushFrames([encodeStringFrame(opcode, data, { fin, rsv1: false, maskKey: this.nextMaskKey(mask) })], cb);
     } else {
-      this.queue.push(encodeFrameParts(opcode, data, { fin, rsv1: false, maskKey: this.nextMaskKey(mask) }), cb);
+      this.pushFrames(encodeFrameParts(opcode, data, { fin, rsv1: false, maskKey: this.nextMaskKey(mask) }), cb);
     }
     return true;
   }
@@ -462,7 +488,8 @@ export class Connection implements FrameSink {
   /** Send through the extension: frames are built when its output is ready, in order. */
   private sendTransformed(opcode: number, payload: Buffer, first: boolean, fin: boolean, mask: boolean | undefined, cb?: WriteCallback): void {
     const extension = this.extension!;
-    this.queue.pushTransform((finish) => {
+    this.sendQueue ??= new SendQueue((data, cb) => this.output.write(data, cb));
+    this.sendQueue.pushTransform((finish) => {
       extension.encode(payload, fin, (error, encoded) => {
         if (error !== null) return finish(error);
         finish(null, this.buildFrames(opcode, encoded!, first, fin, mask));
@@ -498,7 +525,7 @@ export class Connection implements FrameSink {
   sendEncoded(frames: Buffer, cb?: WriteCallback): boolean {
     if (!this.canSend || this.sendingFragmented) return false;
     if (this.role !== 'server') throw new Error('Pre-encoded frames can only be sent by a server');
-    this.queue.push([frames], cb);
+    this.pushFrames([frames], cb);
     return true;
   }
 
@@ -543,12 +570,12 @@ export class Connection implements FrameSink {
   /** Stop everything at once (terminate): no more input is read, nothing is sent. */
   abort(): void {
     this.state = ConnectionState.Closed;
-    this.heldInput.length = 0;
+    this.heldInput = null;
     this.inputPaused = false;
     this.settledCallback = null;
-    this.queue.clear(new Error('The connection was closed'));
+    this.sendQueue?.clear(new Error('The connection was closed'));
     this.extension?.dispose();
-    this.message.reset();
+    this.messageBuffer?.reset();
     this.single = null;
     if (this.closeSent === null) this.closeSent = { code: CloseCode.AbnormalClosure, reason: EMPTY };
   }
@@ -568,7 +595,7 @@ export class Connection implements FrameSink {
   }
 
   private writeControl(opcode: number, payload: Buffer, cb?: WriteCallback): void {
-    this.queue.push([encodeFrame(opcode, payload, { fin: true, rsv1: false, maskKey: this.nextMaskKey() })], cb);
+    this.pushFrames([encodeFrame(opcode, payload, { fin: true, rsv1: false, maskKey: this.nextMaskKey() })], cb);
   }
 
   private writeFragments(opcode: number, bytes: Buffer, fin: boolean, mask: boolean | undefined, cb?: WriteCallback): void {
@@ -581,7 +608,7 @@ export class Connection implements FrameSink {
         rsv1: false,
         maskKey: this.nextMaskKey(mask),
       });
-      this.queue.push(parts, last ? cb : undefined);
+      this.pushFrames(parts, last ? cb : undefined);
     }
   }
 

@@ -14,7 +14,7 @@
  */
 import { CloseCode } from './close-code.js';
 import { ProtocolError, protocolError } from './errors.js';
-import { maskInto } from './mask.js';
+import { packMaskKey, xorInPlace } from './mask.js';
 
 /** Header of the frame being parsed. The parser itself implements it. */
 export interface FrameHeader {
@@ -52,9 +52,11 @@ export class FrameParser implements FrameHeader {
   payloadLength = 0;
 
   private state = State.Header;
-  private readonly scratch = Buffer.allocUnsafe(14);
+  /** Header bytes split across chunks gather here (allocated the first time it happens). */
+  private scratch: Buffer | null = null;
   private scratchLength = 0;
-  private readonly maskKey = Buffer.alloc(4);
+  /** The frame's masking key, packed (see packMaskKey): no per-connection buffer. */
+  private maskKey = 0;
   private payloadRead = 0;
 
   constructor(private readonly sink: FrameSink) {}
@@ -79,16 +81,17 @@ export class FrameParser implements FrameHeader {
           pos += need;
         } else {
           // Slow path: the header straddles chunks. Gather it in scratch.
-          while (this.scratchLength < 2 && pos < end) this.scratch[this.scratchLength++] = chunk[pos++]!;
+          const scratch = (this.scratch ??= Buffer.allocUnsafe(14));
+          while (this.scratchLength < 2 && pos < end) scratch[this.scratchLength++] = chunk[pos++]!;
           if (this.scratchLength < 2) return pos;
-          need = headerSize(this.scratch[1]!);
+          need = headerSize(scratch[1]!);
           const take = Math.min(need - this.scratchLength, end - pos);
-          chunk.copy(this.scratch, this.scratchLength, pos, pos + take);
+          chunk.copy(scratch, this.scratchLength, pos, pos + take);
           this.scratchLength += take;
           pos += take;
           if (this.scratchLength < need) return pos;
           this.scratchLength = 0;
-          buf = this.scratch;
+          buf = scratch;
           at = 0;
         }
         const error = this.decodeHeader(buf, at);
@@ -106,7 +109,7 @@ export class FrameParser implements FrameHeader {
         if (pos >= end) return pos;
         const take = left < end - pos ? left : end - pos;
         const piece = chunk.subarray(pos, pos + take);
-        if (this.masked) maskInto(piece, 0, piece, 0, take, this.maskKey, this.payloadRead);
+        if (this.masked) xorInPlace(piece, 0, take, this.maskKey, this.payloadRead);
         this.payloadRead += take;
         pos += take;
         if (!this.sink.onFramePayload(piece)) return pos;
@@ -156,10 +159,7 @@ export class FrameParser implements FrameHeader {
     }
     this.payloadLength = length;
     if (this.masked) {
-      this.maskKey[0] = buf[p]!;
-      this.maskKey[1] = buf[p + 1]!;
-      this.maskKey[2] = buf[p + 2]!;
-      this.maskKey[3] = buf[p + 3]!;
+      this.maskKey = packMaskKey(buf[p]!, buf[p + 1]!, buf[p + 2]!, buf[p + 3]!);
     }
     return undefined;
   }

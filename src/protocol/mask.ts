@@ -41,19 +41,29 @@ export function maskInto(
 }
 
 function maskInPlace(data: Uint8Array, offset: number, length: number, mask: Uint8Array, phase: number): void {
+  xorInPlace(data, offset, length, (mask[0]! | (mask[1]! << 8) | (mask[2]! << 16) | (mask[3]! << 24)) | 0, phase);
+}
+
+/** The 4 mask bytes packed as an int32, first byte lowest: the form the parser keeps. */
+export function packMaskKey(b0: number, b1: number, b2: number, b3: number): number {
+  return (b0 | (b1 << 8) | (b2 << 16) | (b3 << 24)) | 0;
+}
+
+/**
+ * XOR `length` bytes of `data` from `offset` with a packed mask key (see
+ * packMaskKey), starting at mask byte `phase & 3`.
+ */
+export function xorInPlace(data: Uint8Array, offset: number, length: number, key: number, phase: number): void {
   let i = 0;
   if (length >= 32) {
     const abs = data.byteOffset + offset;
     const lead = (4 - (abs & 3)) & 3;
-    for (; i < lead; i++) data[offset + i]! ^= mask[(phase + i) & 3]!;
+    for (; i < lead; i++) data[offset + i]! ^= (key >>> (((phase + i) & 3) << 3)) & 0xff;
     const words = (length - lead) >>> 2;
-    // The mask word as it lies in memory from byte `lead` on (little-endian view).
-    const p = phase + lead;
-    const b0 = mask[p & 3]!;
-    const b1 = mask[(p + 1) & 3]!;
-    const b2 = mask[(p + 2) & 3]!;
-    const b3 = mask[(p + 3) & 3]!;
-    const k = LITTLE_ENDIAN ? b0 | (b1 << 8) | (b2 << 16) | (b3 << 24) : (b0 << 24) | (b1 << 16) | (b2 << 8) | b3;
+    // The mask word as it lies in memory from byte `lead` on.
+    const shift = ((phase + lead) & 3) << 3;
+    const rotated = shift === 0 ? key : (key >>> shift) | (key << (32 - shift));
+    const k = LITTLE_ENDIAN ? rotated | 0 : byteSwap(rotated);
     const w = new Int32Array(data.buffer, abs + lead, words);
     const n8 = words & ~7;
     let j = 0;
@@ -70,7 +80,11 @@ function maskInPlace(data: Uint8Array, offset: number, length: number, mask: Uin
     for (; j < words; j++) w[j] ^= k;
     i = lead + (words << 2);
   }
-  for (; i < length; i++) data[offset + i]! ^= mask[(phase + i) & 3]!;
+  for (; i < length; i++) data[offset + i]! ^= (key >>> (((phase + i) & 3) << 3)) & 0xff;
+}
+
+function byteSwap(w: number): number {
+  return ((w & 0xff) << 24) | ((w & 0xff00) << 8) | ((w >>> 8) & 0xff00) | (w >>> 24);
 }
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;

@@ -6,11 +6,15 @@ import { describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
-import { WebSocketServer, type ServerOptions } from '../../src/index.js';
+import { WebSocketServer, type ServerOptions, type WebSocket } from '../../src/index.js';
+import { createHash } from 'node:crypto';
 import {
   EchoCounter,
+  closeAll,
   encodeClientFrame,
   makePayload,
+  openWebSocket,
+  parseTarget,
   runLoad,
   type LoadOptions,
   type LoadResult,
@@ -178,6 +182,106 @@ describe('makePayload', () => {
   });
 });
 
+// ---------------------------------------------------------------- openWebSocket, closeAll
+
+/**
+ * A raw TCP server that answers each connection's request head with `reply(key)`
+ * (the bytes to write, in one write). Closed, with its sockets, in t.after.
+ */
+async function rawServer(t: TestContext, reply: (key: string) => Buffer | string): Promise<{ port: number; heads: string[] }> {
+  const sockets = new Set<Socket>();
+  const heads: string[] = [];
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {});
+    let head = '';
+    socket.on('data', (chunk) => {
+      if (head.includes('\r\n\r\n')) return;
+      head += chunk.toString('latin1');
+      if (!head.includes('\r\n\r\n')) return;
+      heads.push(head);
+      socket.write(reply(/sec-websocket-key: (\S+)/i.exec(head)?.[1] ?? ''));
+    });
+  });
+  t.after(() => {
+    for (const s of sockets) s.destroy();
+    return new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { port: (server.address() as AddressInfo).port, heads };
+}
+
+const acceptOf = (key: string) => createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+
+describe('openWebSocket', () => {
+  it('sends the request head, resolves paused with the bytes after the 101 head in rest', T, async (t) => {
+    const greeting = serverFrame(0x1, Buffer.from('welcome'));
+    const { port, heads } = await rawServer(t, (key) =>
+      Buffer.concat([
+        Buffer.from(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptOf(key)}\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n`),
+        greeting,
+      ]),
+    );
+    const opened = await openWebSocket(parseTarget(`ws://127.0.0.1:${port}/path?q=1`), { deflate: true, subprotocol: 'chat', headers: { 'X-Test': 'yes' } });
+    t.after(() => closeAll([opened.socket]));
+    assert.deepEqual(opened.rest, greeting);
+    assert.equal(opened.extensions, 'permessage-deflate');
+    assert.equal(opened.socket.isPaused(), true);
+    assert.equal(opened.socket.listenerCount('data'), 0);
+    assert.ok(opened.connectUs > 0);
+    const lines = heads[0]!.split('\r\n');
+    assert.equal(lines[0], 'GET /path?q=1 HTTP/1.1');
+    for (const line of [`Host: 127.0.0.1:${port}`, 'Upgrade: websocket', 'Connection: Upgrade', 'Sec-WebSocket-Version: 13', 'Sec-WebSocket-Protocol: chat', 'X-Test: yes']) {
+      assert.ok(lines.includes(line), `missing ${line} in ${JSON.stringify(lines)}`);
+    }
+    assert.ok(lines.includes('Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover; client_max_window_bits'));
+  });
+
+  it('rejects with kind "HTTP <status>" when refused, and "bad handshake" for a wrong accept key', T, async (t) => {
+    const refused = await rawServer(t, () => 'HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n');
+    await assert.rejects(openWebSocket(parseTarget(`ws://127.0.0.1:${refused.port}/`), {}), { kind: 'HTTP 404' });
+    const wrong = await rawServer(t, () => 'HTTP/1.1 101 Switching Protocols\r\nSec-WebSocket-Accept: AAAA\r\n\r\n');
+    await assert.rejects(openWebSocket(parseTarget(`ws://127.0.0.1:${wrong.port}/`), {}), { kind: 'bad handshake' });
+  });
+
+  it('rejects with the socket error code when nothing listens', T, async () => {
+    const port = await freePort();
+    await assert.rejects(openWebSocket(parseTarget(`ws://127.0.0.1:${port}/`), {}), { kind: 'ECONNREFUSED' });
+  });
+});
+
+describe('closeAll', () => {
+  it('closes gracefully (the peer FIN is read) sockets whose data nobody read', T, async (t) => {
+    // The servers send bytes nobody reads, then end when the client ends. Unless closeAll
+    // drains the socket, the client never reads that FIN and the socket must be destroyed.
+    const upgraded = await rawServer(t, (key) => `HTTP/1.1 101 Switching Protocols\r\nSec-WebSocket-Accept: ${acceptOf(key)}\r\n\r\n\x81\x02hi`);
+    const sockets = new Set<Socket>();
+    const greeter = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => {});
+      socket.write('hello');
+      socket.resume(); // reads the client's FIN, so ends in turn
+    });
+    t.after(() => {
+      for (const s of sockets) s.destroy();
+      return new Promise<void>((resolve) => greeter.close(() => resolve()));
+    });
+    greeter.listen(0, '127.0.0.1');
+    await once(greeter, 'listening');
+    const rawPort = (greeter.address() as AddressInfo).port;
+    const ws = await openWebSocket(parseTarget(`ws://127.0.0.1:${upgraded.port}/`), {});
+    const tcp = await openWebSocket(parseTarget(`ws://127.0.0.1:${rawPort}/`), { handshake: false });
+    // Let the greeting arrive and sit unread.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    await closeAll([ws.socket, tcp.socket]);
+    for (const socket of [ws.socket, tcp.socket]) {
+      assert.equal(socket.destroyed, true);
+      assert.equal(socket.readableEnded, true, 'closed by the timer, not by the peer');
+    }
+  });
+});
+
 // ---------------------------------------------------------------- runLoad
 
 interface Known {
@@ -194,13 +298,14 @@ interface Known {
 
 /**
  * Our WebSocketServer on port 0: echoes every message, counts it, and checks
- * it against `expect` (text and binary flag) when given. Closed in t.after.
+ * it against `expect` (text and binary flag) when given; with pingPrevious,
+ * each new connection makes it ping the one before. Closed in t.after.
  */
 async function knownServer(
   t: TestContext,
-  options: Omit<ServerOptions, 'port' | 'host'> & { expect?: { text: string; isBinary: boolean }; pingOnOpen?: boolean } = {},
+  options: Omit<ServerOptions, 'port' | 'host'> & { expect?: { text: string; isBinary: boolean }; pingPrevious?: boolean } = {},
 ): Promise<Known> {
-  const { expect, pingOnOpen, ...serverOptions } = options;
+  const { expect, pingPrevious, ...serverOptions } = options;
   const wss = new WebSocketServer({ ...serverOptions, port: 0, host: '127.0.0.1' });
   t.after(() => new Promise<void>((resolve) => wss.close(() => resolve())));
   await once(wss, 'listening');
@@ -209,6 +314,7 @@ async function knownServer(
   let connections = 0;
   const closes: Promise<unknown>[] = [];
   const pongs: string[] = [];
+  let previous: WebSocket | null = null;
   wss.on('connection', (ws) => {
     const n = connections++;
     closes.push(once(ws, 'close'));
@@ -218,7 +324,8 @@ async function knownServer(
       ws.send(data, { binary: isBinary });
     });
     ws.on('pong', (data: Buffer) => pongs.push(data.toString()));
-    if (pingOnOpen) ws.ping(`ping-${n}`);
+    if (pingPrevious && previous) previous.ping(`ping-${n - 1}`);
+    previous = ws;
   });
   const { port } = wss.address() as AddressInfo;
   return {
@@ -301,14 +408,15 @@ describe('runLoad', () => {
     assertOrdered(result.latencyUs);
   });
 
-  it('answers pings the server sends right after the handshake, during the ramp-up', T, async (t) => {
-    // One connection at a time: each ping arrives while the next connection is being opened,
-    // before the run attaches its listeners; the socket must hold it rather than drop it.
-    const server = await knownServer(t, { pingOnOpen: true });
+  it('answers pings the server sends during the ramp-up, before the run starts', T, async (t) => {
+    // One connection at a time; when connection n arrives, the server pings connection n - 1,
+    // whose handshake the generator has completed: that ping arrives on its own while the
+    // generator is still opening connections, and must wait in the socket, not be dropped.
+    const server = await knownServer(t, { pingPrevious: true });
     const result = await load(server.url, { connections: 6, connectConcurrency: 1 });
     await server.allClosed();
     assert.deepEqual(result.errors, {});
-    assert.deepEqual([...server.pongs].sort(), Array.from({ length: 6 }, (_, n) => `ping-${n}`).sort());
+    assert.deepEqual([...server.pongs].sort(), ['ping-0', 'ping-1', 'ping-2', 'ping-3', 'ping-4']);
     // The pings were not mistaken for echoes.
     assert.equal(result.sent, result.received + 6);
   });

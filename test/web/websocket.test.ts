@@ -7,6 +7,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer } from '../../src/node/index.js';
 import { CloseEvent, WebSocket } from '../../src/web/index.js';
 import { opensslPath, skipReason } from '../support/system.js';
+import { closePayload, Opcode, parseClosePayload, startRawServer, type RawPeer } from '../support/raw-socket.js';
 import { createTestCertificate } from '../support/tls.js';
 import { nextEvent, nextMessages, record, serverClosed, serverMessages, startServer } from './helpers.js';
 
@@ -397,7 +398,7 @@ describe('close', () => {
     assert.throws(() => ws.close(1000, '\u00e9'.repeat(62)), isDOMException('SyntaxError')); // 124 bytes
     assert.equal(ws.readyState, WebSocket.OPEN);
     const { log, closed } = record(ws);
-    ws.close(999.5, '\u00e9'.repeat(61) + 'x'); // rounds to 1000; 123 bytes is the limit
+    ws.close(1000.5, '\u00e9'.repeat(61) + 'x'); // half to even: 1000; 123 bytes is the limit
     await closed;
     assert.deepEqual(await peerClosed, [1000, '\u00e9'.repeat(61) + 'x']);
     assert.deepEqual(log, [['close', 1000, '\u00e9'.repeat(61) + 'x', true, 3]]);
@@ -440,6 +441,31 @@ describe('close', () => {
       assert.deepEqual([event.code, event.reason, event.wasClean], [...expected, true]); // the server echoes both
     }
     await server.close();
+  });
+
+  it("after the peer's Close frame, readyState is CLOSING until close fires; send() then only counts", T, async () => {
+    let gotPeer!: (peer: RawPeer) => void;
+    const peerPromise = new Promise<RawPeer>((resolve) => (gotPeer = resolve));
+    const raw = await startRawServer(async (peer) => {
+      await peer.acceptUpgrade();
+      gotPeer(peer);
+    });
+    const ws = new WebSocket(raw.url);
+    const { log, closed } = record(ws);
+    await nextEvent(ws, 'open');
+    const peer = await peerPromise;
+    await peer.sendFrame({ opcode: Opcode.CLOSE, payload: closePayload(4001, 'x') });
+    const echo = await peer.readFrame(); // the client has processed our Close frame
+    assert.deepEqual([echo.opcode, parseClosePayload(echo.payload).code], [Opcode.CLOSE, 4001]);
+    assert.equal(ws.readyState, WebSocket.CLOSING);
+    ws.send('late');
+    assert.equal(ws.bufferedAmount, 4);
+    ws.close(1000); // CLOSING: nothing happens
+    peer.end();
+    await closed;
+    assert.equal((await peer.readUntilEnd()).length, 0); // nothing was written after the echo
+    assert.deepEqual(log, [['open', 1], ['close', 4001, 'x', true, 3]]);
+    await raw.close();
   });
 
   it('close() while CONNECTING fails the connection: CLOSING at once, later error then close 1006', T, async () => {

@@ -231,7 +231,7 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
 async function shutdown(chat: ChatNode, wss: WebSocketServer, http: Server, store: ChatStore, adapter: RedisAdapter | null): Promise<void> {
   await chat.stop();
   await store.close();
-  // Before wss.close(), which would start the adapter's close without waiting for it.
+  // Here rather than through wss.close(), which only starts it: we wait for Redis to quit.
   await adapter?.close();
   const clients = [...wss.clients].filter((ws) => ws.readyState !== WebSocket.CLOSED);
   const clientsClosed = clients.map((ws) => new Promise<void>((resolve) => ws.once('close', () => resolve())));

@@ -1,0 +1,196 @@
+// `hyperws bench <url>` as a child process against an echo server of ours
+// (port 0, in this process), plus its option parsing and report format as
+// functions. Counts and structure only: no throughput or latency asserted.
+import { describe, it, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer } from '../../src/index.js';
+import { UsageError } from '../../src/cli/args.js';
+import { benchOptions, formatReport } from '../../src/cli/bench/bench-command.js';
+import type { LoadResult } from '../../src/cli/bench/load-generator.js';
+import { closedPort, runCli } from './helpers.js';
+
+const T = { timeout: 30_000 };
+
+/** An echo server counting the messages it receives; closed in t.after. */
+async function echoServer(t: TestContext): Promise<{ url: string; received: () => number; connections: () => number }> {
+  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+  t.after(() => new Promise<void>((resolve) => wss.close(() => resolve())));
+  await once(wss, 'listening');
+  let received = 0;
+  let connections = 0;
+  wss.on('connection', (ws) => {
+    connections++;
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      received++;
+      ws.send(data, { binary: isBinary });
+    });
+  });
+  return { url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/`, received: () => received, connections: () => connections };
+}
+
+const SUMMARY_KEYS = ['p50', 'p90', 'p99', 'p999', 'max', 'mean'];
+
+describe('hyperws bench (process)', () => {
+  it('--json: exits 0 and prints the results as one JSON document', T, async (t) => {
+    const server = await echoServer(t);
+    const { status, stdout, stderr } = await runCli(['bench', server.url, '-c', '5', '-d', '1', '--json']);
+    assert.equal(status, 0, stderr);
+    const result = JSON.parse(stdout) as LoadResult;
+    assert.deepEqual(Object.keys(result).sort(), ['bytesPerSecond', 'connectUs', 'connections', 'durationMs', 'errors', 'extensions', 'latencyUs', 'messagesPerSecond', 'received', 'sent'].sort());
+    assert.deepEqual(result.connections, { requested: 5, opened: 5 });
+    assert.deepEqual(result.errors, {});
+    assert.equal(result.extensions, '');
+    assert.deepEqual(Object.keys(result.latencyUs), SUMMARY_KEYS);
+    assert.deepEqual(Object.keys(result.connectUs), SUMMARY_KEYS);
+    const { p50, p90, p99, p999, max } = result.latencyUs;
+    assert.ok(p50 <= p90 && p90 <= p99 && p99 <= p999 && p999 <= max, JSON.stringify(result.latencyUs));
+    assert.ok(result.received > 0);
+    // Closed loop, pipeline 1 by default: one message per connection in flight at the end.
+    assert.equal(result.sent, result.received + 5);
+    assert.equal(server.connections(), 5);
+    for (const key of ['sent', 'received', 'messagesPerSecond', 'bytesPerSecond', 'durationMs'] as const) {
+      assert.ok(Number.isInteger(result[key]), key);
+    }
+  });
+
+  it('text report: one line each for target, connections, duration, throughput, latency, connect, errors', T, async (t) => {
+    const server = await echoServer(t);
+    const { status, stdout, stderr } = await runCli(['bench', server.url, '-c', '3', '-d', '1', '-s', '100', '-p', '2']);
+    assert.equal(status, 0, stderr);
+    const lines = stdout.trimEnd().split('\n');
+    assert.deepEqual(
+      lines.map((line) => line.split(/\s+/, 1)[0]),
+      ['target', 'connections', 'duration', 'throughput', 'latency', 'connect', 'errors'],
+    );
+    assert.equal(lines[0], `target       ${server.url}  (closed loop, pipeline 2, 100-byte text messages)`);
+    assert.equal(lines[1], 'connections  3/3 opened');
+    assert.match(lines[2]!, /^duration     \d+\.\d\d s$/);
+    const throughput = /^throughput   (\d+) msg\/s  \(\d+\.\d\d MB\/s of payload\), (\d+) echoes of (\d+) sent$/.exec(lines[3]!);
+    assert.ok(throughput, lines[3]);
+    assert.equal(Number(throughput[3]), Number(throughput[2]) + 3 * 2);
+    assert.match(lines[4]!, /^latency      p50 \d+(\.\d)? (µs|ms)  p90 \S+ (µs|ms)  p99 \S+ (µs|ms)  p99\.9 \S+ (µs|ms)  max \S+ (µs|ms)$/);
+    assert.match(lines[5]!, /^connect      p50 \S+ (µs|ms)  p99 \S+ (µs|ms)  max \S+ (µs|ms)$/);
+    assert.equal(lines[6], 'errors       none');
+  });
+
+  it('usage errors exit 2 with one line on stderr: no URL, --rate with --pipeline, zero connections, a bad header', T, async () => {
+    const cases: Array<[string[], string]> = [
+      [['bench'], "hyperws bench: missing the URL to test (see 'hyperws bench --help')\n"],
+      [['bench', 'ws://127.0.0.1:1/', '--rate', '100', '--pipeline', '4'], "hyperws bench: Options '--rate' and '--pipeline' cannot be used together (see 'hyperws bench --help')\n"],
+      [['bench', 'ws://127.0.0.1:1/', '-c', '0'], "hyperws bench: Option '--connections' must be at least 1 (see 'hyperws bench --help')\n"],
+      [['bench', 'ws://127.0.0.1:1/', '-H', 'no colon'], "hyperws bench: Option '--header' expects NAME:VALUE, got 'no colon' (see 'hyperws bench --help')\n"],
+      [['bench', 'a', 'b'], "hyperws bench: expected one URL (see 'hyperws bench --help')\n"],
+    ];
+    const results = await Promise.all(cases.map(([args]) => runCli(args)));
+    results.forEach((r, k) => {
+      assert.equal(r.status, 2, cases[k]![0].join(' '));
+      assert.equal(r.stderr, cases[k]![1]);
+      assert.equal(r.stdout, '');
+    });
+  });
+
+  it('an unreachable URL: exit 1, errors show ECONNREFUSED for every connection (JSON and text)', T, async () => {
+    const port = await closedPort();
+    const [json, text] = await Promise.all([
+      runCli(['bench', `ws://127.0.0.1:${port}/`, '-c', '2', '-d', '1', '--json']),
+      runCli(['bench', `127.0.0.1:${port}`, '-c', '2', '-d', '1']),
+    ]);
+    assert.equal(json.status, 1, json.stderr);
+    const result = JSON.parse(json.stdout) as LoadResult;
+    assert.deepEqual(result.errors, { ECONNREFUSED: 2 });
+    assert.deepEqual(result.connections, { requested: 2, opened: 0 });
+    assert.equal(result.sent, 0);
+    assert.equal(text.status, 1, text.stderr);
+    assert.match(text.stdout, /^target {7}ws:\/\/127\.0\.0\.1:\d+ /m); // scheme added
+    assert.match(text.stdout, /^connections  0\/2 opened$/m);
+    assert.match(text.stdout, /^errors {7}ECONNREFUSED: 2$/m);
+  });
+});
+
+describe('benchOptions', () => {
+  it('defaults: 100 connections, 10 s, 32 bytes, pipeline 1, text, no deflate', () => {
+    assert.deepEqual(benchOptions({}, ['ws://h:1/x']), {
+      url: 'ws://h:1/x',
+      connections: 100,
+      durationMs: 10_000,
+      size: 32,
+      pipeline: 1,
+      binary: false,
+      deflate: false,
+      insecure: false,
+      headers: {},
+    });
+  });
+
+  it('parses every option; adds ws:// to a bare host:port; headers split at the first colon', () => {
+    const o = benchOptions(
+      { connections: '7', duration: '2', size: '0', rate: '500', binary: true, deflate: true, insecure: true, subprotocol: 'chat', header: ['Authorization: Bearer a:b', 'X-A:1'] },
+      ['example.com:9000/path'],
+    );
+    assert.deepEqual(o, {
+      url: 'ws://example.com:9000/path',
+      connections: 7,
+      durationMs: 2000,
+      size: 0,
+      pipeline: 1,
+      rate: 500,
+      binary: true,
+      deflate: true,
+      insecure: true,
+      headers: { Authorization: 'Bearer a:b', 'X-A': '1' },
+      subprotocol: 'chat',
+    });
+  });
+
+  it('throws UsageError for bad values', () => {
+    const bad: Array<[Record<string, unknown>, string[]]> = [
+      [{}, []],
+      [{}, ['ws://a/', 'ws://b/']],
+      [{ duration: '0' }, ['ws://a/']],
+      [{ size: '-1' }, ['ws://a/']],
+      [{ pipeline: '0' }, ['ws://a/']],
+      [{ rate: '0' }, ['ws://a/']],
+      [{ rate: '1', pipeline: '2' }, ['ws://a/']],
+      [{ subprotocol: 'a b' }, ['ws://a/']],
+      [{ header: [': x'] }, ['ws://a/']],
+      [{}, ['ws://[bad/']],
+    ];
+    for (const [values, positionals] of bad) {
+      assert.throws(() => benchOptions(values, positionals), UsageError, JSON.stringify([values, positionals]));
+    }
+  });
+});
+
+describe('formatReport', () => {
+  const result: LoadResult = {
+    durationMs: 2004,
+    connections: { requested: 10, opened: 9 },
+    sent: 1010,
+    received: 1000,
+    messagesPerSecond: 499,
+    bytesPerSecond: 15_968,
+    latencyUs: { p50: 120, p90: 9_999, p99: 10_000, p999: 25_432, max: 1_000_000, mean: 300 },
+    connectUs: { p50: 800, p90: 900, p99: 950, p999: 990, max: 12_345, mean: 810 },
+    errors: { 'HTTP 401': 1, ECONNRESET: 2 },
+    extensions: 'permessage-deflate',
+  };
+
+  it('prints exact lines; times of 10 ms and more in ms with one decimal', () => {
+    const text = formatReport({ url: 'wss://h/', connections: 10, durationMs: 2000, size: 32, rate: 500, binary: true }, result);
+    assert.equal(
+      text,
+      [
+        'target       wss://h/  (open loop, 500 msg/s, 32-byte binary messages, permessage-deflate)',
+        'connections  9/10 opened',
+        'duration     2.00 s',
+        'throughput   499 msg/s  (0.02 MB/s of payload), 1000 echoes of 1010 sent',
+        'latency      p50 120 µs  p90 9999 µs  p99 10.0 ms  p99.9 25.4 ms  max 1000.0 ms',
+        'connect      p50 800 µs  p99 950 µs  max 12.3 ms',
+        'errors       HTTP 401: 1, ECONNRESET: 2',
+        '',
+      ].join('\n'),
+    );
+  });
+});
