@@ -240,7 +240,7 @@ console.log('Ratios are medians of per-round ratios [min-max]; for memory, ratio
 mkdirSync(resultsDir, { recursive: true });
 writeFileSync(join(resultsDir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
 writeFileSync(join(resultsDir, 'ratios.svg'), svgChart(report));
-const shown = relative(process.cwd(), resultsDir) || '.';
+const shown = relative(process.cwd(), resultsDir).startsWith('..') ? resultsDir : relative(process.cwd(), resultsDir) || '.';
 console.error(`wrote ${join(shown, 'latest.json')} and ${join(shown, 'ratios.svg')}`);
 if (failures.length > 0) {
   console.error(`warning: ${failures.length} run(s) reported errors; their figures are suspect:\n  ${failures.join('\n  ')}`);

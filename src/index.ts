@@ -27,6 +27,7 @@ export {
   type BackpressurePolicy,
 } from './pubsub/index.js';
 export type { PerMessageDeflateOptions } from './extensions/permessage-deflate/index.js';
+export { WebSocket as WHATWGWebSocket, CloseEvent, type WebSocketNodeOptions } from './web/index.js';
 
 type WebSocketWithStatics = typeof WebSocket & {
   WebSocket: typeof WebSocket;

@@ -57,10 +57,11 @@ export class WebSocket extends EventEmitter implements BindingOwner {
   static readonly OPEN = ReadyState.OPEN;
   static readonly CLOSING = ReadyState.CLOSING;
   static readonly CLOSED = ReadyState.CLOSED;
-  readonly CONNECTING = ReadyState.CONNECTING;
-  readonly OPEN = ReadyState.OPEN;
-  readonly CLOSING = ReadyState.CLOSING;
-  readonly CLOSED = ReadyState.CLOSED;
+  // Instance constants live on the prototype (below): no per-connection cost.
+  declare readonly CONNECTING: 0;
+  declare readonly OPEN: 1;
+  declare readonly CLOSING: 2;
+  declare readonly CLOSED: 3;
 
   /** Negotiated subprotocol ('' if none). */
   protocol = '';
@@ -375,5 +376,8 @@ export class WebSocket extends EventEmitter implements BindingOwner {
 }
 
 addWsEventTargetMethods(WebSocket.prototype);
+for (const [name, value] of Object.entries(ReadyState)) {
+  Object.defineProperty(WebSocket.prototype, name, { value, enumerable: true, writable: false, configurable: false });
+}
 
 export type { IncomingMessage };
