@@ -16,5 +16,6 @@ process.on('message', (msg) => {
     process.send({ cpu: process.cpuUsage(), rss: mem.rss, heapUsed: mem.heapUsed });
   }
 });
+process.on('disconnect', () => process.exit(0)); // the orchestrator is gone
 process.stdout.write('READY\n');
 process.stdin.once('data', () => process.exit(0));

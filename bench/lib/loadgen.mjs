@@ -11,6 +11,8 @@ import { runLoad, openWebSocket, parseTarget, closeAll, EchoCounter, encodeClien
 const spec = JSON.parse(process.argv[2]);
 // openWebSocket hands sockets back paused and without an 'error' listener: each scenario adds its own, then resumes.
 const ignore = () => {};
+// While waiting to be told to go on (hold, client-side), the end of stdin means the orchestrator is gone.
+process.stdin.once('end', () => process.exit(1));
 const raw = spec.impl === 'raw';
 const cpu0 = process.cpuUsage();
 const t0 = performance.now();
@@ -121,12 +123,21 @@ async function fanout() {
   return result;
 }
 
+/** Unmasked binary frame header: 7-, 16- or 64-bit length (64 KiB itself needs the 64-bit form). */
+function serverFrameHeader(n) {
+  if (n < 126) return Buffer.from([0x82, n]);
+  if (n < 65536) return Buffer.from([0x82, 126, n >> 8, n & 255]);
+  const header = Buffer.from([0x82, 127, 0, 0, 0, 0, 0, 0, 0, 0]);
+  header.writeUInt32BE(Math.floor(n / 2 ** 32), 2);
+  header.writeUInt32BE(n >>> 0, 6);
+  return header;
+}
+
 async function clientSide() {
   // We are the server here: a raw WebSocket server sending pre-encoded frames
   // to each client and counting its (masked) echoes, `pipeline` in flight.
   const payload = makePayload(spec.size);
-  const header = spec.size < 126 ? Buffer.from([0x82, spec.size]) : spec.size < 65536 ? Buffer.from([0x82, 126, spec.size >> 8, spec.size & 255]) : null;
-  const frame = Buffer.concat([header, payload]);
+  const frame = Buffer.concat([serverFrameHeader(spec.size), payload]);
   let echoes = 0;
   let running = true;
   const sockets = new Set();

@@ -63,4 +63,6 @@ process.on('message', (msg) => {
     process.send({ cpu, rss: mem.rss, heapUsed: mem.heapUsed, external: mem.external, arrayBuffers: mem.arrayBuffers });
   }
 });
+// The orchestrator gone (killed, crashed): do not linger as an orphan holding a port.
+process.on('disconnect', () => process.exit(0));
 process.stdout.write(`READY ${port}\n`);

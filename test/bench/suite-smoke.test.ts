@@ -17,14 +17,20 @@ const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 const ALL = ['hyperws', 'ws', 'raw'];
 const TWO = ['hyperws', 'ws'];
-/** Scenario -> implementations run, in the order run.mjs lists them. */
+/**
+ * Scenario -> implementations run, in the order run.mjs lists them: one of each
+ * kind, plus the two whose code paths the others do not cover (a held deflate
+ * connection that exchanged a message; 64-bit frame lengths sent to clients).
+ */
 const EXPECTED: Array<[string, string[]]> = [
   ['small-echo', ALL],
   ['handshakes', ALL],
   ['idle-memory', ALL],
   ['fan-out', ALL],
   ['deflate-echo', TWO],
+  ['deflate-idle-memory', TWO],
   ['client-32B', TWO],
+  ['client-64KiB', TWO],
 ];
 
 interface Ratio {
@@ -61,7 +67,7 @@ function assertRatio(r: Ratio | null | undefined, what: string): void {
 }
 
 describe('bench/run.mjs --smoke', () => {
-  it('runs the six core scenarios and writes latest.json (medians, ratios) and ratios.svg', { timeout: 180_000 }, async (t) => {
+  it('runs the core scenarios and writes latest.json (medians, ratios) and ratios.svg', { timeout: 180_000 }, async (t) => {
     const out = mkdtempSync(join(tmpdir(), 'hyperws-bench-'));
     t.after(() => rmSync(out, { recursive: true, force: true }));
     const child = spawn(process.execPath, ['bench/run.mjs', '--smoke', '--only', EXPECTED.map(([name]) => name).join(','), '--out', out], {
@@ -116,14 +122,19 @@ describe('bench/run.mjs --smoke', () => {
         assert.deepEqual(run.errors, {}, `${name} ${impl} errors`);
       }
     }
-    const memory = report.scenarios.find((x) => x.name === 'idle-memory')!;
-    assert.equal(memory.unit, 'bytes/conn');
-    assert.equal(memory.lowerIsBetter, true);
-    assert.equal(memory.cpuRatios, undefined);
-    assert.deepEqual(Object.keys(memory.heapPerConnection ?? {}), ALL);
-    const client = report.scenarios.find((x) => x.name === 'client-32B')!;
-    assert.equal(client.cpuRatios, undefined);
-    assert.deepEqual(client.perServerCpuSecond, {});
+    for (const [name, impls] of [['idle-memory', ALL], ['deflate-idle-memory', TWO]] as const) {
+      const memory = report.scenarios.find((x) => x.name === name)!;
+      assert.equal(memory.unit, 'bytes/conn', name);
+      assert.equal(memory.lowerIsBetter, true, name);
+      assert.equal(memory.cpuRatios, undefined, name);
+      assert.deepEqual(Object.keys(memory.heapPerConnection ?? {}), impls, name);
+    }
+    for (const name of ['client-32B', 'client-64KiB']) {
+      const client = report.scenarios.find((x) => x.name === name)!;
+      assert.equal(client.unit, 'msg/s', name);
+      assert.equal(client.cpuRatios, undefined, name);
+      assert.deepEqual(client.perServerCpuSecond, {}, name);
+    }
 
     // The table on stdout: a header and one row per scenario, no NaN anywhere.
     const rows = stdout.split('\n');

@@ -1,7 +1,8 @@
 /**
  * A log-linear latency histogram (HdrHistogram's idea, simplified): values
- * in microseconds; exact below 128, then 64 buckets per power of two, so any
- * percentile is reported within 1/64 (1.6 %) of the true value, in constant
+ * in whole microseconds (a fraction is dropped); exact below 128, then 64
+ * buckets per power of two up to 2^41, so any percentile is reported within
+ * 1/64 (1.6 %) above the true value, never above the maximum, in constant
  * memory.
  */
 const BITS = 7;
