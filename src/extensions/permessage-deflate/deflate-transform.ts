@@ -29,6 +29,7 @@ import {
 } from './zlib-pool.js';
 
 const TRAILER = Buffer.from([0x00, 0x00, 0xff, 0xff]);
+const EMPTY_BLOCK = Buffer.from([0x00]);
 /** Pooled inflaters use the largest window, so any peer's stream fits. */
 const POOLED_INFLATE_BITS = 15;
 
@@ -120,13 +121,25 @@ export class DeflateTransform implements MessageTransform {
       };
       stream.on('data', onData);
       stream.on('error', onError);
-      for (const chunk of payload) stream.write(chunk);
-      stream.write(TRAILER);
-      stream.flush(() => finish(null));
+      // Each write is a sync flush (see zlib-pool.ts); the last write's callback
+      // runs once all its output was pushed. Small messages go in one write.
+      const size = payload.reduce((n, c) => n + c.length, 0);
+      if (size <= 64 * 1024) {
+        stream.write(Buffer.concat([...payload, TRAILER], size + 4), () => finish(drain(stream)));
+      } else {
+        for (const chunk of payload) stream.write(chunk);
+        stream.write(TRAILER, () => finish(drain(stream)));
+      }
     });
   }
 
   encode(payload: Buffer, fin: boolean, done: EncodeCallback): void {
+    if (payload.length === 0 && this.deflater === null) {
+      // An empty message is one empty stored block (RFC 7692 7.2.3.6); zlib
+      // would emit nothing at all for an empty sync flush right after another.
+      done(null, fin ? EMPTY_BLOCK : Buffer.alloc(0));
+      return;
+    }
     this.limiter.run((release) => {
       if (this.disposed) return release();
       const stream = (this.deflater ??= this.deflateTakeover ? createDeflater(this.deflateParams) : borrowDeflater(this.deflateParams));
@@ -138,14 +151,16 @@ export class DeflateTransform implements MessageTransform {
         total += chunk.length;
       };
       stream.on('data', onData);
-      stream.write(payload);
-      stream.flush(constants.Z_SYNC_FLUSH, () => {
+      stream.write(payload, () => {
+        drain(stream);
         stream.removeListener('data', onData);
         this.deflaterBusy = false;
         let data = out.length === 1 ? out[0]! : Buffer.concat(out, total);
         if (fin) {
           // RFC 7692 7.2.1: drop the 00 00 ff ff that ends a sync flush.
           if (data.length >= 4 && data.subarray(data.length - 4).equals(TRAILER)) data = data.subarray(0, data.length - 4);
+          // Nothing new since the last flush: end the message with an empty stored block.
+          if (data.length === 0) data = EMPTY_BLOCK;
           if (!this.deflateTakeover) {
             this.deflater = null;
             returnDeflater(this.deflateParams, stream);
@@ -174,6 +189,16 @@ export class DeflateTransform implements MessageTransform {
       this.deflater = null;
     }
   }
+}
+
+/**
+ * A write's callback can run before its output was emitted: a stream's
+ * first output is buffered and only flows on the next tick. Reading what is
+ * buffered emits it now, to the 'data' listener of the message it belongs to.
+ */
+function drain(stream: DeflateRaw | InflateRaw): null {
+  while (stream.readableLength > 0 && stream.read() !== null);
+  return null;
 }
 
 const sharedEncodings = new Map<string, SharedEncoding>();

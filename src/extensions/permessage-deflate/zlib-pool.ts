@@ -5,7 +5,7 @@
  * connection then costs no zlib memory at all. Pools are keyed by the zlib
  * parameters and hold at most `max` idle streams each.
  */
-import { createDeflateRaw, createInflateRaw, type DeflateRaw, type InflateRaw } from 'node:zlib';
+import { constants, createDeflateRaw, createInflateRaw, type DeflateRaw, type InflateRaw } from 'node:zlib';
 
 export interface DeflateParamsKey {
   windowBits: number;
@@ -24,7 +24,9 @@ const inflatePools = new Map<string, InflateRaw[]>();
 export const deflateWindowBits = (bits: number): number => Math.max(9, bits);
 
 export function createDeflater(p: DeflateParamsKey): DeflateRaw {
+  // Every write is a sync flush: one thread-pool operation per message.
   return createDeflateRaw({
+    flush: constants.Z_SYNC_FLUSH,
     windowBits: deflateWindowBits(p.windowBits),
     level: p.level,
     memLevel: p.memLevel,
@@ -34,7 +36,7 @@ export function createDeflater(p: DeflateParamsKey): DeflateRaw {
 }
 
 export function createInflater(windowBits: number, chunkSize?: number): InflateRaw {
-  return createInflateRaw({ windowBits, ...(chunkSize !== undefined ? { chunkSize } : {}) });
+  return createInflateRaw({ windowBits, flush: constants.Z_SYNC_FLUSH, ...(chunkSize !== undefined ? { chunkSize } : {}) });
 }
 
 const deflateKey = (p: DeflateParamsKey) => `${p.windowBits}/${p.level}/${p.memLevel}/${p.strategy}/${p.chunkSize ?? ''}`;
