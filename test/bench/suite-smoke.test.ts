@@ -60,9 +60,16 @@ interface Report {
   scenarios: ScenarioReport[];
 }
 
-function assertRatio(r: Ratio | null | undefined, what: string): void {
+/**
+ * Memory growth over a few hundred connections is within the noise of a
+ * GC in smoke mode and may even be negative: for memory scenarios only the
+ * shape of the report is checked, not the sign of its numbers.
+ */
+function assertRatio(r: Ratio | null | undefined, what: string, memory = false): void {
   assert.ok(r, `${what}: missing`);
-  for (const key of ['median', 'min', 'max'] as const) assert.ok(Number.isFinite(r[key]) && r[key] > 0, `${what}.${key} = ${r[key]}`);
+  for (const key of ['median', 'min', 'max'] as const) {
+    assert.ok(Number.isFinite(r[key]) && (memory || r[key] > 0), `${what}.${key} = ${r[key]}`);
+  }
   assert.ok(r.min <= r.median && r.median <= r.max, `${what}: ${JSON.stringify(r)}`);
 }
 
@@ -97,13 +104,13 @@ describe('bench/run.mjs --smoke', () => {
       assert.deepEqual(Object.keys(s.medians), impls, name);
       assert.deepEqual(Object.keys(s.runs), impls, name);
       for (const impl of impls) {
-        assert.ok(Number.isFinite(s.medians[impl]) && s.medians[impl]! > 0, `${name} ${impl} median ${s.medians[impl]}`);
+        assert.ok(Number.isFinite(s.medians[impl]) && (s.lowerIsBetter || s.medians[impl]! > 0), `${name} ${impl} median ${s.medians[impl]}`);
         assert.equal(s.runs[impl]!.length, 1, `${name} ${impl}: one run per round`);
       }
-      assertRatio(s.ratios['hyperws/ws'], `${name} hyperws/ws`);
+      assertRatio(s.ratios['hyperws/ws'], `${name} hyperws/ws`, s.lowerIsBetter);
       if (impls.includes('raw')) {
-        assertRatio(s.ratios['hyperws/raw'], `${name} hyperws/raw`);
-        assertRatio(s.ratios['ws/raw'], `${name} ws/raw`);
+        assertRatio(s.ratios['hyperws/raw'], `${name} hyperws/raw`, s.lowerIsBetter);
+        assertRatio(s.ratios['ws/raw'], `${name} ws/raw`, s.lowerIsBetter);
       } else {
         assert.equal(s.ratios['hyperws/raw'], null, name);
         assert.equal(s.ratios['ws/raw'], null, name);
