@@ -488,13 +488,21 @@ export class Connection implements FrameSink {
   /** Send through the extension: frames are built when its output is ready, in order. */
   private sendTransformed(opcode: number, payload: Buffer, first: boolean, fin: boolean, mask: boolean | undefined, cb?: WriteCallback): void {
     const extension = this.extension!;
-    this.sendQueue ??= new SendQueue((data, cb) => this.output.write(data, cb));
-    this.sendQueue.pushTransform((finish) => {
+    this.ensureSendQueue().pushTransform((finish) => {
       extension.encode(payload, fin, (error, encoded) => {
         if (error !== null) return finish(error);
         finish(null, this.buildFrames(opcode, encoded!, first, fin, mask));
       });
     }, cb);
+  }
+
+  /**
+   * Created here, not inline in sendTransformed: a closure made there would
+   * share that function's context, which holds `payload`, and the queue (kept
+   * for the connection's life) would pin the first compressed message.
+   */
+  private ensureSendQueue(): SendQueue {
+    return (this.sendQueue ??= new SendQueue((data, cb) => this.output.write(data, cb)));
   }
 
   /** Frames for one encoded payload: RSV1 only on a message's first frame; fragmentSize applies. */

@@ -21,7 +21,7 @@ import { WebSocket, type PerMessageDeflateOptions } from '../../src/index.js';
 import type { ProtocolError } from '../../src/protocol/errors.js';
 import { Inbox } from '../interop/helpers.js';
 import { Opcode, parseClosePayload, startRawServer, type RawPeer, type RawServer } from '../support/raw-socket.js';
-import { KiB, MiB, compressible, deflateStats, randomish, zeroBomb } from '../extensions/permessage-deflate/helpers.js';
+import { KiB, MiB, closeOnAbort, compressible, deflateStats, randomish, zeroBomb } from '../extensions/permessage-deflate/helpers.js';
 
 const TIMEOUT = 60_000;
 const SIZES = [16, 64, 256, 1024, 4096, 8192, 16384, 32768, 65536, 131072];
@@ -103,12 +103,17 @@ const CASES: ClientCase[] = [
 const body = (size: number, k: number): Buffer => compressible(size, size * 100 + k);
 
 /** A ws echo server with `server` options and our client: 10 messages of each size, each echo checked. */
-async function echoRun(c: ClientCase, binary: boolean) {
+async function echoRun(c: ClientCase, binary: boolean, signal: AbortSignal) {
   const wss = new WsWebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: { ...c.server, threshold: 0 } });
+  closeOnAbort(signal, () => {
+    for (const ws of wss.clients) ws.terminate();
+    wss.close();
+  });
   const connections = new Inbox<[WsWebSocket, IncomingMessage]>(wss, 'connection');
   await once(wss, 'listening');
   const port = (wss.address() as AddressInfo).port;
   const client = new WebSocket(`ws://127.0.0.1:${port}/`, { perMessageDeflate: { ...c.client, threshold: 0 } });
+  closeOnAbort(signal, () => client.terminate());
   const inbox = new Inbox<[Buffer, boolean]>(client, 'message');
   let responseHeader: string | undefined;
   client.once('upgrade', (res: IncomingMessage) => (responseHeader = res.headers['sec-websocket-extensions']));
@@ -162,8 +167,8 @@ describe('12.x / 13.x, our client -> ws echo server', () => {
   for (const c of CASES) {
     for (const kind of ['text', 'binary'] as const) {
       const sub = kind === 'text' ? 1 : 2;
-      test(`${c.id}.${sub} ${c.title}, ${kind}: ${PER_SIZE} messages of each size ${SIZES[0]}..${SIZES.at(-1)} echoed`, { timeout: TIMEOUT }, async () => {
-        const r = await echoRun(c, kind === 'binary');
+      test(`${c.id}.${sub} ${c.title}, ${kind}: ${PER_SIZE} messages of each size ${SIZES[0]}..${SIZES.at(-1)} echoed`, { timeout: TIMEOUT }, async (t) => {
+        const r = await echoRun(c, kind === 'binary', t.signal);
         assert.equal(r.offer, c.offer, 'our offer');
         assert.equal(r.response, c.response, 'ws response');
         assert.equal(r.clientExtensions, 'permessage-deflate');
@@ -186,10 +191,15 @@ interface Outcome {
 
 /** Our client against a raw server whose connection handler is `peerScript`. */
 async function withRawServer(
+  signal: AbortSignal,
   peerScript: (peer: RawPeer) => Promise<void>,
   run: (server: RawServer) => Promise<void>,
 ): Promise<void> {
   const server = await startRawServer(peerScript);
+  closeOnAbort(signal, () => {
+    for (const ws of clients) ws.terminate();
+    return server.close();
+  });
   try {
     await run(server);
     await server.idle();
@@ -200,8 +210,13 @@ async function withRawServer(
 }
 
 /** Connect, record 'open', every 'error', and 'close'. */
+/** Every client connectAndRecord made: terminated if a test is cancelled. */
+const clients = new Set<WebSocket>();
+
 async function connectAndRecord(url: string, options: { perMessageDeflate?: boolean | PerMessageDeflateOptions; maxPayload?: number } = {}) {
   const client = new WebSocket(url, options);
+  clients.add(client);
+  client.once('close', () => clients.delete(client));
   const outcome: Outcome = { opened: false, errors: [], close: [0, ''] };
   const messages = new Inbox<[Buffer, boolean]>(client, 'message');
   client.on('open', () => (outcome.opened = true));
@@ -272,9 +287,10 @@ describe('our client refuses invalid or unrequested permessage-deflate responses
     { name: 'malformed header', header: 'permessage-deflate; =1', error: 'Invalid Sec-WebSocket-Extensions header' },
   ];
   for (const c of cases) {
-    test(`${c.name}: 'error' (${c.error}), 'close' 1006, never 'open'`, { timeout: 20_000 }, async () => {
+    test(`${c.name}: 'error' (${c.error}), 'close' 1006, never 'open'`, { timeout: 20_000 }, async (t) => {
       let offer: string | undefined;
       await withRawServer(
+        t.signal,
         async (peer) => {
           const req = await peer.acceptUpgrade({ 'Sec-WebSocket-Extensions': c.header });
           offer = req.headers['sec-websocket-extensions'];
@@ -300,6 +316,7 @@ describe('our client refuses invalid or unrequested permessage-deflate responses
 describe('raw server -> our client: compressed frames', () => {
   /** Accept with `response`, run `script` on the peer; the client records everything. */
   async function rawRun(
+    signal: AbortSignal,
     response: string,
     script: (peer: RawPeer) => Promise<void>,
     check: (r: { outcome: Outcome; received: Array<[Buffer, boolean]>; offer: string | undefined }) => void,
@@ -307,6 +324,7 @@ describe('raw server -> our client: compressed frames', () => {
   ): Promise<void> {
     let offer: string | undefined;
     await withRawServer(
+        signal,
       async (peer) => {
         const req = await peer.acceptUpgrade({ 'Sec-WebSocket-Extensions': response });
         offer = req.headers['sec-websocket-extensions'];
@@ -349,8 +367,9 @@ describe('raw server -> our client: compressed frames', () => {
     peer.end();
   }
 
-  test('takeover both ways: "Hello" twice (RFC 7692 7.2.3.2), then a BFINAL message, then more', { timeout: 20_000 }, async () => {
+  test('takeover both ways: "Hello" twice (RFC 7692 7.2.3.2), then a BFINAL message, then more', { timeout: 20_000 }, async (t) => {
     await rawRun(
+      t.signal,
       'permessage-deflate',
       async (peer) => {
         for (const payload of [HELLO, hex('f2 00 11 00 00'), hex('f3 48 cd c9 c9 07 00 00'), HELLO, hex('f2 00 11 00 00')]) {
@@ -372,11 +391,12 @@ describe('raw server -> our client: compressed frames', () => {
     );
   });
 
-  test('client_max_window_bits=9 imposed: what our client sends inflates with a 9-bit window', { timeout: 20_000 }, async () => {
+  test('client_max_window_bits=9 imposed: what our client sends inflates with a 9-bit window', { timeout: 20_000 }, async (t) => {
     // 700-byte blocks repeated: a 15-bit compressor would refer back 700 bytes, out of a 512-byte window.
     const block = randomish(700, 1);
     const data = Buffer.concat(Array.from({ length: 20 }, () => block));
     await rawRun(
+      t.signal,
       'permessage-deflate; client_max_window_bits=9',
       async (peer) => {
         for (let i = 0; i < 2; i++) {
@@ -398,8 +418,9 @@ describe('raw server -> our client: compressed frames', () => {
     );
   });
 
-  test('RSV1 on a continuation frame from the server -> our client fails with 1002', { timeout: 20_000 }, async () => {
+  test('RSV1 on a continuation frame from the server -> our client fails with 1002', { timeout: 20_000 }, async (t) => {
     await rawRun(
+      t.signal,
       'permessage-deflate',
       async (peer) => {
         await peer.sendFrame({ opcode: Opcode.TEXT, rsv: 4, fin: false, payload: hex('f2 48 cd') });
@@ -415,8 +436,9 @@ describe('raw server -> our client: compressed frames', () => {
     );
   });
 
-  test('RSV1 on a ping from the server -> 1002', { timeout: 20_000 }, async () => {
+  test('RSV1 on a ping from the server -> 1002', { timeout: 20_000 }, async (t) => {
     await rawRun(
+      t.signal,
       'permessage-deflate',
       async (peer) => {
         await peer.sendFrame({ opcode: Opcode.PING, rsv: 4, payload: 'x' });
@@ -429,9 +451,10 @@ describe('raw server -> our client: compressed frames', () => {
     );
   });
 
-  test('RSV1 when the server did not accept the extension -> 1002', { timeout: 20_000 }, async () => {
+  test('RSV1 when the server did not accept the extension -> 1002', { timeout: 20_000 }, async (t) => {
     let offer: string | undefined;
     await withRawServer(
+        t.signal,
       async (peer) => {
         const req = await peer.acceptUpgrade(); // no Sec-WebSocket-Extensions: declined
         offer = req.headers['sec-websocket-extensions'];
@@ -451,8 +474,9 @@ describe('raw server -> our client: compressed frames', () => {
     assert.equal(offer, DEFAULT_OFFER);
   });
 
-  test('invalid DEFLATE data from the server -> 1007', { timeout: 20_000 }, async () => {
+  test('invalid DEFLATE data from the server -> 1007', { timeout: 20_000 }, async (t) => {
     await rawRun(
+      t.signal,
       'permessage-deflate',
       async (peer) => {
         await peer.sendFrame({ opcode: Opcode.BINARY, rsv: 4, payload: hex('ff ff ff') });
@@ -465,7 +489,7 @@ describe('raw server -> our client: compressed frames', () => {
     );
   });
 
-  test('decompression bomb from the server (1 GiB), client maxPayload 1 MiB -> 1009, memory bounded', { timeout: 60_000 }, async () => {
+  test('decompression bomb from the server (1 GiB), client maxPayload 1 MiB -> 1009, memory bounded', { timeout: 60_000 }, async (t) => {
     const bomb = await zeroBomb(1024);
     const before = process.memoryUsage().rss;
     let peak = before;
@@ -477,6 +501,7 @@ describe('raw server -> our client: compressed frames', () => {
     setImmediate(sample);
     try {
       await rawRun(
+      t.signal,
         'permessage-deflate',
         async (peer) => {
           await peer.sendFrame({ opcode: Opcode.BINARY, rsv: 4, payload: bomb.payload });
@@ -495,10 +520,11 @@ describe('raw server -> our client: compressed frames', () => {
     assert.ok((peak - before) / MiB < 64, `rss grew by ${((peak - before) / MiB).toFixed(1)} MiB`);
   });
 
-  test('our client compresses from the threshold on (default 1024 bytes), masked, RSV1 on the first frame only', { timeout: 20_000 }, async () => {
+  test('our client compresses from the threshold on (default 1024 bytes), masked, RSV1 on the first frame only', { timeout: 20_000 }, async (t) => {
     const small = compressible(1023);
     const big = compressible(64 * KiB);
     await rawRun(
+      t.signal,
       'permessage-deflate; server_no_context_takeover; client_no_context_takeover',
       async (peer) => {
         const f1 = await peer.readFrame();

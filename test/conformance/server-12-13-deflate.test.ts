@@ -21,7 +21,7 @@ import type { ServerOptions } from '../../src/node/index.js';
 import { Inbox, startOurServer } from '../interop/helpers.js';
 import { Case, Opcode, closePayload, hex, startEchoServer } from './server-harness.js';
 import { handshakeRaw, type RawClient } from '../support/raw-socket.js';
-import { KiB, MiB, compressible, zeroBomb } from '../extensions/permessage-deflate/helpers.js';
+import { KiB, MiB, closeOnAbort, compressible, zeroBomb } from '../extensions/permessage-deflate/helpers.js';
 
 const TIMEOUT = 60_000;
 const SIZES = [16, 64, 256, 1024, 4096, 8192, 16384, 32768, 65536, 131072];
@@ -128,9 +128,14 @@ const body = (size: number, k: number): Buffer => compressible(size, size * 100 
  * Our echo server and a ws client with `client` options: 10 messages of each
  * size, each echo checked in order. Returns what the handshake and the wire showed.
  */
-async function echoRun(server: ServerConfig, client: WsDeflate, binary: boolean) {
+async function echoRun(server: ServerConfig, client: WsDeflate, binary: boolean, signal: AbortSignal) {
   const srv = await startOurServer({ perMessageDeflate: server.options });
   const ws = new WsWebSocket(srv.url, { perMessageDeflate: { ...client, threshold: 0 } });
+  closeOnAbort(signal, () => {
+    ws.terminate();
+    for (const c of srv.wss.clients) c.terminate();
+    return srv.close();
+  });
   const inbox = new Inbox<[Buffer, boolean]>(ws, 'message');
   let responseHeader: string | undefined;
   ws.once('upgrade', (res) => (responseHeader = res.headers['sec-websocket-extensions']));
@@ -179,8 +184,8 @@ for (const server of [SERVER_DEFAULT, SERVER_TAKEOVER]) {
   describe(`12.x / 13.x, ws client -> our echo server (${server.name})`, () => {
     for (const kind of ['text', 'binary'] as const) {
       const sub = kind === 'text' ? 1 : 2;
-      test(`12.${sub} ${kind}: ${PER_SIZE} compressed messages of each size ${SIZES[0]}..${SIZES.at(-1)} echoed in order`, { timeout: TIMEOUT }, async () => {
-        const r = await echoRun(server, {}, kind === 'binary');
+      test(`12.${sub} ${kind}: ${PER_SIZE} compressed messages of each size ${SIZES[0]}..${SIZES.at(-1)} echoed in order`, { timeout: TIMEOUT }, async (t) => {
+        const r = await echoRun(server, {}, kind === 'binary', t.signal);
         assert.equal(r.clientExtensions, 'permessage-deflate');
         assert.equal(r.serverExtensions, 'permessage-deflate');
         // Compressible data: both directions far below the payload size.
@@ -191,8 +196,8 @@ for (const server of [SERVER_DEFAULT, SERVER_TAKEOVER]) {
     for (const c of CASES) {
       for (const kind of ['text', 'binary'] as const) {
         const sub = kind === 'text' ? 1 : 2;
-        test(`${c.id}.${sub} ${c.title}, ${kind}: negotiated exactly, every echo equal`, { timeout: TIMEOUT }, async () => {
-          const r = await echoRun(server, c.client, kind === 'binary');
+        test(`${c.id}.${sub} ${c.title}, ${kind}: negotiated exactly, every echo equal`, { timeout: TIMEOUT }, async (t) => {
+          const r = await echoRun(server, c.client, kind === 'binary', t.signal);
           assert.equal(r.offer, c.offer, 'ws offer');
           assert.equal(r.response, c.response[server.name], 'our response');
           assert.equal(r.clientExtensions, 'permessage-deflate');
@@ -223,9 +228,14 @@ function rawCase(
   setup: { server?: Omit<ServerOptions, 'port'>; offer?: string; timeout?: number },
   body: (c: Case, responseExtensions: string | undefined) => Promise<void>,
 ): void {
-  test(name, { timeout: setup.timeout ?? 20_000 }, async () => {
+  test(name, { timeout: setup.timeout ?? 20_000 }, async (t) => {
     const server = await startEchoServer(setup.server ?? { perMessageDeflate: true });
     let client: RawClient | undefined;
+    closeOnAbort(t.signal, () => {
+      void client?.destroy();
+      for (const c of server.wss.clients) c.terminate();
+      return server.close();
+    });
     try {
       client = await handshakeRaw(server.port, '/', setup.offer !== undefined ? { 'Sec-WebSocket-Extensions': setup.offer } : {});
       await body(new Case(client, server), client.response!.headers['sec-websocket-extensions']);

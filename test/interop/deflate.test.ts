@@ -20,6 +20,7 @@ import { withChromium } from '../support/chromium.js';
 import { pythonScriptDir, startPythonEchoServer } from '../support/python.js';
 import { chromiumPath, pythonWebsockets, requireDependency, skipReason } from '../support/system.js';
 import { Inbox, startOurServer, type OurServer } from './helpers.js';
+import { closeOnAbort } from '../extensions/permessage-deflate/helpers.js';
 
 const TIMEOUT = 120_000;
 const SIZES = [10, 1024, 64 * 1024, 1024 * 1024];
@@ -123,9 +124,14 @@ function assertCompressed(wire: { written: number; read: number }): void {
 
 describe('ws interop with permessage-deflate', () => {
   for (const server of SERVERS) {
-    test(`ws client -> our ${server.name}: negotiated on both sides, every message exact`, { timeout: TIMEOUT }, async () => {
+    test(`ws client -> our ${server.name}: negotiated on both sides, every message exact`, { timeout: TIMEOUT }, async (t) => {
       const { srv, conns } = await startRecordingServer(server.options);
       const client = new WsWebSocket(srv.url, { perMessageDeflate: true });
+      closeOnAbort(t.signal, () => {
+        client.terminate();
+        for (const c of srv.wss.clients) c.terminate();
+        return srv.close();
+      });
       const inbox = new Inbox<[Buffer, boolean]>(client, 'message');
       let response: string | undefined;
       client.once('upgrade', (res) => (response = res.headers['sec-websocket-extensions']));
@@ -152,8 +158,12 @@ describe('ws interop with permessage-deflate', () => {
 
   for (const wsOptions of [{}, { serverNoContextTakeover: true, clientNoContextTakeover: true }]) {
     const label = Object.keys(wsOptions).length === 0 ? 'ws server defaults' : 'ws server without context takeover';
-    test(`our client -> ws server (${label}): negotiated on both sides, every message exact`, { timeout: TIMEOUT }, async () => {
+    test(`our client -> ws server (${label}): negotiated on both sides, every message exact`, { timeout: TIMEOUT }, async (t) => {
       const wss = new WsWebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: wsOptions });
+      closeOnAbort(t.signal, () => {
+        for (const ws of wss.clients) ws.terminate();
+        wss.close();
+      });
       const received: Expected[] = [];
       let serverSide: WsWebSocket | undefined;
       let offer: string | undefined;
@@ -167,6 +177,7 @@ describe('ws interop with permessage-deflate', () => {
       });
       await once(wss, 'listening');
       const client = new WebSocket(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}/`);
+      closeOnAbort(t.signal, () => client.terminate());
       const inbox = new Inbox<[Buffer, boolean]>(client, 'message');
       try {
         await once(client, 'open');
@@ -271,8 +282,12 @@ async function runPythonDeflateClient(url: string): Promise<PyResult> {
 
 describe('python websockets interop with permessage-deflate', () => {
   for (const server of SERVERS) {
-    test(`python client -> our ${server.name}: negotiated, every message exact both ways`, { skip: pySkip, timeout: TIMEOUT }, async () => {
+    test(`python client -> our ${server.name}: negotiated, every message exact both ways`, { skip: pySkip, timeout: TIMEOUT }, async (t) => {
       const { srv, conns } = await startRecordingServer(server.options);
+      closeOnAbort(t.signal, () => {
+        for (const c of srv.wss.clients) c.terminate();
+        return srv.close();
+      });
       try {
         const r = await runPythonDeflateClient(srv.url);
         assert.equal(r.error, null);
@@ -290,9 +305,13 @@ describe('python websockets interop with permessage-deflate', () => {
     });
   }
 
-  test('our client -> python echo server: negotiated (12-bit windows), every message exact both ways', { skip: pySkip, timeout: TIMEOUT }, async () => {
+  test('our client -> python echo server: negotiated (12-bit windows), every message exact both ways', { skip: pySkip, timeout: TIMEOUT }, async (t) => {
     const server = await startPythonEchoServer({ compression: true });
     const client = new WebSocket(server.url);
+    closeOnAbort(t.signal, () => {
+      client.terminate();
+      return server.close();
+    });
     const inbox = new Inbox<[Buffer, boolean]>(client, 'message');
     let response: string | undefined;
     client.once('upgrade', (res: IncomingMessage) => (response = res.headers['sec-websocket-extensions']));
@@ -401,8 +420,9 @@ async function startSite(options: ServerConfig['options']): Promise<Site> {
 
 describe('chromium interop with permessage-deflate', () => {
   for (const server of SERVERS) {
-    test(`page WebSocket -> our ${server.name}: negotiated, every message exact both ways`, { skip: chromeSkip, timeout: TIMEOUT }, async () => {
+    test(`page WebSocket -> our ${server.name}: negotiated, every message exact both ways`, { skip: chromeSkip, timeout: TIMEOUT }, async (t) => {
       const site = await startSite(server.options);
+      closeOnAbort(t.signal, () => site.close());
       try {
         const result = await withChromium(async (browser) => {
           const page = await browser.newPage();

@@ -217,3 +217,25 @@ export function deflateStats(data: Uint8Array): { output: number; maxDistance: n
   }
   return { output, maxDistance };
 }
+
+/**
+ * node:test aborts `t.signal` when a test ends, and also when it times out
+ * while still awaiting, in which case its `finally` blocks never run. Closing
+ * here too keeps a stuck test from holding the process (and the whole run)
+ * open. `close` runs in both cases, so it must be idempotent; its errors are
+ * ignored.
+ */
+export function closeOnAbort(signal: AbortSignal, close: () => unknown): void {
+  signal.addEventListener(
+    'abort',
+    () => {
+      try {
+        const r = close();
+        if (r instanceof Promise) r.catch(() => {});
+      } catch {
+        // already closed
+      }
+    },
+    { once: true },
+  );
+}
