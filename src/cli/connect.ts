@@ -26,6 +26,8 @@ export interface ConnectOptions {
   execute: string[];
   /** With execute: longest wait for the replies, in ms. */
   wait: number;
+  /** Offer permessage-deflate (default true, as browsers do: the server decides). */
+  deflate: boolean;
 }
 
 export const DEFAULT_EXECUTE_WAIT = 2000;
@@ -59,6 +61,8 @@ Options:
   -x, --execute MSG       send MSG once connected (repeatable), wait for as many
                           replies as messages sent or --wait ms, then close
   -w, --wait MS           with --execute: longest wait for replies (default ${DEFAULT_EXECUTE_WAIT})
+      --deflate           offer permessage-deflate (the default, as browsers do)
+      --no-deflate        offer no compression
   -h, --help              show this help
 
 Exit status: 0 when the connection closed with 1000, 1001 or 1005; 1 for any
@@ -71,6 +75,8 @@ other close code or when it could not connect; 2 for a bad command line.`,
     echo: { type: 'boolean', short: 'e' },
     execute: { type: 'string', short: 'x', multiple: true },
     wait: { type: 'string', short: 'w' },
+    deflate: { type: 'boolean' },
+    'no-deflate': { type: 'boolean' },
   },
   allowPositionals: true,
   run: (values, positionals, io) => connect(connectOptions(values, positionals), io),
@@ -79,7 +85,9 @@ other close code or when it could not connect; 2 for a bad command line.`,
 function connectOptions(values: Record<string, unknown>, positionals: string[]): ConnectOptions {
   const v = values as {
     header?: string[]; subprotocol?: string[]; origin?: string; insecure?: boolean; echo?: boolean; execute?: string[]; wait?: string;
+    deflate?: boolean; 'no-deflate'?: boolean;
   };
+  if (v.deflate && v['no-deflate']) throw new UsageError("Options '--deflate' and '--no-deflate' cannot be used together");
   if (positionals.length === 0) throw new UsageError('missing the URL to connect to');
   if (positionals.length > 1) throw new UsageError(`expected one URL, got ${positionals.length} arguments`);
   const execute = v.execute ?? [];
@@ -109,6 +117,7 @@ function connectOptions(values: Record<string, unknown>, positionals: string[]):
     echo: v.echo ?? false,
     execute,
     wait: v.wait === undefined ? DEFAULT_EXECUTE_WAIT : parseInteger('wait', v.wait),
+    deflate: v['no-deflate'] !== true,
   };
 }
 
@@ -136,7 +145,7 @@ function describeFailure(error: Error & { code?: string; errors?: Array<{ code?:
 
 /** Open the connection and run the session; resolves with the exit status. */
 export function connect(options: ConnectOptions, io: CliIo): Promise<number> {
-  const clientOptions: ClientOptions = { headers: options.headers };
+  const clientOptions: ClientOptions = { headers: options.headers, perMessageDeflate: options.deflate };
   if (options.origin !== undefined) clientOptions.origin = options.origin;
   if (options.insecure) clientOptions.rejectUnauthorized = false;
   let ws: WebSocket;
@@ -237,7 +246,7 @@ export function connect(options: ConnectOptions, io: CliIo): Promise<number> {
 
     ws.on('open', () => {
       opened = true;
-      status(`connected to ${ws.url}${ws.protocol ? ` (subprotocol: ${ws.protocol})` : ''}`);
+      status(`connected to ${ws.url}${ws.protocol ? ` (subprotocol: ${ws.protocol})` : ''}${ws.extensions ? ` (extensions: ${ws.extensions})` : ''}`);
       if (options.execute.length > 0) {
         for (const message of options.execute) ws.send(message);
         executeTimer = setTimeout(() => {

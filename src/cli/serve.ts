@@ -15,6 +15,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from '../node/websocket-server.js';
 import { WebSocket } from '../node/websocket.js';
+import { installPubSub } from '../pubsub/install.js';
+import { redisAdapter, type RedisAdapter } from '../pubsub/redis-adapter.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, hostPort, parseInteger, printable, type CliIo } from './args.js';
 import { staticFileUrl } from './location.js';
 import type { Command } from './main.js';
@@ -27,10 +29,21 @@ export interface ServeOptions {
   maxPayload: number | undefined;
   /** Pathname the WebSocket endpoint answers on. */
   path: string;
+  /** Accept permessage-deflate. */
+  deflate: boolean;
+  /** Broadcast through this Redis: every serve process on it forms one broadcast group. */
+  redis: string | undefined;
 }
+
+/** The topic every client subscribes to in broadcast mode. */
+const BROADCAST_TOPIC = 'hyperws-serve:broadcast';
+/** How long to wait for Redis when starting. */
+const REDIS_READY_TIMEOUT = 10_000;
 
 /** Echo mode stops reading from a client whose replies pile up beyond this. */
 const ECHO_HIGH_WATER_MARK = 1024 * 1024;
+
+installPubSub();
 
 export const serveCommand: Command = {
   summary: 'run a WebSocket echo/broadcast server with a browser console',
@@ -48,6 +61,11 @@ Options:
       --max-payload N   largest message accepted, in bytes (default 104857600;
                         0 for no limit); larger messages close with 1009
       --path PATH       pathname of the WebSocket endpoint (default /)
+      --deflate         accept permessage-deflate (off by default: it costs CPU
+                        on every message above 1 KiB)
+      --redis URL       with --broadcast: broadcast through this Redis, so every
+                        serve process connected to it forms one broadcast group
+                        (needs the ioredis package)
   -h, --help            show this help
 
 Prints one line on stdout when listening:
@@ -62,14 +80,20 @@ drops the clients that have not finished closing.`,
     broadcast: { type: 'boolean' },
     'max-payload': { type: 'string' },
     path: { type: 'string' },
+    deflate: { type: 'boolean' },
+    redis: { type: 'string' },
   },
   allowPositionals: false,
   run: (values, _positionals, io) => serve(serveOptions(values), io),
 };
 
 function serveOptions(values: Record<string, unknown>): ServeOptions {
-  const v = values as { port?: string; host?: string; echo?: boolean; broadcast?: boolean; 'max-payload'?: string; path?: string };
+  const v = values as {
+    port?: string; host?: string; echo?: boolean; broadcast?: boolean; 'max-payload'?: string; path?: string; deflate?: boolean; redis?: string;
+  };
   if (v.echo && v.broadcast) throw new UsageError("Options '--echo' and '--broadcast' cannot be used together");
+  if (v.redis !== undefined && !v.broadcast) throw new UsageError("Option '--redis' only applies with '--broadcast'");
+  if (v.redis !== undefined && !/^rediss?:\/\//.test(v.redis)) throw new UsageError(`Option '--redis' expects a redis:// URL, got '${printable(v.redis)}'`);
   const path = v.path ?? '/';
   if (!/^\/[\x21-\x7e]*$/.test(path)) throw new UsageError(`Option '--path' must start with '/' and contain no spaces, got '${printable(path)}'`);
   const host = v.host ?? '127.0.0.1';
@@ -80,6 +104,8 @@ function serveOptions(values: Record<string, unknown>): ServeOptions {
     mode: v.broadcast ? 'broadcast' : 'echo',
     maxPayload: v['max-payload'] === undefined ? undefined : parseInteger('max-payload', v['max-payload']),
     path,
+    deflate: v.deflate === true,
+    redis: v.redis,
   };
 }
 
@@ -125,9 +151,28 @@ export async function serve(options: ServeOptions, io: CliIo): Promise<number> {
     if (pathname === options.path) return sendText(res, 426, 'Upgrade Required: this is a WebSocket endpoint\n', { Upgrade: 'websocket' });
     sendText(res, 404, 'Not Found\n');
   });
+  let adapter: RedisAdapter | undefined;
+  if (options.redis !== undefined) {
+    adapter = redisAdapter({ url: options.redis, onError: () => {} });
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        adapter.ready,
+        new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('no answer')), REDIS_READY_TIMEOUT))),
+      ]);
+    } catch (error) {
+      await adapter.close();
+      io.stderr.write(`hyperws serve: cannot connect to Redis at ${options.redis}: ${printable((error as Error).message)}\n`);
+      return EXIT_FAILURE;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
   const wss = new WebSocketServer({
     server,
     path: options.path,
+    perMessageDeflate: options.deflate,
+    ...(adapter !== undefined ? { adapter } : {}),
     ...(options.maxPayload !== undefined ? { maxPayload: options.maxPayload } : {}),
   });
   // Listen errors reach both; the one below reports them.
@@ -173,17 +218,18 @@ export async function serve(options: ServeOptions, io: CliIo): Promise<number> {
         }
       });
     } else {
+      // Topics: encoded once for every client, and through Redis to every other node.
+      ws.subscribe(BROADCAST_TOPIC);
       ws.on('message', (data: Buffer, isBinary: boolean) => {
-        for (const client of wss.clients) {
-          if (client.readyState === WebSocket.OPEN) client.send(data, { binary: isBinary });
-        }
+        wss.publish(BROADCAST_TOPIC, data, { binary: isBinary, compress: options.deflate });
       });
     }
   });
 
   const { port } = server.address() as AddressInfo;
   const where = hostPort(options.host, port);
-  io.stdout.write(`hyperws serve: listening on ws://${where}${options.path} (${options.mode} mode); console at http://${where}/\n`);
+  const mode = options.redis !== undefined ? `${options.mode} mode via ${options.redis}` : `${options.mode} mode`;
+  io.stdout.write(`hyperws serve: listening on ws://${where}${options.path} (${mode}); console at http://${where}/\n`);
 
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     const onSignal = (name: NodeJS.Signals) => {

@@ -124,7 +124,7 @@ export async function runCli(args: string[], stdin = ''): Promise<CliResult> {
   }
 }
 
-export const LISTENING = /^hyperws serve: listening on ws:\/\/127\.0\.0\.1:(\d+)(\/\S*) \((echo|broadcast) mode\); console at http:\/\/127\.0\.0\.1:(\d+)\/$/;
+export const LISTENING = /^hyperws serve: listening on ws:\/\/127\.0\.0\.1:(\d+)(\/\S*) \((echo|broadcast) mode(?: via \S+)?\); console at http:\/\/127\.0\.0\.1:(\d+)\/$/;
 
 export interface ServeProcess extends CliProcess {
   port: number;
