@@ -7,6 +7,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { constants, inflateRawSync } from 'node:zlib';
 import { DeflateTransform, type DeflateAgreement, type PerMessageDeflateOptions } from '../../../src/extensions/permessage-deflate/index.js';
+import { SYNC_ZLIB_LIMIT } from '../../../src/extensions/permessage-deflate/deflate-transform.js';
 import { ZlibLimiter, sharedLimiter } from '../../../src/extensions/permessage-deflate/zlib-limiter.js';
 import { CloseCode } from '../../../src/protocol/close-code.js';
 import { ProtocolError } from '../../../src/protocol/errors.js';
@@ -343,8 +344,11 @@ describe('invalid input and limits', () => {
 describe('dispose and the concurrency limiter', () => {
   // Transforms created with a concurrencyLimit share that limit's process-wide
   // limiter; limits 1 and 2 are used only by this file's tests, which run one
-  // at a time.
+  // at a time. Small messages without context takeover skip the limiter (the
+  // synchronous fast path): the messages here inflate to more than
+  // SYNC_ZLIB_LIMIT bytes, or are encoded from more, so they take the pool.
   const ONE = { concurrencyLimit: 1 };
+  const ASYNC_SIZE = 2 * SYNC_ZLIB_LIMIT;
 
   test('dispose() during a running decode: its callback never comes, its slot is released', { timeout: TIMEOUT }, async () => {
     for (const agreement of [NO_TAKEOVER, TAKEOVER]) {
@@ -360,10 +364,10 @@ describe('dispose and the concurrency limiter', () => {
         a.decode([big], 0, () => calls.push('a'));
         assert.equal(limiter.active, 1, 'a is running');
         a.dispose();
-        const message = await encode(sender2, compressible(10 * KiB, 5));
+        const message = await encode(sender2, compressible(ASYNC_SIZE, 5));
         // b can only run once a's slot is free; a would have been called before b starts.
         const got = await decodeOk(b, message);
-        assert.ok(got.equals(compressible(10 * KiB, 5)));
+        assert.ok(got.equals(compressible(ASYNC_SIZE, 5)));
         assert.deepEqual(calls, []);
         assert.equal(limiter.active, 0);
         assert.equal(limiter.waiting, 0);
@@ -413,6 +417,8 @@ describe('dispose and the concurrency limiter', () => {
         const calls: string[] = [];
         a.encode(compressible(4 * MiB), true, () => calls.push('a'));
         a.dispose();
+        // b's large message can only be encoded once a's slot is free.
+        assert.ok((await encode(b, compressible(ASYNC_SIZE))).length > 0);
         const encoded = await encode(b, Buffer.from('Hello'));
         assert.deepEqual(encoded, hex('f2 48 cd c9 c9 07 00'));
         assert.deepEqual(calls, []);
@@ -429,7 +435,7 @@ describe('dispose and the concurrency limiter', () => {
     const receivers = Array.from({ length: 6 }, () => new DeflateTransform('server', NO_TAKEOVER, ONE));
     try {
       // Big first, small last: without the FIFO limiter the small ones would finish first.
-      const sizes = [2 * MiB, 1 * MiB, 64 * KiB, 1 * KiB, 100, 10].map((n) => Math.max(n, 1024));
+      const sizes = [2 * MiB, 1 * MiB, 512 * KiB, 256 * KiB, 128 * KiB, SYNC_ZLIB_LIMIT + 1];
       // One encode at a time per transform, as the core's send queue guarantees.
       const messages: Buffer[] = [];
       for (const [i, n] of sizes.entries()) messages.push(await encode(sender, compressible(n, i)));
@@ -482,5 +488,117 @@ describe('dispose and the concurrency limiter', () => {
     assert.equal(sharedLimiter(3), sharedLimiter(3));
     assert.notEqual(sharedLimiter(3), sharedLimiter(4));
     assert.equal(sharedLimiter(3).limit, 3);
+  });
+});
+
+describe('synchronous fast path (small messages, no context takeover)', () => {
+  /** Runs `fn` with a callback; reports whether it was called before `fn` returned, and with what. */
+  function callNow<T extends unknown[]>(fn: (cb: (...args: T) => void) => void): { sync: boolean; args: Promise<T> } {
+    let sync = false;
+    let returned = false;
+    const args = new Promise<T>((resolve) =>
+      fn((...a) => {
+        if (!returned) sync = true;
+        resolve(a);
+      }),
+    );
+    returned = true;
+    return { sync, args };
+  }
+
+  test('a message of at most SYNC_ZLIB_LIMIT bytes is encoded and decoded at once, without the limiter', { timeout: TIMEOUT }, async () => {
+    const limiter = sharedLimiter(1);
+    const { server, client, dispose } = pair(NO_TAKEOVER, { concurrencyLimit: 1 });
+    const busy = new DeflateTransform('server', NO_TAKEOVER, { concurrencyLimit: 1 });
+    try {
+      // Occupy the only slot: the fast path must not wait for it.
+      const pending = encode(busy, compressible(4 * MiB));
+      assert.equal(limiter.active, 1);
+      for (const size of [1024, 16 * KiB, SYNC_ZLIB_LIMIT]) {
+        const data = compressible(size, size);
+        const enc = callNow<[Error | null, Buffer?]>((cb) => server.encode(data, true, cb));
+        assert.equal(enc.sync, true, `encode ${size}`);
+        const [encError, encoded] = await enc.args;
+        assert.equal(encError, null);
+        // Plain raw DEFLATE without the trailer, as the asynchronous path gives.
+        assert.ok(inflateRawSync(Buffer.concat([encoded!, TRAILER]), { finishFlush: constants.Z_SYNC_FLUSH }).equals(data));
+        const dec = callNow<[ProtocolError | null, Buffer?]>((cb) => client.decode([encoded!], 0, cb));
+        assert.equal(dec.sync, true, `decode ${size}`);
+        const [decError, decoded] = await dec.args;
+        assert.equal(decError, null);
+        assert.ok(decoded!.equals(data));
+      }
+      await pending;
+      assert.equal(limiter.active, 0);
+    } finally {
+      dispose();
+      busy.dispose();
+    }
+  });
+
+  test('larger messages, and everything with context takeover, stay asynchronous', { timeout: TIMEOUT }, async () => {
+    const big = compressible(SYNC_ZLIB_LIMIT + 1);
+    const { server, client, dispose } = pair(NO_TAKEOVER);
+    const takeover = pair(TAKEOVER);
+    try {
+      const enc = callNow<[Error | null, Buffer?]>((cb) => server.encode(big, true, cb));
+      assert.equal(enc.sync, false);
+      const encoded = (await enc.args)[1]!;
+      // The compressed input is small, but the output is above the limit: inflated in the thread pool.
+      assert.ok(encoded.length < SYNC_ZLIB_LIMIT);
+      for (const maxPayload of [0, 10 * MiB, SYNC_ZLIB_LIMIT + 1]) {
+        const dec = callNow<[ProtocolError | null, Buffer?]>((cb) => client.decode([encoded], maxPayload, cb));
+        assert.equal(dec.sync, false);
+        const [error, data] = await dec.args;
+        assert.equal(error, null);
+        assert.ok(data!.equals(big));
+      }
+      const small = compressible(1024);
+      const tEnc = callNow<[Error | null, Buffer?]>((cb) => takeover.server.encode(small, true, cb));
+      assert.equal(tEnc.sync, false);
+      const tEncoded = (await tEnc.args)[1]!;
+      const tDec = callNow<[ProtocolError | null, Buffer?]>((cb) => takeover.client.decode([tEncoded], 0, cb));
+      assert.equal(tDec.sync, false);
+      assert.ok((await tDec.args)[1]!.equals(small));
+    } finally {
+      dispose();
+      takeover.dispose();
+    }
+  });
+
+  test('on the fast path: maxPayload exceeded -> 1009, invalid data -> 1007, at once', { timeout: TIMEOUT }, async () => {
+    const { server, client, dispose } = pair(NO_TAKEOVER);
+    try {
+      const encoded = await encode(client, compressible(2000));
+      const ok = callNow<[ProtocolError | null, Buffer?]>((cb) => server.decode([encoded], 2000, cb));
+      assert.equal(ok.sync, true);
+      assert.equal((await ok.args)[1]!.length, 2000);
+      const over = callNow<[ProtocolError | null, Buffer?]>((cb) => server.decode([encoded], 1999, cb));
+      assert.equal(over.sync, true);
+      const [overError, overData] = await over.args;
+      assert.ok(overError instanceof ProtocolError);
+      assert.equal(overError.closeCode, CloseCode.MessageTooBig);
+      assert.equal(overData, undefined);
+      const bad = callNow<[ProtocolError | null, Buffer?]>((cb) => server.decode([hex('ff ff ff')], 0, cb));
+      assert.equal(bad.sync, true);
+      const [badError] = await bad.args;
+      assert.ok(badError instanceof ProtocolError);
+      assert.equal(badError.closeCode, CloseCode.InvalidFramePayloadData);
+      // A small bomb (~32 KiB -> 32 MiB) with maxPayload 1 MiB: 1009.
+      const { payload } = await zeroBomb(32);
+      assert.ok(payload.length <= SYNC_ZLIB_LIMIT);
+      const bomb = await decode(server, payload, MiB);
+      assert.ok(bomb.error instanceof ProtocolError);
+      assert.equal(bomb.error.closeCode, CloseCode.MessageTooBig);
+      // After a disposal the fast path calls nothing either.
+      server.dispose();
+      let called = false;
+      server.decode([encoded], 0, () => (called = true));
+      server.encode(compressible(2000), true, () => (called = true));
+      await new Promise((r) => setTimeout(r, 20));
+      assert.equal(called, false);
+    } finally {
+      dispose();
+    }
   });
 });
