@@ -3,7 +3,12 @@
  * 4.2.2 step 5.4). Owns the GUID, the accept digest, key generation and key
  * validation. Pure: no I/O, no knowledge of headers beyond these two values.
  */
+import * as crypto from 'node:crypto';
 import { createHash, randomBytes } from 'node:crypto';
+
+// One-shot hashing (Node >= 20.12): no Hash object (and native context
+// awaiting garbage collection) per handshake.
+const oneShotHash = (crypto as { hash?: (algorithm: string, data: string, encoding: 'base64') => string }).hash;
 
 /** The magic string every WebSocket server appends to the client's key (RFC 6455 1.3). */
 export const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
@@ -14,6 +19,7 @@ export const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
  * needs to decode it.
  */
 export function computeAccept(key: string): string {
+  if (oneShotHash !== undefined) return oneShotHash('sha1', key + WS_GUID, 'base64');
   return createHash('sha1').update(key + WS_GUID).digest('base64');
 }
 

@@ -56,6 +56,7 @@ export class SocketBinding implements ConnectionHandler, ConnectionOutput {
     socket.on('close', socketOnClose);
     socket.on('error', socketOnError);
     socket.on('drain', socketOnDrain);
+    compactEvents(socket);
   }
 
   /** Stop reading and forget the socket's data (after failure or terminate). */
@@ -158,4 +159,44 @@ function socketOnDrain(this: BoundSocket): void {
   const binding = this[kBinding]!;
   binding.connection.flushPendingPong();
   binding._owner()._onDrain();
+}
+
+/**
+ * The HTTP server added and removed listeners on the socket during the
+ * handshake ('timeout', 'resume', 'pause'...); removed events stay behind as
+ * keys holding undefined, which spill out of the stream's preallocated
+ * listener table into an extra property store kept for the socket's life.
+ * Rebuild the table in the stream's own layout (the literal below mirrors
+ * Node's), keeping every live entry: same listeners, same order, same count.
+ */
+const STREAM_EVENT_KEYS = ['close', 'error', 'prefinish', 'finish', 'drain', 'data', 'end', 'readable'];
+function compactEvents(socket: BoundSocket): void {
+  const holder = socket as unknown as { _events?: Record<string | symbol, unknown> };
+  const old = holder._events;
+  if (old === undefined || old === null || Object.getPrototypeOf(old) !== Object.prototype) return;
+  const keys = Reflect.ownKeys(old);
+  let stale = false;
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    if (i < STREAM_EVENT_KEYS.length ? key !== STREAM_EVENT_KEYS[i] : old[key] === undefined) {
+      if (i < STREAM_EVENT_KEYS.length) return; // not the layout we know: leave it alone
+      stale = true;
+    }
+  }
+  if (!stale) return;
+  const fresh: Record<string | symbol, unknown> = {
+    close: old['close'],
+    error: old['error'],
+    prefinish: old['prefinish'],
+    finish: old['finish'],
+    drain: old['drain'],
+    data: old['data'],
+    end: old['end'],
+    readable: old['readable'],
+  };
+  for (let i = STREAM_EVENT_KEYS.length; i < keys.length; i++) {
+    const value = old[keys[i]!];
+    if (value !== undefined) fresh[keys[i]!] = value;
+  }
+  holder._events = fresh;
 }

@@ -290,16 +290,19 @@ export class WebSocketServer extends EventEmitter {
     const Ctor = this.options.WebSocket ?? WebSocket;
     const ws = new Ctor(null);
     ws._server = this;
-    ws.protocol = protocol ?? '';
-    ws._extensionsHeader = extensions ?? '';
-    ws.extensions = accepted !== null ? accepted.response.name : '';
+    if (protocol !== undefined && protocol !== '') ws.protocol = protocol;
+    if (accepted !== null) {
+      ws._extensionsHeader = extensions!;
+      ws.extensions = accepted.response.name;
+    }
+    const options = this.options;
     ws._attach(socket, head, {
       role: 'server',
-      maxPayload: this.options.maxPayload,
-      ...(this.options.skipUTF8Validation !== undefined ? { skipUTF8Validation: this.options.skipUTF8Validation } : {}),
-      ...(this.options.autoPong !== undefined ? { autoPong: this.options.autoPong } : {}),
-      ...(this.options.closeTimeout !== undefined ? { closeTimeout: this.options.closeTimeout } : {}),
-      ...(this.options.fragmentSize !== undefined ? { fragmentSize: this.options.fragmentSize } : {}),
+      maxPayload: options.maxPayload,
+      skipUTF8Validation: options.skipUTF8Validation,
+      autoPong: options.autoPong,
+      closeTimeout: options.closeTimeout,
+      fragmentSize: options.fragmentSize,
       extension: accepted !== null ? accepted.createTransform() : null,
     });
     if (this.options.clientTracking) {

@@ -50,6 +50,17 @@ export interface AttachOptions {
   extension?: MessageTransform | null;
 }
 
+/**
+ * The listener table EventEmitter keeps in `_events`. Its own table is a
+ * null-prototype literal, which V8 stores as a hash dictionary (~160 bytes
+ * even for one listener); instances of this class are ordinary fast objects
+ * (a few in-object slots) whose prototype chain is just as empty, so event
+ * names such as 'toString' still find nothing.
+ */
+function ListenerTable(): void {}
+ListenerTable.prototype = Object.create(null) as object;
+const ListenerTable_ = ListenerTable as unknown as new () => object;
+
 export interface WebSocket extends WsEventTargetMethods {}
 
 export class WebSocket extends EventEmitter implements BindingOwner {
@@ -64,37 +75,38 @@ export class WebSocket extends EventEmitter implements BindingOwner {
   declare readonly CLOSED: 3;
 
   /** Negotiated subprotocol ('' if none). */
-  protocol = '';
+  declare protocol: string;
   /** Names of the negotiated extensions, comma-separated as in ws ('' if none). */
-  extensions = '';
+  declare extensions: string;
   /** @internal The full Sec-WebSocket-Extensions value agreed on (the WHATWG attribute). */
-  _extensionsHeader = '';
+  declare _extensionsHeader: string;
   /** The URL (client side); '' on the server side. */
-  url = '';
+  declare url: string;
 
   /** @internal */ _socket: Duplex | null = null;
   /** @internal The server that accepted this connection (server side), for publish/subscribe. */
   _server: EventEmitter | null = null;
   /** @internal Topics this connection subscribed to (src/pubsub), created on first use. */
-  _topics: Set<string> | null = null;
+  declare _topics: Set<string> | null;
   /** @internal */ _binding: SocketBinding | null = null;
-  /** @internal */ _req: ClientRequest | null = null;
+  /** @internal */ declare _req: ClientRequest | null;
   /** @internal */ _readyState: ReadyState = ReadyState.CONNECTING;
-  /** @internal */ _isServer = true;
-  /** @internal */ _closeCode: number = CloseCode.AbnormalClosure;
-  /** @internal */ _closeReason: Buffer = EMPTY_REASON;
-  /** @internal */ _closeTimer: NodeJS.Timeout | null = null;
-  /** @internal */ _closeTimeout = DEFAULT_CLOSE_TIMEOUT;
-  /** @internal */ _bufferedAfterClose = 0;
-  /** @internal */ _paused = false;
-  /** @internal */ _errorEmitted = false;
-  /** @internal */ _binaryType: BinaryType = 'nodebuffer';
-  /** @internal heartbeat bookkeeping (server) */ _heardFrom = true;
-  /** @internal */ _lastSeen = 0;
-  /** @internal */ _pingSentAt = 0;
+  /** @internal */ declare _isServer: boolean;
+  /** @internal */ declare _closeCode: number;
+  /** @internal */ declare _closeReason: Buffer;
+  /** @internal */ declare _closeTimer: NodeJS.Timeout | null;
+  /** @internal */ declare _closeTimeout: number;
+  /** @internal */ declare _bufferedAfterClose: number;
+  /** @internal */ declare _paused: boolean;
+  /** @internal */ declare _errorEmitted: boolean;
+  /** @internal */ declare _binaryType: BinaryType;
+  /** @internal heartbeat bookkeeping (server) */ declare _heardFrom: boolean;
+  /** @internal */ declare _lastSeen: number;
+  /** @internal */ declare _pingSentAt: number;
 
   constructor(address: string | URL | null, protocols?: string | string[] | ClientOptions, options?: ClientOptions) {
     super();
+    (this as unknown as { _events: object })._events = new ListenerTable_();
     if (address === null) return; // server side: the server attaches a socket
     this._isServer = false;
     if (protocols !== undefined && !Array.isArray(protocols) && typeof protocols === 'object') {
@@ -130,7 +142,7 @@ export class WebSocket extends EventEmitter implements BindingOwner {
   /** @internal Take over an upgraded socket. `head` holds bytes read past the handshake. */
   _attach(socket: Duplex, head: Buffer, options: AttachOptions): void {
     this._socket = socket;
-    this._closeTimeout = options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT;
+    if (options.closeTimeout !== undefined && options.closeTimeout !== DEFAULT_CLOSE_TIMEOUT) this._closeTimeout = options.closeTimeout;
     // Bytes that arrived with the handshake go back in the socket's buffer
     // BEFORE the binding adds its 'data' listener: a paused socket then
     // delivers them on the next tick, after the caller attached listeners.
@@ -344,7 +356,7 @@ export class WebSocket extends EventEmitter implements BindingOwner {
   }
   /** @internal */
   _onSocketData(): void {
-    this._heardFrom = true;
+    if (!this._heardFrom) this._heardFrom = true;
   }
   /** @internal */
   _onSocketEnd(): void {
@@ -376,6 +388,30 @@ export class WebSocket extends EventEmitter implements BindingOwner {
 }
 
 addWsEventTargetMethods(WebSocket.prototype);
+// Defaults of the fields most connections never change live on the prototype
+// (an own property appears when one is set): an idle connection stays small.
+for (const [name, value] of Object.entries({
+  protocol: '',
+  extensions: '',
+  _extensionsHeader: '',
+  url: '',
+  _topics: null,
+  _req: null,
+  _isServer: true,
+  _closeCode: CloseCode.AbnormalClosure,
+  _closeReason: EMPTY_REASON,
+  _closeTimer: null,
+  _closeTimeout: DEFAULT_CLOSE_TIMEOUT,
+  _bufferedAfterClose: 0,
+  _paused: false,
+  _errorEmitted: false,
+  _binaryType: 'nodebuffer',
+  _heardFrom: true,
+  _lastSeen: 0,
+  _pingSentAt: 0,
+})) {
+  Object.defineProperty(WebSocket.prototype, name, { value, writable: true, enumerable: false, configurable: true });
+}
 for (const [name, value] of Object.entries(ReadyState)) {
   Object.defineProperty(WebSocket.prototype, name, { value, enumerable: true, writable: false, configurable: false });
 }

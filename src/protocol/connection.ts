@@ -95,30 +95,31 @@ export type WriteCallback = (error?: Error | null) => void;
 const EMPTY: Buffer = Buffer.alloc(0);
 
 export class Connection implements FrameSink {
-  readonly role: Role;
+  declare readonly role: Role;
   state: ConnectionState = ConnectionState.Open;
   /** Deliver messages as Buffer[] (ws binaryType 'fragments') instead of one Buffer. */
   deliverFragments = false;
   maxPayload: number;
-  readonly fragmentSize: number;
-  readonly autoPong: boolean;
-  readonly skipUtf8Validation: boolean;
+  declare readonly fragmentSize: number;
+  declare readonly autoPong: boolean;
+  declare readonly skipUtf8Validation: boolean;
   /** Close code and reason we sent, if any. */
-  closeSent: { code: number; reason: Buffer } | null = null;
+  declare closeSent: { code: number; reason: Buffer } | null;
   /** Close code and reason the peer sent, if any (1005 when none). */
-  closeReceived: { code: number; reason: Buffer } | null = null;
+  declare closeReceived: { code: number; reason: Buffer } | null;
   /** The error that failed the connection, if it failed. */
-  failure: ProtocolError | null = null;
+  declare failure: ProtocolError | null;
 
-  private readonly parser: FrameParser;
-  private readonly maskKeySource: MaskKeySource | null;
+  /** Created with the first bytes received: a connection that never reads carries none. */
+  private parser: FrameParser | null = null;
+  private declare readonly maskKeySource: MaskKeySource | null;
   // Created on first use: an idle connection should cost as little as possible.
-  private utf8Validator: Utf8Validator | null = null;
-  private messageBuffer: MessageBuffer | null = null;
+  private declare utf8Validator: Utf8Validator | null;
+  private declare messageBuffer: MessageBuffer | null;
   /** The negotiated extension's transform, if any. */
-  readonly extension: MessageTransform | null;
+  declare readonly extension: MessageTransform | null;
   /** Only exists once an extension transformed a message (frames must then wait their turn). */
-  private sendQueue: SendQueue | null = null;
+  private declare sendQueue: SendQueue | null;
 
   // Incoming message in progress (data frames).
   private inMessage = false;
@@ -127,12 +128,12 @@ export class Connection implements FrameSink {
   private single: Buffer | null = null;
   private validateText = false;
   /** The message in progress had RSV1: the extension decodes it when complete. */
-  private compressed = false;
+  private declare compressed: boolean;
   /** Input held while the extension decodes (RFC order must be kept). */
-  private inputPaused = false;
-  private heldInput: Buffer[] | null = null;
-  private settledCallback: (() => void) | null = null;
-  private eofReceived = false;
+  private declare inputPaused: boolean;
+  private declare heldInput: Buffer[] | null;
+  private declare settledCallback: (() => void) | null;
+  private declare eofReceived: boolean;
   // Control frame in progress.
   private control: Buffer | null = null;
   private controlUsed = 0;
@@ -141,23 +142,25 @@ export class Connection implements FrameSink {
   // Outgoing fragmented message in progress.
   private sendingFragmented = false;
   /** The outgoing fragmented message is being compressed. */
-  private sendingCompressed = false;
-  private transportCloseRequested = false;
-  private pendingPong: Buffer | null = null;
+  private declare sendingCompressed: boolean;
+  private declare transportCloseRequested: boolean;
+  private declare pendingPong: Buffer | null;
 
   constructor(
     options: ConnectionOptions,
     private readonly handler: ConnectionHandler,
     private readonly output: ConnectionOutput,
   ) {
-    this.role = options.role;
+    // Settings equal to the defaults (on the prototype, below) are not stored per connection.
+    if (options.role !== 'server') this.role = options.role;
     this.maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
-    this.fragmentSize = options.fragmentSize ?? 0;
-    this.autoPong = options.autoPong ?? true;
-    this.skipUtf8Validation = options.skipUtf8Validation ?? false;
-    this.maskKeySource = options.role === 'client' ? (options.maskKeySource ?? randomMaskKey) : null;
-    this.extension = options.extension ?? null;
-    this.parser = new FrameParser(this);
+    if (options.fragmentSize !== undefined && options.fragmentSize !== 0) this.fragmentSize = options.fragmentSize;
+    if (options.autoPong === false) this.autoPong = false;
+    if (options.skipUtf8Validation === true) this.skipUtf8Validation = true;
+    // Rarely used state lives on the prototype (below) until set: an idle
+    // server connection should carry as few own fields as possible.
+    if (options.role === 'client') this.maskKeySource = options.maskKeySource ?? randomMaskKey;
+    if (options.extension != null) this.extension = options.extension;
   }
 
   private get utf8(): Utf8Validator {
@@ -197,7 +200,7 @@ export class Connection implements FrameSink {
   }
 
   private consume(chunk: Buffer): void {
-    const stopped = this.parser.push(chunk, 0);
+    const stopped = (this.parser ??= new FrameParser(this)).push(chunk, 0);
     // Paused for a decode: keep the rest of the chunk, in order, for later.
     if (this.inputPaused && stopped < chunk.length && this.state !== ConnectionState.Closed) {
       (this.heldInput ??= []).push(chunk.subarray(stopped));
@@ -218,7 +221,7 @@ export class Connection implements FrameSink {
 
   /** Is a frame partly received? (a peer that stops mid-frame is stalling) */
   get midFrame(): boolean {
-    return !this.parser.atFrameBoundary;
+    return this.parser !== null && !this.parser.atFrameBoundary;
   }
 
   onFrameHeader(h: FrameHeader): boolean {
@@ -250,7 +253,7 @@ export class Connection implements FrameSink {
       if (h.rsv1 && this.extension === null) return this.fail(protocolError('WS_ERR_UNEXPECTED_RSV_1', 'RSV1 must be clear: no extension negotiated it'));
       this.inMessage = true;
       this.messageOpcode = op;
-      this.compressed = h.rsv1;
+      if (this.compressed !== h.rsv1) this.compressed = h.rsv1;
       // Compressed text is validated once decoded.
       this.validateText = op === Opcode.Text && !this.skipUtf8Validation && !h.rsv1;
       if (this.validateText) this.utf8.reset();
@@ -274,7 +277,8 @@ export class Connection implements FrameSink {
     if (this.validateText && !this.utf8.feed(piece)) {
       return this.fail(new ProtocolError('WS_ERR_INVALID_UTF8', CloseCode.InvalidFramePayloadData, 'Invalid UTF-8 in text message'));
     }
-    if (this.parser.fin && this.messageLength === 0 && this.single === null && piece.length === this.parser.payloadLength) {
+    const parser = this.parser!;
+    if (parser.fin && this.messageLength === 0 && this.single === null && piece.length === parser.payloadLength) {
       this.single = piece; // the whole message in one piece: no copy
     } else {
       if (this.single !== null) {
@@ -291,9 +295,9 @@ export class Connection implements FrameSink {
       this.inControl = false;
       const payload = this.control!;
       this.control = null;
-      return this.handleControl(this.parser.opcode, payload);
+      return this.handleControl(this.parser!.opcode, payload);
     }
-    if (!this.parser.fin) return true;
+    if (!this.parser!.fin) return true;
     if (this.validateText && !this.utf8.isComplete()) {
       return this.fail(new ProtocolError('WS_ERR_INVALID_UTF8', CloseCode.InvalidFramePayloadData, 'Text message ends inside a UTF-8 sequence'));
     }
@@ -377,7 +381,7 @@ export class Connection implements FrameSink {
         if (this.output.isCongested?.()) this.pendingPong = payload;
         else {
           // This pong answers the latest ping: a held older one would only arrive stale after it.
-          this.pendingPong = null;
+          if (this.pendingPong !== null) this.pendingPong = null;
           this.writeControl(Opcode.Pong, payload);
         }
       }
@@ -462,7 +466,8 @@ export class Connection implements FrameSink {
     this.sendingFragmented = !fin;
     if (first) {
       const length = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
-      this.sendingCompressed = this.extension !== null && options?.compress !== false && this.extension.shouldEncode(length);
+      const compress = this.extension !== null && options?.compress !== false && this.extension.shouldEncode(length);
+      if (this.sendingCompressed !== compress) this.sendingCompressed = compress;
     }
     if (this.sendingCompressed) {
       this.sendTransformed(opcode, typeof data === 'string' ? Buffer.from(data) : data, first, fin, mask, cb);
@@ -634,4 +639,30 @@ function checkControlPayload(payload: Buffer): void {
 function truncateReason(message: string): Buffer {
   const bytes = Buffer.from(message);
   return bytes.length <= MAX_CLOSE_REASON_BYTES ? bytes : bytes.subarray(0, MAX_CLOSE_REASON_BYTES);
+}
+
+// Defaults of the rarely used fields (see the constructor): shared, not per connection.
+for (const [name, value] of Object.entries({
+  closeSent: null,
+  closeReceived: null,
+  failure: null,
+  maskKeySource: null,
+  utf8Validator: null,
+  messageBuffer: null,
+  extension: null,
+  sendQueue: null,
+  heldInput: null,
+  settledCallback: null,
+  eofReceived: false,
+  transportCloseRequested: false,
+  role: 'server',
+  fragmentSize: 0,
+  autoPong: true,
+  skipUtf8Validation: false,
+  compressed: false,
+  inputPaused: false,
+  sendingCompressed: false,
+  pendingPong: null,
+})) {
+  Object.defineProperty(Connection.prototype, name, { value, writable: true, enumerable: false, configurable: true });
 }
