@@ -230,8 +230,8 @@ export class WebSocketServer extends EventEmitter {
     const verify = this.options.verifyClient;
     if (!verify) return proceed();
     const info: VerifyClientInfo = {
-      origin: (req.headers[`${+(req.headers['sec-websocket-version'] ?? 13) === 8 ? 'sec-websocket-origin' : 'origin'}`] as string) ?? '',
-      secure: !!(req.socket as Socket & { authorized?: boolean; encrypted?: boolean }).encrypted,
+      origin: checked.origin ?? '',
+      secure: !!(req.socket as Socket & { encrypted?: boolean }).encrypted,
       req,
     };
     if (verify.length === 2) {

@@ -477,7 +477,7 @@ export class Connection implements FrameSink {
     if (size > 0 && (typeof data === 'string' ? data.length * 3 > size : data.length > size)) {
       const bytes = typeof data === 'string' ? Buffer.from(data) : data;
       if (bytes.length > size) {
-        this.writeFragments(opcode, bytes, fin, mask, cb);
+        this.pushFrames(this.buildFrames(opcode, bytes, false, fin, mask), cb);
         return true;
       }
       data = bytes;
@@ -609,20 +609,6 @@ export class Connection implements FrameSink {
 
   private writeControl(opcode: number, payload: Buffer, cb?: WriteCallback): void {
     this.pushFrames([encodeFrame(opcode, payload, { fin: true, rsv1: false, maskKey: this.nextMaskKey() })], cb);
-  }
-
-  private writeFragments(opcode: number, bytes: Buffer, fin: boolean, mask: boolean | undefined, cb?: WriteCallback): void {
-    const size = this.fragmentSize;
-    for (let offset = 0; offset < bytes.length; offset += size) {
-      const last = offset + size >= bytes.length;
-      const piece = bytes.subarray(offset, Math.min(offset + size, bytes.length));
-      const parts = encodeFrameParts(offset === 0 ? opcode : Opcode.Continuation, piece, {
-        fin: last && fin,
-        rsv1: false,
-        maskKey: this.nextMaskKey(mask),
-      });
-      this.pushFrames(parts, last ? cb : undefined);
-    }
   }
 
   private nextMaskKey(mask?: boolean): Uint8Array | null {

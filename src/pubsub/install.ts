@@ -5,8 +5,6 @@
  * package entry calls installPubSub() once, and TypeScript sees the methods
  * through the declarations below.
  */
-import { toBuffer } from '../node/binary-data.js';
-import { ReadyState } from '../node/ready-state.js';
 import { WebSocket } from '../node/websocket.js';
 import { WebSocketServer } from '../node/websocket-server.js';
 import type { PubSubAdapter } from './adapter.js';
@@ -83,13 +81,8 @@ export function installPubSub(): void {
   server.publish = function (this: WebSocketServer, topic: string, data: unknown, options?: PublishOptions) {
     return pubsubOf(this).publish(topic, data, options);
   };
-  server.broadcast = function (this: WebSocketServer, data: unknown, options: PublishOptions = {}) {
-    if (typeof data === 'number') data = String(data); // as ws.send: numbers go as text
-    const binary = options.binary ?? typeof data !== 'string';
-    // toBuffer, as publish(): Buffer.from(typedArray) would keep one byte per element.
-    const bytes = typeof data === 'string' ? Buffer.from(data) : toBuffer(data);
-    const open = [...this.clients].filter((c) => c.readyState === ReadyState.OPEN);
-    return pubsubOf(this).fanOut(open, bytes, binary, options.compress ?? false, options.except ?? null);
+  server.broadcast = function (this: WebSocketServer, data: unknown, options?: PublishOptions) {
+    return pubsubOf(this).broadcast(this.clients, data, options);
   };
   server.subscriberCount = function (this: WebSocketServer, topic: string) {
     return this._pubsub?.registry.subscriberCount(topic) ?? 0;

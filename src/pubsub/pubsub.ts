@@ -10,7 +10,7 @@
  * Either way a stalled reader cannot make the server's memory grow without
  * bound.
  */
-import { CloseCode, encodeFrame, writeHeader, headerSize } from '../protocol/index.js';
+import { CloseCode, encodeFrame } from '../protocol/index.js';
 import { toBuffer } from '../node/binary-data.js';
 import { ReadyState } from '../node/ready-state.js';
 import type { WebSocket } from '../node/websocket.js';
@@ -69,13 +69,17 @@ export class PubSub {
   /** Publish to local subscribers and, through the adapter, to other nodes. Returns local deliveries. */
   publish(topic: string, data: unknown, options: PublishOptions = {}): number {
     checkTopic(topic);
-    if (typeof data === 'number') data = String(data); // as ws.send: numbers go as text
-    const binary = options.binary ?? typeof data !== 'string';
-    const bytes = typeof data === 'string' ? Buffer.from(data) : toBuffer(data);
+    const { bytes, binary } = toPayload(data, options);
     const subscribers = this.registry.subscribers(topic);
     const delivered = subscribers ? this.fanOut(subscribers, bytes, binary, options.compress ?? false, options.except ?? null) : 0;
     this.adapter.publish({ topic, data: bytes, binary });
     return delivered;
+  }
+
+  /** Send to every given connection (closed ones are skipped), encoded once. Local only. */
+  broadcast(targets: Iterable<WebSocket>, data: unknown, options: PublishOptions = {}): number {
+    const { bytes, binary } = toPayload(data, options);
+    return this.fanOut(targets, bytes, binary, options.compress ?? false, options.except ?? null);
   }
 
   /** Send to every given connection, encoded once. Returns deliveries. */
@@ -103,10 +107,7 @@ export class PubSub {
         compressed ??= new Map();
         let cached = compressed.get(shared.key);
         if (cached === undefined) {
-          const payload = shared.encode(bytes);
-          cached = Buffer.allocUnsafe(headerSize(payload.length, false) + payload.length);
-          const size = writeHeader(cached, 0, opcode, payload.length, true, true, null);
-          payload.copy(cached, size);
+          cached = encodeFrame(opcode, shared.encode(bytes), { fin: true, rsv1: true, maskKey: null });
           compressed.set(shared.key, cached);
         }
         frame = cached;
@@ -123,6 +124,12 @@ export class PubSub {
     const subscribers = this.registry.subscribers(publication.topic);
     if (subscribers) this.fanOut(subscribers, publication.data, publication.binary, false, null);
   }
+}
+
+/** Bytes and message type of what users publish: numbers go as text, as with ws.send. */
+function toPayload(data: unknown, options: PublishOptions): { bytes: Buffer; binary: boolean } {
+  if (typeof data === 'number') data = String(data);
+  return { bytes: toBuffer(data), binary: options.binary ?? typeof data !== 'string' };
 }
 
 function checkTopic(topic: unknown): asserts topic is string {

@@ -2,29 +2,12 @@
 // closed, clients that log every message they receive, and a polling wait
 // bounded by a safety timeout (a net against hangs, never an assertion on time).
 import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { WebSocket, WebSocketServer, type ClientOptions, type ServerOptions } from '../../src/index.js';
+import { WebSocket, type ClientOptions } from '../../src/index.js';
 
-export interface Started {
-  wss: WebSocketServer;
-  port: number;
-  /** ws://127.0.0.1:<port> */
-  url: string;
-}
-
-/** A WebSocketServer on 127.0.0.1, port 0, once it listens. */
-export async function startServer(options: Omit<ServerOptions, 'port' | 'server' | 'noServer'> = {}): Promise<Started> {
-  const wss = new WebSocketServer({ ...options, port: 0, host: '127.0.0.1' });
-  await once(wss, 'listening');
-  const { port } = wss.address() as AddressInfo;
-  return { wss, port, url: `ws://127.0.0.1:${port}` };
-}
-
-/** wss.close() as a promise (it closes every client with 1001 and waits for them). */
-export function closeServer(wss: WebSocketServer): Promise<void> {
-  return new Promise((resolve) => wss.close(() => resolve()));
-}
+// Servers on port 0, always closed: the same helpers as the Node binding tests.
+import type { Started } from '../node/helpers.js';
+export { closeServer, startServer, type Started } from '../node/helpers.js';
 
 /**
  * Polls `condition` (every `intervalMs`) until it returns true; throws with

@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { WebSocket } from '../../src/web/index.js';
-import { record, startServer, type TestServer } from './helpers.js';
+import { startServer, type TestServer } from './helpers.js';
 
 const FLAGS = ['--experimental-websocket', '--no-warnings'];
 const probe = spawnSync(process.execPath, [...FLAGS, '-e', 'process.exit(typeof WebSocket === "function" ? 0 : 1)']);

@@ -12,6 +12,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { constants, deflateRawSync } from 'node:zlib';
+import { encodeFrame } from '../../protocol/frame-encoder.js';
 import { Histogram } from './histogram.js';
 
 export interface LoadOptions {
@@ -85,28 +86,9 @@ export function summarize(h: Histogram): LatencySummary {
   };
 }
 
-/** A masked client frame, built once. */
+/** A masked client frame (fixed key: it is built once and reused), as the core encodes it. */
 export function encodeClientFrame(opcode: number, payload: Buffer, rsv1 = false): Buffer {
-  const n = payload.length;
-  const headerLength = (n < 126 ? 2 : n < 65536 ? 4 : 10) + 4;
-  const out = Buffer.allocUnsafe(headerLength + n);
-  out[0] = 0x80 | (rsv1 ? 0x40 : 0) | opcode;
-  let p = 2;
-  if (n < 126) out[1] = 0x80 | n;
-  else if (n < 65536) {
-    out[1] = 0x80 | 126;
-    out.writeUInt16BE(n, 2);
-    p = 4;
-  } else {
-    out[1] = 0x80 | 127;
-    out.writeUInt32BE(Math.floor(n / 2 ** 32), 2);
-    out.writeUInt32BE(n >>> 0, 6);
-    p = 10;
-  }
-  MASK.copy(out, p);
-  p += 4;
-  for (let i = 0; i < n; i++) out[p + i] = payload[i]! ^ MASK[i & 3]!;
-  return out;
+  return encodeFrame(opcode, payload, { fin: true, rsv1, maskKey: MASK });
 }
 
 /** Payload of the given size: printable ASCII (valid UTF-8), mildly compressible like JSON. */

@@ -207,7 +207,7 @@ export class DeflateTransform implements MessageTransform {
         let data = out.length === 1 ? out[0]! : Buffer.concat(out, total);
         if (fin) {
           // RFC 7692 7.2.1: drop the 00 00 ff ff that ends a sync flush.
-          if (data.length >= 4 && data.subarray(data.length - 4).equals(TRAILER)) data = data.subarray(0, data.length - 4);
+          data = stripTrailer(data);
           // Nothing new since the last flush: end the message with an empty stored block.
           if (data.length === 0) data = EMPTY_BLOCK;
           if (!this.deflateTakeover) {
@@ -238,6 +238,11 @@ export class DeflateTransform implements MessageTransform {
       this.deflater = null;
     }
   }
+}
+
+/** RFC 7692 7.2.1: a message's compressed data ends without the 00 00 ff ff of its last sync flush. */
+function stripTrailer(data: Buffer): Buffer {
+  return data.length >= 4 && data.subarray(data.length - 4).equals(TRAILER) ? data.subarray(0, data.length - 4) : data;
 }
 
 /** The message's chunks and the 00 00 ff ff trailer (RFC 7692 7.2.2) in one buffer. */
@@ -277,7 +282,7 @@ function sharedDeflate(p: DeflateParamsKey): SharedEncoding {
       key,
       encode(payload: Buffer): Buffer {
         const out = deflateRawSync(payload, zlibOptions);
-        return out.length >= 4 && out.subarray(out.length - 4).equals(TRAILER) ? out.subarray(0, out.length - 4) : out;
+        return stripTrailer(out);
       },
     };
     sharedEncodings.set(key, shared);
