@@ -150,13 +150,20 @@ function clientSide(name, size) {
     unit: 'msg/s',
     async run(impl) {
       let client = null;
+      let before = null;
       try {
         const result = await loadgen({ scenario: 'client-side', size, pipeline: 32, durationMs }, (line, gen) => {
           if (line.listening === undefined) return;
           client = spawn(process.execPath, [join(here, 'lib/client-echo.mjs'), impl, `ws://127.0.0.1:${line.listening}/`, String(S.conns)], { stdio: ['pipe', 'pipe', 'inherit', 'ipc'] });
-          client.stdout.once('data', () => gen.stdin.write('go\n'));
+          client.stdout.once('data', async () => {
+            before = await stats(client);
+            gen.stdin.write('go\n');
+          });
         });
-        return { value: result.messagesPerSecond, loadgenCpu: result.loadgenCpuSeconds };
+        // The process under test is the client: its CPU time is the "per CPU-s" figure here.
+        const clientCpu = cpuSeconds(before, await stats(client));
+        const value = result.messagesPerSecond;
+        return { value, perServerCpuSecond: clientCpu > 0 ? value * (durationMs / 1000) / clientCpu : 0, serverCpu: clientCpu, loadgenCpu: result.loadgenCpuSeconds, errors: { ...result.errors } };
       } finally {
         if (client) await stop(client);
       }
@@ -218,7 +225,7 @@ for (const scenario of scenarios) {
     perServerCpuSecond: Object.fromEntries(Object.entries(runs).filter(([, v]) => v[0].perServerCpuSecond !== undefined).map(([k, v]) => [k, median(v.map((r) => r.perServerCpuSecond))])),
     heapPerConnection: scenario.lowerIsBetter ? Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, median(v.map((r) => r.heapPerConnection))])) : undefined,
     ratios: { 'hyperws/ws': ratio('hyperws', 'ws'), 'hyperws/raw': ratio('hyperws', 'raw'), 'ws/raw': ratio('ws', 'raw') },
-    // Only where server CPU was measured (not the client-side scenarios: the server is the load generator).
+    // Only where the CPU time of the process under test was measured (the server's; the client's in the client-side scenarios).
     cpuRatios: runs.hyperws?.[0]?.perServerCpuSecond === undefined ? undefined : { 'hyperws/ws': ratio('hyperws', 'ws', 'perServerCpuSecond') },
     runs,
   });
