@@ -1,7 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { applyMask, maskInto } from '../../src/protocol/mask.js';
+import { applyMask, maskInto, packMaskKey, xorInPlace, xorInPlaceWords } from '../../src/protocol/mask.js';
+import { maskBackend, SIMD_MIN_LENGTH, simdMask } from '../../src/protocol/mask-simd.js';
 
 /** Reference: one byte at a time, straight from RFC 6455 5.3. */
 function naiveMask(src: Uint8Array, mask: Uint8Array, phase: number): Uint8Array {
@@ -127,6 +128,62 @@ describe('maskInto', () => {
       const dst = Buffer.allocUnsafe(len + 1).subarray(1);
       maskInto(src, 0, dst, 0, len, mask, len);
       assert.deepEqual([...dst], [...naiveMask(src, mask, len)], `length ${len}`);
+    }
+  });
+});
+
+describe('the WebAssembly SIMD path (payloads from SIMD_MIN_LENGTH on)', () => {
+  // Sizes around the 64-byte blocks, the 1 KiB threshold and the 64 KiB scratch page.
+  const lengthArb = fc.oneof(
+    fc.integer({ min: SIMD_MIN_LENGTH - 70, max: SIMD_MIN_LENGTH + 200 }),
+    fc.integer({ min: 65_536 - 100, max: 65_536 + 100 }),
+    fc.integer({ min: 2 * 65_536 - 70, max: 2 * 65_536 + 70 }),
+    fc.integer({ min: 0, max: 150_000 }),
+  );
+
+  it('is what Node 20 runs (WebAssembly SIMD is available: the JS fallback would be a silent slowdown)', () => {
+    assert.equal(maskBackend, 'wasm-simd');
+    assert.equal(typeof simdMask, 'function');
+  });
+
+  it('property: maskInto (copying and in place) and xorInPlace equal the naive loop, any alignment and phase', () => {
+    fc.assert(
+      fc.property(lengthArb, maskArb, fc.nat(1_000), fc.integer({ min: 0, max: 7 }), fc.integer({ min: 0, max: 7 }), fc.nat(), (length, mask, phase, srcOff, dstOff, seed) => {
+        const bytes = new Uint8Array(length);
+        for (let i = 0; i < length; i++) bytes[i] = (seed + i * 131 + (i >>> 7)) & 0xff;
+        const expected = naiveMask(bytes, mask, phase);
+
+        const src = new Uint8Array(srcOff + length + 3);
+        src.set(bytes, srcOff);
+        const dst = new Uint8Array(dstOff + length + 3).fill(0x55);
+        maskInto(src, srcOff, dst, dstOff, length, mask, phase);
+        assert.ok(Buffer.from(dst.subarray(dstOff, dstOff + length)).equals(expected), 'maskInto copy');
+        assert.ok(Buffer.from(src.subarray(srcOff, srcOff + length)).equals(bytes), 'source modified');
+        assert.equal(dst[dstOff + length], 0x55, 'wrote past the end');
+        if (dstOff > 0) assert.equal(dst[dstOff - 1], 0x55, 'wrote before the start');
+
+        maskInto(src, srcOff, src, srcOff, length, mask, phase);
+        assert.ok(Buffer.from(src.subarray(srcOff, srcOff + length)).equals(expected), 'maskInto in place');
+
+        const inPlace = new Uint8Array(dstOff + length);
+        inPlace.set(bytes, dstOff);
+        xorInPlace(inPlace, dstOff, length, packMaskKey(mask[0]!, mask[1]!, mask[2]!, mask[3]!), phase);
+        assert.ok(Buffer.from(inPlace.subarray(dstOff)).equals(expected), 'xorInPlace');
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('gives the same bytes as the pure JavaScript path', () => {
+    const data = Buffer.alloc(200_003);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 7919) & 0xff;
+    const key = packMaskKey(0x12, 0x34, 0x56, 0x78);
+    for (const phase of [0, 1, 2, 3]) {
+      const viaSimd = Buffer.from(data);
+      const viaWords = Buffer.from(data);
+      xorInPlace(viaSimd, 1, data.length - 1, key, phase);
+      xorInPlaceWords(viaWords, 1, data.length - 1, key, phase);
+      assert.ok(viaSimd.equals(viaWords), `phase ${phase}`);
     }
   });
 });
