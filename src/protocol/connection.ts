@@ -93,6 +93,9 @@ export interface SendOptions {
 export type WriteCallback = (error?: Error | null) => void;
 
 const EMPTY: Buffer = Buffer.alloc(0);
+/** Messages from this size on may be received into their final buffer (useDirectBuffer); up to 2 GiB. */
+const DIRECT_MIN = 8 * 1024;
+const DIRECT_MAX = 0x7fffffff;
 
 export class Connection implements FrameSink {
   declare readonly role: Role;
@@ -126,6 +129,8 @@ export class Connection implements FrameSink {
   private messageOpcode = 0;
   /** Payload of a message that arrived as one whole piece: delivered without copy. */
   private single: Buffer | null = null;
+  /** The large message's own buffer, which the parser fills directly (see useDirectBuffer). */
+  private declare direct: Buffer | null;
   private validateText = false;
   /** The message in progress had RSV1: the extension decodes it when complete. */
   private declare compressed: boolean;
@@ -277,6 +282,7 @@ export class Connection implements FrameSink {
     if (this.validateText && !this.utf8.feed(piece)) {
       return this.fail(new ProtocolError('WS_ERR_INVALID_UTF8', CloseCode.InvalidFramePayloadData, 'Invalid UTF-8 in text message'));
     }
+    if (this.direct !== null) return true; // the parser put it in place already
     const parser = this.parser!;
     if (parser.fin && this.messageLength === 0 && this.single === null && piece.length === parser.payloadLength) {
       this.single = piece; // the whole message in one piece: no copy
@@ -286,8 +292,31 @@ export class Connection implements FrameSink {
         this.single = null;
       }
       this.message.append(piece);
+      if (parser.fin && !this.compressed && !this.deliverFragments) this.useDirectBuffer(parser);
     }
     return true;
+  }
+
+  /**
+   * In the last frame of a large message the total size is known: once a
+   * quarter of it has arrived (so memory stays within 4x of what the peer
+   * really sent), allocate the message's final buffer, copy what arrived, and
+   * have the parser unmask the rest straight into it. The reassembly then
+   * copies only that first part instead of the whole message.
+   */
+  private useDirectBuffer(parser: FrameParser): void {
+    const remaining = parser.payloadRemaining;
+    const received = this.messageBuffer!.length;
+    const total = received + remaining;
+    if (remaining === 0 || total < DIRECT_MIN || total > DIRECT_MAX || received * 4 < total) return;
+    const target = Buffer.allocUnsafe(total);
+    let at = 0;
+    for (const chunk of this.messageBuffer!.takeChunks()) {
+      target.set(chunk, at);
+      at += chunk.length;
+    }
+    this.direct = target;
+    parser.redirectPayload(target, at);
   }
 
   onFrameEnd(): boolean {
@@ -304,7 +333,10 @@ export class Connection implements FrameSink {
     const isBinary = this.messageOpcode === Opcode.Binary;
     if (this.compressed) return this.decodeMessage(isBinary);
     let data: Buffer | Buffer[];
-    if (this.single !== null) {
+    if (this.direct !== null) {
+      data = this.direct;
+      this.direct = null;
+    } else if (this.single !== null) {
       data = this.deliverFragments ? [this.single] : this.single;
       this.single = null;
     } else if (this.deliverFragments) {
@@ -635,6 +667,7 @@ for (const [name, value] of Object.entries({
   maskKeySource: null,
   utf8Validator: null,
   messageBuffer: null,
+  direct: null,
   extension: null,
   sendQueue: null,
   heldInput: null,

@@ -10,11 +10,13 @@
  *
  * Memory: the parser never keeps input chunks. Header bytes split across
  * chunks are copied into a 14-byte scratch buffer; payload bytes are unmasked
- * in place and passed on as views of the chunk they arrived in.
+ * in place and passed on as views of the chunk they arrived in, unless the
+ * sink gave the frame a destination (redirectPayload): then they are unmasked
+ * while being copied there, and passed on as views of the destination.
  */
 import { CloseCode } from './close-code.js';
 import { ProtocolError, protocolError } from './errors.js';
-import { packMaskKey, xorInPlace } from './mask.js';
+import { packMaskKey, xorInPlace, xorInto } from './mask.js';
 
 /** Header of the frame being parsed. The parser itself implements it. */
 export interface FrameHeader {
@@ -58,8 +60,22 @@ export class FrameParser implements FrameHeader {
   /** The frame's masking key, packed (see packMaskKey): no per-connection buffer. */
   private maskKey = 0;
   private payloadRead = 0;
+  /** Where the rest of this frame's payload goes (see redirectPayload), and from which offset. */
+  private target: Buffer | null = null;
+  private targetOffset = 0;
 
   constructor(private readonly sink: FrameSink) {}
+
+  /**
+   * Copy the rest of the current frame's payload into `target` from `offset`
+   * on, unmasking while copying, instead of unmasking it inside the input
+   * chunk; the sink then gets views of `target`. Saves a reassembly copy of
+   * large messages. Lasts until the frame ends. Call it from onFramePayload.
+   */
+  redirectPayload(target: Buffer, offset: number): void {
+    this.target = target;
+    this.targetOffset = offset;
+  }
 
   /**
    * Consume `chunk` from `offset`. Returns the offset where parsing stopped:
@@ -108,14 +124,25 @@ export class FrameParser implements FrameHeader {
       if (left > 0) {
         if (pos >= end) return pos;
         const take = left < end - pos ? left : end - pos;
-        const piece = chunk.subarray(pos, pos + take);
-        if (this.masked) xorInPlace(piece, 0, take, this.maskKey, this.payloadRead);
+        let piece: Buffer;
+        const target = this.target;
+        if (target !== null) {
+          const at = this.targetOffset;
+          if (this.masked) xorInto(chunk, pos, target, at, take, this.maskKey, this.payloadRead);
+          else chunk.copy(target, at, pos, pos + take);
+          piece = target.subarray(at, at + take);
+          this.targetOffset = at + take;
+        } else {
+          piece = chunk.subarray(pos, pos + take);
+          if (this.masked) xorInPlace(piece, 0, take, this.maskKey, this.payloadRead);
+        }
         this.payloadRead += take;
         pos += take;
         if (!this.sink.onFramePayload(piece)) return pos;
         if (this.payloadRead < this.payloadLength) return pos;
       }
       this.state = State.Header;
+      this.target = null;
       if (!this.sink.onFrameEnd()) return pos;
     }
   }

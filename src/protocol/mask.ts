@@ -30,28 +30,25 @@ export function maskInto(
   mask: Uint8Array,
   phase: number,
 ): void {
+  xorInto(src, srcOff, dst, dstOff, length, packMaskKey(mask[0]!, mask[1]!, mask[2]!, mask[3]!), phase);
+}
+
+/** maskInto with a packed key (see packMaskKey): the form the parser keeps. */
+export function xorInto(src: Uint8Array, srcOff: number, dst: Uint8Array, dstOff: number, length: number, key: number, phase: number): void {
   if (simdMask !== null && length >= SIMD_MIN_LENGTH) {
-    const key = packMaskKey(mask[0]!, mask[1]!, mask[2]!, mask[3]!);
     const done = simdMask(src, srcOff, dst, dstOff, length, rotateKey(key, phase));
     srcOff += done;
     dstOff += done;
     length -= done; // < 64 bytes left; `done` is a multiple of 4, so the phase holds
   }
-  if (length >= 64 && !(src.buffer === dst.buffer && src.byteOffset + srcOff === dst.byteOffset + dstOff)) {
+  const inPlace = src.buffer === dst.buffer && src.byteOffset + srcOff === dst.byteOffset + dstOff;
+  if (length >= 64 || inPlace) {
     // A native copy, then the word-wise XOR in place (works whatever the two alignments).
-    dst.set(src.subarray(srcOff, srcOff + length), dstOff);
-    maskInPlace(dst, dstOff, length, mask, phase);
+    if (!inPlace) dst.set(src.subarray(srcOff, srcOff + length), dstOff);
+    xorInPlaceWords(dst, dstOff, length, key, phase);
     return;
   }
-  if (src === dst && srcOff === dstOff) {
-    maskInPlace(dst, dstOff, length, mask, phase);
-    return;
-  }
-  for (let i = 0; i < length; i++) dst[dstOff + i] = src[srcOff + i]! ^ mask[(phase + i) & 3]!;
-}
-
-function maskInPlace(data: Uint8Array, offset: number, length: number, mask: Uint8Array, phase: number): void {
-  xorInPlaceWords(data, offset, length, packMaskKey(mask[0]!, mask[1]!, mask[2]!, mask[3]!), phase);
+  for (let i = 0; i < length; i++) dst[dstOff + i] = src[srcOff + i]! ^ ((key >>> (((phase + i) & 3) << 3)) & 0xff);
 }
 
 /** The 4 mask bytes packed as an int32, first byte lowest: the form the parser keeps. */

@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { Buffer } from 'node:buffer';
 import {
   Connection,
@@ -284,6 +285,100 @@ describe('Connection: receiving messages', () => {
     h.receive(clientFrame(Opcode.Text, Buffer.from([0xc0, 0x80])));
     assert.deepEqual(h.events[1], ['message', Buffer.from([0xc0, 0x80]), false]);
     assert.equal(h.conn.failure, null);
+  });
+});
+
+describe('Connection: large messages received into their final buffer', () => {
+  const pattern = (n: number): Buffer => {
+    const b = Buffer.alloc(n);
+    for (let i = 0; i < n; i++) b[i] = (i * 131 + (i >>> 9)) & 0xff;
+    return b;
+  };
+  /** The connection's private field holding the buffer the parser fills. */
+  const direct = (h: Harness): Buffer | null => (h.conn as unknown as { direct: Buffer | null }).direct;
+
+  it('a 1 MiB masked message in 64 KiB reads: allocated once a quarter arrived, then filled by the parser', () => {
+    const h = server();
+    const payload = pattern(1 << 20);
+    const frame = binary(payload);
+    let switchedAt = -1;
+    for (let i = 0; i < frame.length; i += 65_536) {
+      h.receive(frame.subarray(i, i + 65_536));
+      if (switchedAt === -1 && direct(h) !== null) switchedAt = i + 65_536;
+    }
+    // 4 reads carry 262,130 payload bytes (< 1/4 of 1 MiB); the 5th passes the quarter.
+    assert.equal(switchedAt, 5 * 65_536);
+    assert.equal(direct(h), null, 'released after delivery');
+    assert.equal(h.events.length, 1);
+    const [, data, isBinary] = h.events[0]!;
+    assert.equal(isBinary, true);
+    assert.ok(Buffer.isBuffer(data) && data.equals(payload));
+    assert.equal((data as Buffer).byteOffset, 0);
+    assert.equal((data as Buffer).buffer.byteLength >= payload.length, true);
+  });
+
+  it('a header announcing a large frame allocates nothing before a quarter of it arrived', () => {
+    const h = server();
+    const frame = binary(pattern(400_000));
+    h.receive(frame.subarray(0, 14 + 99_999)); // just under a quarter
+    assert.equal(direct(h), null);
+    h.receive(frame.subarray(14 + 99_999, 14 + 100_000));
+    assert.equal(direct(h)?.length, 400_000);
+    h.receive(frame.subarray(14 + 100_000));
+    assert.deepEqual(h.events, [['message', pattern(400_000), true]]);
+  });
+
+  it('any split of a masked or unmasked large message, also as the last fragment of a fragmented one, delivers the same bytes', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 8 * 1024, max: 200_000 }),
+        fc.array(fc.integer({ min: 1, max: 70_000 }), { minLength: 1, maxLength: 8 }),
+        fc.boolean(),
+        fc.integer({ min: 0, max: 3000 }),
+        (size, cuts, asClient, firstFragment) => {
+          const h = asClient ? client() : server();
+          const payload = pattern(size);
+          const frameOf = asClient ? (op: number, b: Buffer, o: BuildOptions = {}) => serverFrame(op, b, o) : (op: number, b: Buffer, o: BuildOptions = {}) => clientFrame(op, b, o);
+          const stream = firstFragment > 0
+            ? Buffer.concat([frameOf(Opcode.Binary, payload.subarray(0, firstFragment), { fin: false }), frameOf(Opcode.Continuation, payload.subarray(firstFragment))])
+            : frameOf(Opcode.Binary, payload);
+          let at = 0;
+          for (let k = 0; at < stream.length; k++) {
+            const n = cuts[k % cuts.length]!;
+            h.receive(stream.subarray(at, at + n));
+            at += n;
+          }
+          assert.equal(h.events.length, 1);
+          assert.ok((h.events[0]![1] as Buffer).equals(payload));
+          assert.equal(direct(h), null);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it('UTF-8 is still validated in the part the parser copies: invalid bytes there fail with 1007', () => {
+    const h = server();
+    const good = Buffer.from('é'.repeat(20_000)); // 40,000 bytes
+    const bad = Buffer.concat([good, Buffer.from([0xff]), Buffer.from('tail')]);
+    const raw = clientFrame(Opcode.Text, bad);
+    h.receive(raw.subarray(0, 14 + 30_000)); // most of it: the direct buffer takes over
+    assert.notEqual(direct(h), null);
+    h.receive(raw.subarray(14 + 30_000));
+    h.assertConnectionFailed(1007, 'WS_ERR_INVALID_UTF8');
+  });
+
+  it('deliverFragments and compressed messages keep the list of pieces', () => {
+    const h = server();
+    h.conn.deliverFragments = true;
+    const frame = binary(pattern(100_000));
+    for (let i = 0; i < frame.length; i += 30_000) {
+      h.receive(frame.subarray(i, i + 30_000));
+      assert.equal(direct(h), null);
+    }
+    const [, data] = h.events[0]!;
+    assert.ok(Array.isArray(data) && data.length > 1);
+    assert.ok(Buffer.concat(data).equals(pattern(100_000)));
   });
 });
 
