@@ -1,8 +1,12 @@
 /**
  * Binds a sans-I/O Connection to a Node duplex byte stream (a TCP or TLS
  * socket today; any Duplex, e.g. an HTTP/2 stream, later). It is the
- * Connection's output (writes, with corking so a burst of sends in one tick
- * becomes one writev) and its handler (events forwarded to the WebSocket).
+ * Connection's output and its handler (events forwarded to the WebSocket).
+ *
+ * Writes of one tick leave together: the socket is corked until the end of
+ * the tick, and small frames without a callback are merged into one buffer
+ * on the way (one memcpy beats a writev entry and a Writable.write call per
+ * frame), so 32 echoes or publications in a tick are one write of one buffer.
  *
  * Socket listeners are shared functions that find their binding through a
  * symbol on the socket: no closures are created per connection.
@@ -17,6 +21,11 @@ import {
 } from '../protocol/index.js';
 
 export const kBinding = Symbol('hyperws.binding');
+
+/** Frames up to this size (without a write callback) are merged with their neighbours of the tick. */
+const MERGE_MAX = 4096;
+/** A merged batch is written once it reaches this size, even before the end of the tick. */
+const BATCH_MAX = 64 * 1024;
 
 /** What the binding reports to its owner (the WebSocket). */
 export interface BindingOwner {
@@ -41,6 +50,9 @@ export class SocketBinding implements ConnectionHandler, ConnectionOutput {
   /** The core holds input while a message is decoded (socket paused meanwhile). */
   inputHeld = false;
   private corked = false;
+  /** Small frames of this tick waiting to be merged (fields on the prototype until first used). */
+  private declare batch: Buffer[] | null;
+  private declare batchBytes: number;
 
   constructor(
     readonly socket: BoundSocket,
@@ -78,7 +90,38 @@ export class SocketBinding implements ConnectionHandler, ConnectionOutput {
       socket.cork();
       process.nextTick(uncork, this);
     }
+    if (cb === undefined && data.length <= MERGE_MAX) {
+      if (this.batch === null) this.batch = [data];
+      else this.batch.push(data);
+      this.batchBytes += data.length;
+      if (this.batchBytes >= BATCH_MAX) this.flush();
+      return;
+    }
+    if (this.batch !== null) this.flush();
     socket.write(data, cb);
+  }
+
+  /** Bytes written this tick but not handed to the socket yet (part of bufferedAmount). */
+  get pendingBytes(): number {
+    return this.batchBytes;
+  }
+
+  /** Hand merged small frames to the socket now (before ending it, say). */
+  flush(): void {
+    const batch = this.batch;
+    if (batch === null) return;
+    const bytes = this.batchBytes;
+    this.batch = null;
+    this.batchBytes = 0;
+    const socket = this.socket;
+    if (socket.destroyed || socket.writableEnded) return;
+    socket.write(batch.length === 1 ? batch[0]! : Buffer.concat(batch, bytes));
+  }
+
+  /** End the byte stream after what was written (a FIN on TCP). */
+  end(): void {
+    this.flush();
+    if (!this.socket.writableEnded) this.socket.end();
   }
 
   closeTransport(): void {
@@ -120,6 +163,7 @@ export class SocketBinding implements ConnectionHandler, ConnectionOutput {
   /** @internal */
   _uncork(): void {
     this.corked = false;
+    this.flush();
     const socket = this.socket;
     if (!socket.destroyed) socket.uncork();
   }
@@ -200,3 +244,7 @@ function compactEvents(socket: BoundSocket): void {
   }
   holder._events = fresh;
 }
+
+// Defaults of the batching fields: shared until a connection first merges frames.
+Object.defineProperty(SocketBinding.prototype, 'batch', { value: null, writable: true, configurable: true });
+Object.defineProperty(SocketBinding.prototype, 'batchBytes', { value: 0, writable: true, configurable: true });

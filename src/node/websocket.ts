@@ -132,7 +132,7 @@ export class WebSocket extends EventEmitter implements BindingOwner {
 
   /** Bytes queued to send and not yet handed to the OS. */
   get bufferedAmount(): number {
-    return this._bufferedAfterClose + (this._socket ? this._socket.writableLength : 0);
+    return this._bufferedAfterClose + (this._socket ? this._socket.writableLength + (this._binding?.pendingBytes ?? 0) : 0);
   }
 
   get isPaused(): boolean {
@@ -202,7 +202,7 @@ export class WebSocket extends EventEmitter implements BindingOwner {
     const conn = this._binding!.connection;
     if (this._readyState === ReadyState.CLOSING) {
       // Both close frames went already: just make sure the transport closes.
-      if (conn.closeSent !== null && conn.closeReceived !== null) this._socket!.end();
+      if (conn.closeSent !== null && conn.closeReceived !== null) this._binding!.end();
       return;
     }
     conn.close(code, reason ?? '');
@@ -347,11 +347,10 @@ export class WebSocket extends EventEmitter implements BindingOwner {
   }
   /** @internal */
   _onCloseTransport(): void {
-    const socket = this._socket!;
     const conn = this._binding!.connection;
     // RFC 6455 5.5.1: the server closes TCP first; the client waits for it
     // (bounded by closeTimeout), unless the connection failed.
-    if (this._isServer || conn.failure !== null) socket.end();
+    if (this._isServer || conn.failure !== null) this._binding!.end();
     this._startCloseTimer();
   }
   /** @internal */
@@ -364,8 +363,7 @@ export class WebSocket extends EventEmitter implements BindingOwner {
     binding.connection.receiveEof();
     this._readyState = ReadyState.CLOSING;
     // allowHalfOpen sockets stay writable after the peer's FIN: end ours too.
-    const socket = this._socket!;
-    if (!socket.writableEnded) socket.end();
+    binding.end();
   }
   /** @internal */
   _onSocketClose(): void {

@@ -72,7 +72,7 @@ test("a client that stops reading: bufferedAmount grows, 'drain' follows once it
   }
 });
 
-test('100 sends in one tick are corked into one writev and arrive intact, in order', T, async () => {
+test('100 small sends in one tick are merged into one write of one buffer and arrive intact, in order', T, async () => {
   const { wss, port } = await startServer();
   const connection = nextConnection(wss);
   let opened: RawClient | undefined;
@@ -87,7 +87,7 @@ test('100 sends in one tick are corked into one writev and arrive intact, in ord
     type Fn = (this: Socket, ...args: unknown[]) => unknown;
     const socket = server._socket as unknown as { _writev: Fn; _write: Fn };
     const batches: number[] = [];
-    let singles = 0;
+    const singles: number[] = [];
     const writev = socket._writev;
     const write = socket._write;
     socket._writev = function (...args) {
@@ -95,13 +95,18 @@ test('100 sends in one tick are corked into one writev and arrive intact, in ord
       return writev.apply(this, args);
     };
     socket._write = function (...args) {
-      singles++;
+      singles.push((args[0] as Buffer).length);
       return write.apply(this, args);
     };
-    for (let i = 0; i < 100; i++) server.send(`message #${i}`);
+    let bytes = 0;
+    for (let i = 0; i < 100; i++) {
+      server.send(`message #${i}`);
+      bytes += 2 + Buffer.byteLength(`message #${i}`);
+      assert.equal(server.bufferedAmount, bytes, 'merged bytes count in bufferedAmount before they reach the socket');
+    }
     await tick();
-    assert.deepEqual(batches, [100], 'one writev with the 100 frames');
-    assert.equal(singles, 0);
+    assert.deepEqual(batches, [], 'no writev');
+    assert.deepEqual(singles, [bytes], 'one write of one buffer holding the 100 frames');
     socket._writev = writev;
     socket._write = write;
 
@@ -110,6 +115,43 @@ test('100 sends in one tick are corked into one writev and arrive intact, in ord
       assert.equal(frame.opcode, Opcode.TEXT);
       assert.equal(frame.payload.toString(), `message #${i}`);
     }
+  } finally {
+    await opened?.destroy();
+    await closeServer(wss);
+  }
+});
+
+test('merging keeps the order around sends with a callback, large frames and the closing handshake', T, async () => {
+  const { wss, port } = await startServer();
+  const connection = nextConnection(wss);
+  let opened: RawClient | undefined;
+  try {
+    const client = (opened = await handshakeRaw(port));
+    const [server] = await connection;
+    const big = Buffer.alloc(20_000, 0x61);
+    let called = 0;
+    server.send('a');
+    server.send('b', () => called++); // has a callback: written on its own, after 'a'
+    server.send('c');
+    server.send(big); // above the merge size: written as is, after 'c'
+    server.send('d');
+    server.close(4000, 'bye'); // the Close frame follows 'd'
+    const seen: string[] = [];
+    for (;;) {
+      const frame = await client.readFrame();
+      if (frame.opcode === Opcode.CLOSE) {
+        assert.equal(frame.payload.readUInt16BE(0), 4000);
+        assert.equal(frame.payload.subarray(2).toString(), 'bye');
+        break;
+      }
+      seen.push(frame.payload.length === big.length ? 'big' : frame.payload.toString());
+    }
+    assert.deepEqual(seen, ['a', 'b', 'c', 'big', 'd']);
+    assert.equal(called, 1);
+    // The client answers; the server ends TCP after flushing what it still holds.
+    const serverClosed = closed(server);
+    await client.sendFrame({ opcode: Opcode.CLOSE, payload: Buffer.from([0x0f, 0xa0]) });
+    assert.equal((await serverClosed).code, 4000);
   } finally {
     await opened?.destroy();
     await closeServer(wss);
