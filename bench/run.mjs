@@ -224,11 +224,22 @@ for (const scenario of scenarios) {
     medians: Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, median(v.map((r) => r.value))])),
     perServerCpuSecond: Object.fromEntries(Object.entries(runs).filter(([, v]) => v[0].perServerCpuSecond !== undefined).map(([k, v]) => [k, median(v.map((r) => r.perServerCpuSecond))])),
     heapPerConnection: scenario.lowerIsBetter ? Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, median(v.map((r) => r.heapPerConnection))])) : undefined,
+    // What the WebSocket layer itself costs: RSS per connection above the raw socket's, same round.
+    aboveRaw: scenario.lowerIsBetter && runs.raw ? aboveRaw(runs) : undefined,
     ratios: { 'hyperws/ws': ratio('hyperws', 'ws'), 'hyperws/raw': ratio('hyperws', 'raw'), 'ws/raw': ratio('ws', 'raw') },
     // Only where the CPU time of the process under test was measured (the server's; the client's in the client-side scenarios).
     cpuRatios: runs.hyperws?.[0]?.perServerCpuSecond === undefined ? undefined : { 'hyperws/ws': ratio('hyperws', 'ws', 'perServerCpuSecond') },
     runs,
   });
+}
+
+/** Per-round RSS above raw for hyperws and ws, their medians, and the median of ws/hyperws (higher is better). */
+function aboveRaw(runs) {
+  const over = (impl) => runs[impl].map((r, k) => r.rssPerConnection - runs.raw[k].rssPerConnection);
+  const h = over('hyperws');
+  const w = over('ws');
+  const per = h.map((x, k) => w[k] / x);
+  return { hyperws: median(h), ws: median(w), ratio: { median: median(per), min: Math.min(...per), max: Math.max(...per) } };
 }
 
 // ---------------------------------------------------------------- output
@@ -238,6 +249,7 @@ const fmtRatio = (r) => (r ? `${r.median.toFixed(2)}x [${r.min.toFixed(2)}-${r.m
 const rows = [['scenario', 'unit', 'hyperws', 'ws', 'raw', 'hyperws/ws', 'per server CPU-s', 'hyperws/raw', 'ws/raw']];
 for (const s of report.scenarios) {
   rows.push([s.name, s.unit, fmt(s.medians.hyperws), fmt(s.medians.ws), fmt(s.medians.raw), fmtRatio(s.ratios['hyperws/ws']), fmtRatio(s.cpuRatios?.['hyperws/ws']), fmtRatio(s.ratios['hyperws/raw']), fmtRatio(s.ratios['ws/raw'])]);
+  if (s.aboveRaw) rows.push([`  (RSS above raw)`, 'bytes/conn', fmt(s.aboveRaw.hyperws), fmt(s.aboveRaw.ws), '', fmtRatio(s.aboveRaw.ratio), '', '', '']);
   if (s.heapPerConnection) rows.push([`  (V8 heap)`, 'bytes/conn', fmt(s.heapPerConnection.hyperws), fmt(s.heapPerConnection.ws), fmt(s.heapPerConnection.raw), '', '', '', '']);
 }
 const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => String(r[c]).length)));

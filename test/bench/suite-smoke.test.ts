@@ -46,6 +46,7 @@ interface ScenarioReport {
   medians: Record<string, number>;
   perServerCpuSecond: Record<string, number>;
   heapPerConnection?: Record<string, number>;
+  aboveRaw?: { hyperws: number; ws: number; ratio: Ratio };
   ratios: Record<string, Ratio | null>;
   cpuRatios?: Record<string, Ratio>;
   runs: Record<string, Array<Record<string, unknown>>>;
@@ -135,6 +136,16 @@ describe('bench/run.mjs --smoke', () => {
       assert.equal(memory.lowerIsBetter, true, name);
       assert.equal(memory.cpuRatios, undefined, name);
       assert.deepEqual(Object.keys(memory.heapPerConnection ?? {}), impls, name);
+      if (impls === ALL) {
+        // RSS above the raw socket's, round by round: the same runs, differently combined.
+        const runs = memory.runs;
+        const over = (impl: string): number => (runs[impl]![0]!.rssPerConnection as number) - (runs.raw![0]!.rssPerConnection as number);
+        assert.equal(memory.aboveRaw?.hyperws, over('hyperws'), name);
+        assert.equal(memory.aboveRaw?.ws, over('ws'), name);
+        assert.equal(memory.aboveRaw?.ratio.median, over('ws') / over('hyperws'), name);
+      } else {
+        assert.equal(memory.aboveRaw, undefined, name);
+      }
     }
     for (const name of ['client-32B', 'client-64KiB']) {
       // The process under test is the client: its CPU time makes the per-CPU figures.
