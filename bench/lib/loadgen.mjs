@@ -138,7 +138,8 @@ async function clientSide() {
   // to each client and counting its (masked) echoes, `pipeline` in flight.
   const payload = makePayload(spec.size);
   const frame = Buffer.concat([serverFrameHeader(spec.size), payload]);
-  const burst = Buffer.concat(Array.from({ length: spec.pipeline }, () => frame));
+  const pipeline = spec.pipeline ?? 1;
+  const burst = Buffer.concat(Array.from({ length: pipeline }, () => frame));
   let echoes = 0;
   let running = true;
   const sockets = new Set();
@@ -164,7 +165,7 @@ async function clientSide() {
       socket.on('data', (c) => {
         counter.push(c);
         while (owed > 0) {
-          const n = Math.min(owed, spec.pipeline);
+          const n = Math.min(owed, pipeline);
           owed -= n;
           socket.write(burst.subarray(0, n * frame.length));
         }

@@ -334,7 +334,7 @@ export class Connection implements FrameSink {
     if (this.compressed) return this.decodeMessage(isBinary);
     let data: Buffer | Buffer[];
     if (this.direct !== null) {
-      data = this.direct;
+      data = this.deliverFragments ? [this.direct] : this.direct; // binaryType may have changed meanwhile
       this.direct = null;
     } else if (this.single !== null) {
       data = this.deliverFragments ? [this.single] : this.single;
@@ -437,8 +437,7 @@ export class Connection implements FrameSink {
       }
     }
     this.closeReceived = { code, reason };
-    this.single = null;
-    this.messageBuffer?.reset();
+    this.dropMessage();
     this.inMessage = false;
     if (this.closeSent === null) {
       // Echo the code and reason, as ws and Chromium do: a browser's CloseEvent
@@ -459,8 +458,7 @@ export class Connection implements FrameSink {
   private fail(error: ProtocolError): false {
     if (this.failure !== null || this.closeReceived !== null) return false;
     this.failure = error;
-    this.single = null;
-    this.messageBuffer?.reset();
+    this.dropMessage();
     this.control = null;
     if (this.closeSent === null) this.writeClose(error.closeCode, truncateReason(error.message));
     this.state = ConnectionState.Closed;
@@ -612,6 +610,16 @@ export class Connection implements FrameSink {
     this.state = ConnectionState.ClosingByUs;
   }
 
+  /** Forget the incoming message in progress, and release its memory. */
+  private dropMessage(): void {
+    this.single = null;
+    this.messageBuffer?.reset();
+    if (this.direct !== null) {
+      this.direct = null;
+      this.parser!.redirectPayload(null, 0);
+    }
+  }
+
   /** Stop everything at once (terminate): no more input is read, nothing is sent. */
   abort(): void {
     this.state = ConnectionState.Closed;
@@ -620,8 +628,7 @@ export class Connection implements FrameSink {
     this.settledCallback = null;
     this.sendQueue?.clear(new Error('The connection was closed'));
     this.extension?.dispose();
-    this.messageBuffer?.reset();
-    this.single = null;
+    this.dropMessage();
     if (this.closeSent === null) this.closeSent = { code: CloseCode.AbnormalClosure, reason: EMPTY };
   }
 

@@ -70,9 +70,10 @@ export class FrameParser implements FrameHeader {
    * Copy the rest of the current frame's payload into `target` from `offset`
    * on, unmasking while copying, instead of unmasking it inside the input
    * chunk; the sink then gets views of `target`. Saves a reassembly copy of
-   * large messages. Lasts until the frame ends. Call it from onFramePayload.
+   * large messages. Lasts until the frame ends. Call it from onFramePayload
+   * (or with null, to let go of the target when the message is dropped).
    */
-  redirectPayload(target: Buffer, offset: number): void {
+  redirectPayload(target: Buffer | null, offset: number): void {
     this.target = target;
     this.targetOffset = offset;
   }

@@ -57,13 +57,14 @@ const scratch = kernel ? new Uint8Array(kernel.memory.buffer, 0, SCRATCH) : null
  * 64-byte blocks of `length`, where `key` is the packed mask word as it lies
  * on the first byte (see xorInPlace in mask.ts). Returns how many bytes it
  * did (a multiple of 64, so the key's phase is unchanged for the rest).
- * src and dst may be the same bytes. Null when SIMD is unavailable.
+ * src and dst may be the same bytes, but must not otherwise overlap (the
+ * work goes in 64 KiB steps). Null when SIMD is unavailable.
  */
 export const simdMask = scratch === null
   ? null
   : (src: Uint8Array, srcOff: number, dst: Uint8Array, dstOff: number, length: number, key: number): number => {
       const xor64 = kernel!.xor64;
-      const whole = length & ~63;
+      const whole = length - (length % 64); // not `& ~63`: lengths may exceed 2^31
       for (let done = 0; done < whole; ) {
         const n = Math.min(SCRATCH, whole - done);
         scratch.set(src.subarray(srcOff + done, srcOff + done + n));

@@ -82,12 +82,12 @@ export function xorInPlaceWords(data: Uint8Array, offset: number, length: number
     const abs = data.byteOffset + offset;
     const lead = (4 - (abs & 3)) & 3;
     for (; i < lead; i++) data[offset + i]! ^= (key >>> (((phase + i) & 3) << 3)) & 0xff;
-    const words = (length - lead) >>> 2;
+    const words = Math.floor((length - lead) / 4);
     // The mask word as it lies in memory from byte `lead` on.
     const rotated = rotateKey(key, phase + lead);
     const k = LITTLE_ENDIAN ? rotated | 0 : byteSwap(rotated);
     const w = new Int32Array(data.buffer, abs + lead, words);
-    const n8 = words & ~7;
+    const n8 = words - (words % 8);
     let j = 0;
     for (; j < n8; j += 8) {
       w[j] ^= k;
@@ -100,7 +100,7 @@ export function xorInPlaceWords(data: Uint8Array, offset: number, length: number
       w[j + 7] ^= k;
     }
     for (; j < words; j++) w[j] ^= k;
-    i = lead + (words << 2);
+    i = lead + words * 4; // not `words << 2`: overflows int32 from 2 GiB on
   }
   for (; i < length; i++) data[offset + i]! ^= (key >>> (((phase + i) & 3) << 3)) & 0xff;
 }

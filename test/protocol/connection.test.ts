@@ -366,6 +366,30 @@ describe('Connection: large messages received into their final buffer', () => {
     assert.notEqual(direct(h), null);
     h.receive(raw.subarray(14 + 30_000));
     h.assertConnectionFailed(1007, 'WS_ERR_INVALID_UTF8');
+    // The failed message's buffer is let go of, by the connection and by the parser.
+    assert.equal(direct(h), null);
+    assert.equal((h.conn as unknown as { parser: { target: Buffer | null } }).parser.target, null);
+  });
+
+  it('terminate (abort) in the middle of a large message lets go of its buffer', () => {
+    const h = server();
+    const frame = binary(pattern(60_000));
+    h.receive(frame.subarray(0, 40_000));
+    assert.notEqual(direct(h), null);
+    h.conn.abort();
+    assert.equal(direct(h), null);
+    assert.equal((h.conn as unknown as { parser: { target: Buffer | null } }).parser.target, null);
+  });
+
+  it('binaryType turned to fragments while a message fills its own buffer: delivered as a list', () => {
+    const h = server();
+    const frame = binary(pattern(50_000));
+    h.receive(frame.subarray(0, 30_000));
+    assert.notEqual(direct(h), null);
+    h.conn.deliverFragments = true;
+    h.receive(frame.subarray(30_000));
+    const [, data] = h.events[0]!;
+    assert.ok(Array.isArray(data) && data.length === 1 && data[0]!.equals(pattern(50_000)));
   });
 
   it('deliverFragments and compressed messages keep the list of pieces', () => {
