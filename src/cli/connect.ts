@@ -28,9 +28,12 @@ export interface ConnectOptions {
   wait: number;
   /** Offer permessage-deflate (default true, as browsers do: the server decides). */
   deflate: boolean;
+  /** Longest wait for the server's handshake response, in ms; 0 waits forever. */
+  handshakeTimeout: number;
 }
 
 export const DEFAULT_EXECUTE_WAIT = 2000;
+export const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
 /** Binary messages are previewed as hex, up to this many bytes. */
 export const BINARY_PREVIEW_BYTES = 32;
 /** Close codes that count as a normal end (exit status 0). */
@@ -61,6 +64,9 @@ Options:
   -x, --execute MSG       send MSG once connected (repeatable), wait for as many
                           replies as messages sent or --wait ms, then close
   -w, --wait MS           with --execute: longest wait for replies (default ${DEFAULT_EXECUTE_WAIT})
+  -t, --handshake-timeout MS
+                          give up when the opening handshake takes longer
+                          (default ${DEFAULT_HANDSHAKE_TIMEOUT}; 0 waits forever)
       --deflate           offer permessage-deflate (the default, as browsers do)
       --no-deflate        offer no compression
   -h, --help              show this help
@@ -75,6 +81,7 @@ other close code or when it could not connect; 2 for a bad command line.`,
     echo: { type: 'boolean', short: 'e' },
     execute: { type: 'string', short: 'x', multiple: true },
     wait: { type: 'string', short: 'w' },
+    'handshake-timeout': { type: 'string', short: 't' },
     deflate: { type: 'boolean' },
     'no-deflate': { type: 'boolean' },
   },
@@ -85,7 +92,7 @@ other close code or when it could not connect; 2 for a bad command line.`,
 function connectOptions(values: Record<string, unknown>, positionals: string[]): ConnectOptions {
   const v = values as {
     header?: string[]; subprotocol?: string[]; origin?: string; insecure?: boolean; echo?: boolean; execute?: string[]; wait?: string;
-    deflate?: boolean; 'no-deflate'?: boolean;
+    deflate?: boolean; 'no-deflate'?: boolean; 'handshake-timeout'?: string;
   };
   if (v.deflate && v['no-deflate']) throw new UsageError("Options '--deflate' and '--no-deflate' cannot be used together");
   if (positionals.length === 0) throw new UsageError('missing the URL to connect to');
@@ -118,6 +125,7 @@ function connectOptions(values: Record<string, unknown>, positionals: string[]):
     execute,
     wait: v.wait === undefined ? DEFAULT_EXECUTE_WAIT : parseInteger('wait', v.wait),
     deflate: v['no-deflate'] !== true,
+    handshakeTimeout: v['handshake-timeout'] === undefined ? DEFAULT_HANDSHAKE_TIMEOUT : parseInteger('handshake-timeout', v['handshake-timeout'], 2 ** 31 - 1),
   };
 }
 
@@ -148,6 +156,7 @@ export function connect(options: ConnectOptions, io: CliIo): Promise<number> {
   const clientOptions: ClientOptions = { headers: options.headers, perMessageDeflate: options.deflate };
   if (options.origin !== undefined) clientOptions.origin = options.origin;
   if (options.insecure) clientOptions.rejectUnauthorized = false;
+  if (options.handshakeTimeout > 0) clientOptions.handshakeTimeout = options.handshakeTimeout;
   let ws: WebSocket;
   try {
     ws = new WebSocket(options.url, options.subprotocols, clientOptions);

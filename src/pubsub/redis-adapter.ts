@@ -22,7 +22,7 @@ export interface RedisAdapterOptions {
   url?: string;
   /** Channel prefix (default 'hyperws:'); nodes must agree on it. */
   prefix?: string;
-  /** Called with connection errors (default: one line on stderr per distinct message). */
+  /** Called with connection errors (default: one line on stderr per distinct message); not after close(). */
   onError?: (error: Error) => void;
 }
 
@@ -34,15 +34,21 @@ interface RedisClient {
   unsubscribe(...channels: string[]): Promise<unknown>;
   on(event: string, listener: (...args: any[]) => void): unknown;
   once(event: string, listener: (...args: any[]) => void): unknown;
+  removeListener(event: string, listener: (...args: any[]) => void): unknown;
   quit(): Promise<unknown>;
   disconnect(): void;
 }
 
 const VERSION = 1;
+/** The message `ready` rejects with when close() came before Redis was reached. */
+export const CLOSED_BEFORE_READY = 'The Redis adapter was closed before it connected';
 const HEADER = 18;
 
 export class RedisAdapter implements PubSubAdapter {
-  /** Resolves once both Redis connections are ready; rejects if ioredis is missing. */
+  /**
+   * Resolves once both Redis connections are ready. Rejects if ioredis is
+   * missing, or if close() came first (CLOSED_BEFORE_READY).
+   */
   readonly ready: Promise<void>;
   /** Local publications not forwarded because Redis was unreachable. */
   dropped = 0;
@@ -62,21 +68,25 @@ export class RedisAdapter implements PubSubAdapter {
   constructor(private readonly options: RedisAdapterOptions = {}) {
     this.prefix = options.prefix ?? 'hyperws:';
     const reported = new Set<string>();
-    this.onError =
+    const report =
       options.onError ??
-      ((error) => {
+      ((error: Error) => {
         if (reported.has(error.message)) return;
         reported.add(error.message);
         process.stderr.write(`hyperws redis adapter: ${error.message}\n`);
       });
+    // After close(), commands it cancelled fail ("Connection is closed."): that is no news.
+    this.onError = (error) => {
+      if (!this.closed) report(error);
+    };
     this.loaded = loadIoredis();
     this.ready = this.connect();
-    this.ready.catch((error: Error) => this.onError(error));
+    this.ready.catch((error: Error) => this.onError(error)); // closing first is not reported (see onError)
   }
 
   private async connect(): Promise<void> {
     const Redis = await this.loaded;
-    if (this.closed) return;
+    if (this.closed) throw new Error(CLOSED_BEFORE_READY);
     const url = this.options.url ?? 'redis://127.0.0.1:6379';
     const common = { autoResubscribe: true, retryStrategy: (n: number) => Math.min(50 * n, 1000) };
     // Publications are dropped while the link is down (at-most-once), so the
@@ -162,9 +172,21 @@ async function loadIoredis(): Promise<RedisConstructor> {
   }
 }
 
+/** Settles when the client is ready, or fails once it ended (closed) before that. */
 function readyOf(client: RedisClient): Promise<void> {
   if (client.status === 'ready') return Promise.resolve();
-  return new Promise((resolve) => client.once('ready', () => resolve()));
+  return new Promise((resolve, reject) => {
+    const onReady = (): void => {
+      client.removeListener('end', onEnd);
+      resolve();
+    };
+    const onEnd = (): void => {
+      client.removeListener('ready', onReady);
+      reject(new Error(CLOSED_BEFORE_READY));
+    };
+    client.once('ready', onReady);
+    client.once('end', onEnd);
+  });
 }
 
 async function quit(client: RedisClient | null): Promise<void> {

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer as createHttpsServer } from 'node:https';
 import type { IncomingMessage } from 'node:http';
+import { createServer as createNetServer, type Socket } from 'node:net';
 import { WebSocketServer, type WebSocket, type ServerOptions } from '../../src/index.js';
 import { closedPort, runCli, startCli, startServe } from './helpers.js';
 import { opensslPath, skipReason } from '../support/system.js';
@@ -236,6 +237,32 @@ describe('hyperws connect', () => {
       });
     } finally {
       await server.close();
+    }
+  });
+
+  it('--handshake-timeout: a server that accepts and never answers is given up on, exit 1', T, async () => {
+    const sockets = new Set<Socket>();
+    const silent = createNetServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => {});
+    });
+    silent.listen(0, '127.0.0.1');
+    await once(silent, 'listening');
+    try {
+      const url = `ws://127.0.0.1:${(silent.address() as { port: number }).port}/`;
+      assert.deepEqual(await runCli(['connect', url, '--handshake-timeout', '100']), {
+        status: 1,
+        stdout: '',
+        stderr: 'hyperws connect: handshake failed: Opening handshake has timed out\n',
+      });
+      assert.equal(sockets.size, 1, 'the request reached the server');
+      const usage = await runCli(['connect', url, '-t', 'soon']);
+      assert.equal(usage.status, 2);
+      assert.match(usage.stderr, /Option '--handshake-timeout' expects an integer from 0 to 2147483647, got 'soon'/);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      silent.close();
+      await once(silent, 'close');
     }
   });
 
