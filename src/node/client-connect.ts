@@ -39,24 +39,61 @@ export interface ClientOptions extends Omit<ClientRequestArgs, 'headers' | 'time
   protocolVersion?: number;
   /** Custom socket factory (e.g. a proxy tunnel); defaults to net/tls connect. */
   createConnection?: (options: any, oncreate?: any) => Duplex;
+  /** Follow 3xx responses with a Location during the opening handshake (default false, as ws). */
+  followRedirects?: boolean;
+  /** With followRedirects: most redirects followed before failing (default 10). */
+  maxRedirects?: number;
+}
+
+export const DEFAULT_MAX_REDIRECTS = 10;
+
+/** Where a chain of redirects started (credentials do not follow a redirect elsewhere). */
+interface RedirectState {
+  count: number;
+  readonly originalHost: string;
+  readonly originalSecure: boolean;
 }
 
 export function connectClient(ws: WebSocket, address: string | URL, protocols: string[], options: ClientOptions): void {
   let url: URL;
   try {
-    url = address instanceof URL ? new URL(address.href) : new URL(address);
-  } catch {
-    throw new SyntaxError(`Invalid URL: ${String(address)}`);
+    url = toWebSocketUrl(address instanceof URL ? new URL(address.href) : new URL(address));
+  } catch (error) {
+    throw error instanceof SyntaxError && error.message.startsWith('The URL') ? error : new SyntaxError(`Invalid URL: ${String(address)}`);
   }
+  if (options.protocolVersion !== undefined && options.protocolVersion !== 13) {
+    throw new RangeError(`Unsupported protocol version: ${options.protocolVersion} (supported versions: 13)`);
+  }
+  startHandshake(ws, url, protocols, options, { count: 0, originalHost: url.host, originalSecure: url.protocol === 'wss:' });
+}
+
+/** http(s) becomes ws(s); anything else but ws(s), or a fragment, is refused. */
+function toWebSocketUrl(url: URL): URL {
   if (url.protocol === 'http:') url.protocol = 'ws:';
   else if (url.protocol === 'https:') url.protocol = 'wss:';
   if (url.protocol !== 'ws:' && url.protocol !== 'wss:') {
     throw new SyntaxError(`The URL's protocol must be one of "ws:", "wss:", "http:", or "https:"`);
   }
   if (url.hash) throw new SyntaxError('The URL contains a fragment identifier');
-  if (options.protocolVersion !== undefined && options.protocolVersion !== 13) {
-    throw new RangeError(`Unsupported protocol version: ${options.protocolVersion} (supported versions: 13)`);
-  }
+  return url;
+}
+
+/**
+ * Options for the request after a redirect. As ws (and curl): when nobody
+ * listens to 'redirect', credentials (Authorization, Cookie, `auth`) are
+ * dropped on a redirect to another host or from wss: to ws:, and Host on a
+ * redirect to another host.
+ */
+function redirectedOptions(ws: WebSocket, url: URL, options: ClientOptions, state: RedirectState): ClientOptions {
+  if (ws.listenerCount('redirect') > 0) return options;
+  const sameHost = url.host === state.originalHost;
+  if (sameHost && !(state.originalSecure && url.protocol === 'ws:')) return options;
+  const drop = new Set(sameHost ? ['authorization', 'cookie'] : ['authorization', 'cookie', 'host']);
+  const headers = Object.fromEntries(Object.entries(options.headers ?? {}).filter(([name]) => !drop.has(name.toLowerCase())));
+  return { ...options, headers, auth: undefined };
+}
+
+function startHandshake(ws: WebSocket, url: URL, protocols: string[], options: ClientOptions, state: RedirectState): void {
   ws.url = url.href;
   const secure = url.protocol === 'wss:';
   const key = generateKey();
@@ -71,7 +108,7 @@ export function connectClient(ws: WebSocket, address: string | URL, protocols: s
   const hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
   const {
     handshakeTimeout, maxPayload, skipUTF8Validation, autoPong, closeTimeout, fragmentSize, origin: _origin,
-    headers: _headers, protocolVersion: _pv, createConnection, perMessageDeflate: _pmd, ...passThrough
+    headers: _headers, protocolVersion: _pv, createConnection, perMessageDeflate: _pmd, followRedirects, maxRedirects, ...passThrough
   } = options;
   const requestOptions: ClientRequestArgs & TlsConnectionOptions = {
     ...passThrough,
@@ -98,6 +135,26 @@ export function connectClient(ws: WebSocket, address: string | URL, protocols: s
   });
   req.on('response', (res: IncomingMessage) => {
     if (ws._req !== req) return;
+    const location = res.headers.location;
+    const status = res.statusCode ?? 0;
+    if (followRedirects === true && location !== undefined && status >= 300 && status < 400) {
+      res.resume();
+      ws._req = null;
+      req.destroy();
+      if (++state.count > (maxRedirects ?? DEFAULT_MAX_REDIRECTS)) {
+        ws._abortHandshake(new Error('Maximum redirects exceeded'));
+        return;
+      }
+      let next: URL;
+      try {
+        next = toWebSocketUrl(new URL(location, url));
+      } catch (error) {
+        ws._abortHandshake(error instanceof SyntaxError && error.message.startsWith('The URL') ? error : new SyntaxError(`Invalid URL: ${location}`));
+        return;
+      }
+      startHandshake(ws, next, protocols, redirectedOptions(ws, next, options, state), state);
+      return;
+    }
     if (!ws.emit('unexpected-response', req, res)) {
       res.resume();
       ws._abortHandshake(new Error(`Unexpected server response: ${res.statusCode}`));
@@ -142,7 +199,10 @@ export function connectClient(ws: WebSocket, address: string | URL, protocols: s
     });
     ws.emit('open');
   });
-  req.end();
+  // As ws: after a redirect, 'redirect' (new URL, request) comes before the request is sent,
+  // so a listener may still set headers on it.
+  if (state.count > 0) ws.emit('redirect', ws.url, req);
+  if (ws._req === req) req.end(); // a 'redirect' listener may have closed the WebSocket
 }
 
 // Connect directly, bypassing http.Agent pooling: an upgraded socket is never reused.
