@@ -30,6 +30,8 @@ export interface ConnectOptions {
   deflate: boolean;
   /** Longest wait for the server's handshake response, in ms; 0 waits forever. */
   handshakeTimeout: number;
+  /** Follow 3xx redirects of the opening handshake (as curl -L and wscat -L). */
+  location: boolean;
 }
 
 export const DEFAULT_EXECUTE_WAIT = 2000;
@@ -64,6 +66,7 @@ Options:
   -x, --execute MSG       send MSG once connected (repeatable), wait for as many
                           replies as messages sent or --wait ms, then close
   -w, --wait MS           with --execute: longest wait for replies (default ${DEFAULT_EXECUTE_WAIT})
+  -L, --location          follow redirects of the opening handshake (up to 10)
   -t, --handshake-timeout MS
                           give up when the opening handshake takes longer
                           (default ${DEFAULT_HANDSHAKE_TIMEOUT}; 0 waits forever)
@@ -82,6 +85,7 @@ other close code or when it could not connect; 2 for a bad command line.`,
     execute: { type: 'string', short: 'x', multiple: true },
     wait: { type: 'string', short: 'w' },
     'handshake-timeout': { type: 'string', short: 't' },
+    location: { type: 'boolean', short: 'L' },
     deflate: { type: 'boolean' },
     'no-deflate': { type: 'boolean' },
   },
@@ -92,7 +96,7 @@ other close code or when it could not connect; 2 for a bad command line.`,
 function connectOptions(values: Record<string, unknown>, positionals: string[]): ConnectOptions {
   const v = values as {
     header?: string[]; subprotocol?: string[]; origin?: string; insecure?: boolean; echo?: boolean; execute?: string[]; wait?: string;
-    deflate?: boolean; 'no-deflate'?: boolean; 'handshake-timeout'?: string;
+    deflate?: boolean; 'no-deflate'?: boolean; 'handshake-timeout'?: string; location?: boolean;
   };
   if (v.deflate && v['no-deflate']) throw new UsageError("Options '--deflate' and '--no-deflate' cannot be used together");
   if (positionals.length === 0) throw new UsageError('missing the URL to connect to');
@@ -125,6 +129,7 @@ function connectOptions(values: Record<string, unknown>, positionals: string[]):
     execute,
     wait: v.wait === undefined ? DEFAULT_EXECUTE_WAIT : parseInteger('wait', v.wait),
     deflate: v['no-deflate'] !== true,
+    location: v.location ?? false,
     handshakeTimeout: v['handshake-timeout'] === undefined ? DEFAULT_HANDSHAKE_TIMEOUT : parseInteger('handshake-timeout', v['handshake-timeout'], 2 ** 31 - 1),
   };
 }
@@ -157,6 +162,7 @@ export function connect(options: ConnectOptions, io: CliIo): Promise<number> {
   if (options.origin !== undefined) clientOptions.origin = options.origin;
   if (options.insecure) clientOptions.rejectUnauthorized = false;
   if (options.handshakeTimeout > 0) clientOptions.handshakeTimeout = options.handshakeTimeout;
+  if (options.location) clientOptions.followRedirects = true;
   let ws: WebSocket;
   try {
     ws = new WebSocket(options.url, options.subprotocols, clientOptions);

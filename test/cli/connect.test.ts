@@ -266,6 +266,33 @@ describe('hyperws connect', () => {
     }
   });
 
+  it('--location follows a redirect of the handshake; without it the 302 is the failure', T, async () => {
+    const server = await testServer((ws) => ws.on('message', (data: Buffer) => ws.send(data.toString())));
+    const redirector = createNetServer((socket) => {
+      socket.on('error', () => {});
+      socket.once('data', () => socket.end(`HTTP/1.1 302 Found\r\nLocation: ${server.url}\r\nContent-Length: 0\r\n\r\n`));
+    });
+    redirector.listen(0, '127.0.0.1');
+    await once(redirector, 'listening');
+    try {
+      const url = `ws://127.0.0.1:${(redirector.address() as { port: number }).port}/`;
+      assert.deepEqual(await runCli(['connect', url, '-x', 'hi']), {
+        status: 1,
+        stdout: '',
+        stderr: 'hyperws connect: handshake refused: HTTP 302 Found\n',
+      });
+      assert.deepEqual(await runCli(['connect', url, '-L', '-x', 'hi']), {
+        status: 0,
+        stdout: '< hi\n',
+        stderr: `connected to ${server.url}\nclosed: 1000\n`,
+      });
+    } finally {
+      redirector.close();
+      await once(redirector, 'close');
+      await server.close();
+    }
+  });
+
   it('connection refused: one line naming the URL and ECONNREFUSED, exit 1', T, async () => {
     const port = await closedPort();
     assert.deepEqual(await runCli(['connect', `ws://127.0.0.1:${port}`]), {
