@@ -12,7 +12,7 @@ import type { IncomingMessage } from 'node:http';
 import { createInterface, type Interface } from 'node:readline';
 import { clearLine, cursorTo } from 'node:readline';
 import { WebSocket } from '../node/websocket.js';
-import type { ClientOptions } from '../node/client-connect.js';
+import { DEFAULT_MAX_REDIRECTS, type ClientOptions } from '../node/client-connect.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, parseInteger, printable, type CliIo } from './args.js';
 import type { Command } from './main.js';
 
@@ -66,10 +66,11 @@ Options:
   -x, --execute MSG       send MSG once connected (repeatable), wait for as many
                           replies as messages sent or --wait ms, then close
   -w, --wait MS           with --execute: longest wait for replies (default ${DEFAULT_EXECUTE_WAIT})
-  -L, --location          follow redirects of the opening handshake (up to 10)
+  -L, --location          follow redirects of the opening handshake (up to ${DEFAULT_MAX_REDIRECTS})
   -t, --handshake-timeout MS
                           give up when the opening handshake takes longer
-                          (default ${DEFAULT_HANDSHAKE_TIMEOUT}; 0 waits forever)
+                          (default ${DEFAULT_HANDSHAKE_TIMEOUT}; 0 waits forever; with -L,
+                          per request)
       --deflate           offer permessage-deflate (the default, as browsers do)
       --no-deflate        offer no compression
   -h, --help              show this help
@@ -145,9 +146,8 @@ export function formatReceived(data: Buffer, isBinary: boolean): string {
 const TLS_ERROR = /CERT|SSL|TLS|^EPROTO$|UNABLE_TO_|VERIFY/;
 
 /** One line for an error before the connection opened. */
-function describeFailure(error: Error & { code?: string; errors?: Array<{ code?: string }> }, options: ConnectOptions): string {
+function describeFailure(error: Error & { code?: string; errors?: Array<{ code?: string }> }, url: string, options: ConnectOptions): string {
   const code = error.code ?? error.errors?.find((e) => e.code)?.code;
-  const url = new URL(options.url).href;
   if (code !== undefined && TLS_ERROR.test(code)) {
     const hint = /CERT|UNABLE_TO_|VERIFY/.test(code) && !options.insecure ? ' (--insecure skips verification)' : '';
     return `TLS error connecting to ${url}: ${code}: ${printable(error.message)}${hint}`;
@@ -251,7 +251,7 @@ export function connect(options: ConnectOptions, io: CliIo): Promise<number> {
     ws.on('error', (error: Error) => {
       if (finished) return;
       if (!opened) {
-        status(`hyperws connect: ${describeFailure(error, options)}`);
+        status(`hyperws connect: ${describeFailure(error, ws.url, options)}`); // after -L: where it failed
         finish(EXIT_FAILURE);
         return;
       }

@@ -20,7 +20,7 @@ export interface ClientOptions extends Omit<ClientRequestArgs, 'headers' | 'time
   headers?: Record<string, string>;
   /** Value of the Origin header. */
   origin?: string;
-  /** Time allowed for the opening handshake, in ms (default: none, as ws). */
+  /** Time allowed for the opening handshake, in ms, per request when redirects are followed (default: none, as ws). */
   handshakeTimeout?: number;
   /** Largest message accepted (default 100 MiB; 0 = no limit). */
   maxPayload?: number;
@@ -137,7 +137,7 @@ function startHandshake(ws: WebSocket, url: URL, protocols: string[], options: C
     if (ws._req !== req) return;
     const location = res.headers.location;
     const status = res.statusCode ?? 0;
-    if (followRedirects === true && location !== undefined && status >= 300 && status < 400) {
+    if (followRedirects && location && status >= 300 && status < 400) {
       res.resume();
       ws._req = null;
       req.destroy();
@@ -152,7 +152,12 @@ function startHandshake(ws: WebSocket, url: URL, protocols: string[], options: C
         ws._abortHandshake(error instanceof SyntaxError && error.message.startsWith('The URL') ? error : new SyntaxError(`Invalid URL: ${location}`));
         return;
       }
-      startHandshake(ws, next, protocols, redirectedOptions(ws, next, options, state), state);
+      try {
+        startHandshake(ws, next, protocols, redirectedOptions(ws, next, options, state), state);
+      } catch (error) {
+        // e.g. an http.Agent given for a ws: URL redirected to wss:, or a 'redirect' listener that throws
+        ws._abortHandshake(error as Error);
+      }
       return;
     }
     if (!ws.emit('unexpected-response', req, res)) {

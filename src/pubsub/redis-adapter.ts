@@ -34,7 +34,6 @@ interface RedisClient {
   unsubscribe(...channels: string[]): Promise<unknown>;
   on(event: string, listener: (...args: any[]) => void): unknown;
   once(event: string, listener: (...args: any[]) => void): unknown;
-  removeListener(event: string, listener: (...args: any[]) => void): unknown;
   quit(): Promise<unknown>;
   disconnect(): void;
 }
@@ -61,6 +60,8 @@ export class RedisAdapter implements PubSubAdapter {
   private deliver: ((publication: Publication) => void) | null = null;
   private closed = false;
   private closing: Promise<void> | null = null;
+  /** Rejects `ready` when close() comes while the connections are still being made. */
+  private abandonReady: ((error: Error) => void) | null = null;
   /** The ioredis constructor, once imported. */
   private readonly loaded: Promise<RedisConstructor>;
   private readonly onError: (error: Error) => void;
@@ -99,7 +100,10 @@ export class RedisAdapter implements PubSubAdapter {
     subscriber.on('error', (error: Error) => this.onError(error));
     subscriber.on('messageBuffer', (channel: Buffer, message: Buffer) => this.receive(channel, message));
     if (this.topics.size > 0) subscriber.subscribe(...[...this.topics].map((t) => this.prefix + t)).catch(this.onError);
-    await Promise.all([readyOf(client), readyOf(subscriber)]);
+    // close() settles this too: a client closed while it waits to retry emits nothing more.
+    const closedFirst = new Promise<never>((_, reject) => (this.abandonReady = reject));
+    await Promise.race([Promise.all([readyOf(client), readyOf(subscriber)]), closedFirst]);
+    this.abandonReady = null;
   }
 
   attach(deliver: (publication: Publication) => void): void {
@@ -140,6 +144,7 @@ export class RedisAdapter implements PubSubAdapter {
 
   private async shutdown(): Promise<void> {
     this.closed = true;
+    this.abandonReady?.(new Error(CLOSED_BEFORE_READY));
     // Not `ready`: it never settles while Redis is unreachable. Once ioredis
     // is loaded, connect() (which reacted to `loaded` first) has created the
     // clients, or returned because we are closed.
@@ -172,21 +177,9 @@ async function loadIoredis(): Promise<RedisConstructor> {
   }
 }
 
-/** Settles when the client is ready, or fails once it ended (closed) before that. */
 function readyOf(client: RedisClient): Promise<void> {
   if (client.status === 'ready') return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const onReady = (): void => {
-      client.removeListener('end', onEnd);
-      resolve();
-    };
-    const onEnd = (): void => {
-      client.removeListener('ready', onReady);
-      reject(new Error(CLOSED_BEFORE_READY));
-    };
-    client.once('ready', onReady);
-    client.once('end', onEnd);
-  });
+  return new Promise((resolve) => client.once('ready', () => resolve()));
 }
 
 async function quit(client: RedisClient | null): Promise<void> {

@@ -268,9 +268,10 @@ describe('hyperws connect', () => {
 
   it('--location follows a redirect of the handshake; without it the 302 is the failure', T, async () => {
     const server = await testServer((ws) => ws.on('message', (data: Buffer) => ws.send(data.toString())));
+    let target = server.url;
     const redirector = createNetServer((socket) => {
       socket.on('error', () => {});
-      socket.once('data', () => socket.end(`HTTP/1.1 302 Found\r\nLocation: ${server.url}\r\nContent-Length: 0\r\n\r\n`));
+      socket.once('data', () => socket.end(`HTTP/1.1 302 Found\r\nLocation: ${target}\r\nContent-Length: 0\r\n\r\n`));
     });
     redirector.listen(0, '127.0.0.1');
     await once(redirector, 'listening');
@@ -285,6 +286,13 @@ describe('hyperws connect', () => {
         status: 0,
         stdout: '< hi\n',
         stderr: `connected to ${server.url}\nclosed: 1000\n`,
+      });
+      // Redirected to a port nothing listens on: the failure names where it failed.
+      target = `ws://127.0.0.1:${await closedPort()}/`;
+      assert.deepEqual(await runCli(['connect', url, '-L']), {
+        status: 1,
+        stdout: '',
+        stderr: `hyperws connect: cannot connect to ${target}: ECONNREFUSED\n`,
       });
     } finally {
       redirector.close();

@@ -141,3 +141,30 @@ test('close() from a "redirect" listener ends the handshake before the next requ
     await server.close();
   }
 });
+
+test('a "redirect" listener that throws fails the handshake (error, then close 1006) instead of crashing', T, async () => {
+  const server = await redirectingServer(() => '/next');
+  try {
+    const client = new WebSocket(server.url + '/', { followRedirects: true });
+    client.on('redirect', () => {
+      throw new Error('listener blew up');
+    });
+    const r = await errorThenClose(client);
+    assert.equal(r.error.message, 'listener blew up');
+    assert.equal(r.close.code, 1006);
+    assert.equal(client.readyState, WebSocket.CLOSED);
+  } finally {
+    await server.close();
+  }
+});
+
+test('an empty Location is not followed: the 3xx fails the handshake', T, async () => {
+  const server = await redirectingServer(() => '');
+  try {
+    const r = await errorThenClose(new WebSocket(server.url + '/', { followRedirects: true }));
+    assert.equal(r.error.message, 'Unexpected server response: 302');
+    assert.equal(server.seen.length, 1);
+  } finally {
+    await server.close();
+  }
+});

@@ -334,7 +334,10 @@ test('close() while Redis is unreachable resolves and stops reconnecting: the pr
     peer.subscribe('queued'); // a SUBSCRIBE waits in ioredis' offline queue
     const got = new Promise((resolve) => client.once('message', (data) => resolve(String(data))));
     const local = wss.publish('queued', 'local only');
-    await firstError; // at least one refused connection: ioredis is reconnecting now
+    await firstError; // at least one refused connection
+    // Close while ioredis waits to retry: a client closed then emits nothing more ('end' included).
+    const pub = adapter.client;
+    if (pub.status !== 'reconnecting') await new Promise((resolve) => pub.once('reconnecting', resolve));
     const message = await got;
     wss.close();
     const first = adapter.close();
