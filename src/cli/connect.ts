@@ -128,7 +128,7 @@ function connectOptions(values: Record<string, unknown>, positionals: string[]):
     insecure: v.insecure ?? false,
     echo: v.echo ?? false,
     execute,
-    wait: v.wait === undefined ? DEFAULT_EXECUTE_WAIT : parseInteger('wait', v.wait),
+    wait: v.wait === undefined ? DEFAULT_EXECUTE_WAIT : parseInteger('wait', v.wait, 2 ** 31 - 1),
     deflate: v['no-deflate'] !== true,
     location: v.location ?? false,
     handshakeTimeout: v['handshake-timeout'] === undefined ? DEFAULT_HANDSHAKE_TIMEOUT : parseInteger('handshake-timeout', v['handshake-timeout'], 2 ** 31 - 1),

@@ -119,6 +119,8 @@ function startHandshake(ws: WebSocket, url: URL, protocols: string[], options: C
     headers,
     createConnection: (createConnection as ClientRequestArgs['createConnection']) ?? (secure ? tlsConnectFor : netConnectFor),
   };
+  // As ws: credentials in the URL (ws://user:pass@host/) become HTTP Basic authentication.
+  if (url.username || url.password) requestOptions.auth = `${percentDecode(url.username)}:${percentDecode(url.password)}`;
   if (secure && requestOptions.servername === undefined && isIP(hostname) === 0) requestOptions.servername = hostname;
   if (handshakeTimeout !== undefined) requestOptions.timeout = handshakeTimeout;
 
@@ -208,6 +210,15 @@ function startHandshake(ws: WebSocket, url: URL, protocols: string[], options: C
   // so a listener may still set headers on it.
   if (state.count > 0) ws.emit('redirect', ws.url, req);
   if (ws._req === req) req.end(); // a 'redirect' listener may have closed the WebSocket
+}
+
+/** URL userinfo is percent-encoded; a malformed escape is taken literally. */
+function percentDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
 
 // Connect directly, bypassing http.Agent pooling: an upgraded socket is never reused.

@@ -37,6 +37,21 @@ test('custom headers and the origin option reach the server', T, async () => {
   }
 });
 
+test('credentials in the URL are sent as HTTP Basic authentication (percent-decoded), as ws does', T, async () => {
+  const started = await startServer();
+  try {
+    const connection = nextConnection(started.wss);
+    const client = new WebSocket(started.url.replace('ws://', 'ws://al%40ice:p%3Ass@') + '/private');
+    const [server, req] = await connection;
+    assert.equal(req.headers['authorization'], `Basic ${Buffer.from('al@ice:p:ss').toString('base64')}`);
+    assert.equal(req.url, '/private');
+    await opened(client);
+    await closePair(client, server);
+  } finally {
+    await closeServer(started.wss);
+  }
+});
+
 test('handshakeTimeout: a server that never answers -> error "Opening handshake has timed out", then close 1006', T, async () => {
   const raw = await startRawServer(async (peer) => {
     await peer.readHttpHead();
