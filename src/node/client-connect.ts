@@ -55,20 +55,25 @@ interface RedirectState {
 }
 
 export function connectClient(ws: WebSocket, address: string | URL, protocols: string[], options: ClientOptions): void {
-  let url: URL;
-  try {
-    url = toWebSocketUrl(address instanceof URL ? new URL(address.href) : new URL(address));
-  } catch (error) {
-    throw error instanceof SyntaxError && error.message.startsWith('The URL') ? error : new SyntaxError(`Invalid URL: ${String(address)}`);
-  }
+  const url = webSocketUrl(address instanceof URL ? address.href : address);
   if (options.protocolVersion !== undefined && options.protocolVersion !== 13) {
     throw new RangeError(`Unsupported protocol version: ${options.protocolVersion} (supported versions: 13)`);
   }
   startHandshake(ws, url, protocols, options, { count: 0, originalHost: url.host, originalSecure: url.protocol === 'wss:' });
 }
 
-/** http(s) becomes ws(s); anything else but ws(s), or a fragment, is refused. */
-function toWebSocketUrl(url: URL): URL {
+/**
+ * Parse a WebSocket URL (relative to `base`, for a redirect's Location):
+ * http(s) becomes ws(s); anything else but ws(s), or a fragment, is refused
+ * with a SyntaxError, as is a string that is no URL at all.
+ */
+function webSocketUrl(input: string, base?: URL): URL {
+  let url: URL;
+  try {
+    url = new URL(input, base);
+  } catch {
+    throw new SyntaxError(`Invalid URL: ${input}`);
+  }
   if (url.protocol === 'http:') url.protocol = 'ws:';
   else if (url.protocol === 'https:') url.protocol = 'wss:';
   if (url.protocol !== 'ws:' && url.protocol !== 'wss:') {
@@ -147,17 +152,11 @@ function startHandshake(ws: WebSocket, url: URL, protocols: string[], options: C
         ws._abortHandshake(new Error('Maximum redirects exceeded'));
         return;
       }
-      let next: URL;
       try {
-        next = toWebSocketUrl(new URL(location, url));
-      } catch (error) {
-        ws._abortHandshake(error instanceof SyntaxError && error.message.startsWith('The URL') ? error : new SyntaxError(`Invalid URL: ${location}`));
-        return;
-      }
-      try {
+        const next = webSocketUrl(location, url);
         startHandshake(ws, next, protocols, redirectedOptions(ws, next, options, state), state);
       } catch (error) {
-        // e.g. an http.Agent given for a ws: URL redirected to wss:, or a 'redirect' listener that throws
+        // A bad Location; an http.Agent given for ws: redirected to wss:; a 'redirect' listener that throws.
         ws._abortHandshake(error as Error);
       }
       return;
