@@ -19,7 +19,7 @@ import { FrameParser, type FrameHeader, type FrameSink } from './frame-parser.js
 import { randomMaskKey, type MaskKeySource } from './mask-key.js';
 import { MessageBuffer } from './message-buffer.js';
 import { Opcode, isControlOpcode, isKnownOpcode } from './opcode.js';
-import { SendQueue } from './send-queue.js';
+import { SendQueue, writeFrames } from './send-queue.js';
 import { Utf8Validator, isValidUtf8 } from './utf8-validator.js';
 
 export type Role = 'server' | 'client';
@@ -139,10 +139,9 @@ export class Connection implements FrameSink {
   private declare heldInput: Buffer[] | null;
   private declare settledCallback: (() => void) | null;
   private declare eofReceived: boolean;
-  // Control frame in progress.
+  // Control frame in progress (between its header and its end, and only then, non-null).
   private control: Buffer | null = null;
   private controlUsed = 0;
-  private inControl = false;
 
   // Outgoing fragmented message in progress.
   private sendingFragmented = false;
@@ -182,13 +181,8 @@ export class Connection implements FrameSink {
 
   /** Write frames now, or queue them behind a message still being transformed. */
   private pushFrames(frames: Buffer[], cb?: WriteCallback): void {
-    if (this.sendQueue !== null && !this.sendQueue.idle) {
-      this.sendQueue.push(frames, cb);
-      return;
-    }
-    const last = frames.length - 1;
-    for (let i = 0; i < last; i++) this.output.write(frames[i]!);
-    this.output.write(frames[last]!, cb);
+    if (this.sendQueue !== null) this.sendQueue.push(frames, cb);
+    else writeFrames(this.output, frames, cb);
   }
 
   // ---------------------------------------------------------------- input
@@ -224,11 +218,6 @@ export class Connection implements FrameSink {
     return clean;
   }
 
-  /** Is a frame partly received? (a peer that stops mid-frame is stalling) */
-  get midFrame(): boolean {
-    return this.parser !== null && !this.parser.atFrameBoundary;
-  }
-
   onFrameHeader(h: FrameHeader): boolean {
     const op = h.opcode;
     if (!isKnownOpcode(op)) return this.fail(protocolError('WS_ERR_INVALID_OPCODE', `Invalid opcode ${op}`));
@@ -244,12 +233,10 @@ export class Connection implements FrameSink {
         return this.fail(protocolError('WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH', `Control frame payload of ${h.payloadLength} bytes exceeds 125`));
       }
       if (h.rsv1) return this.fail(protocolError('WS_ERR_UNEXPECTED_RSV_1', 'RSV1 must be clear on control frames'));
-      this.inControl = true;
       this.control = h.payloadLength === 0 ? EMPTY : Buffer.allocUnsafe(h.payloadLength);
       this.controlUsed = 0;
       return true;
     }
-    this.inControl = false;
     if (op === Opcode.Continuation) {
       if (!this.inMessage) return this.fail(protocolError('WS_ERR_UNEXPECTED_CONTINUATION', 'Continuation frame without a message to continue'));
       if (h.rsv1) return this.fail(protocolError('WS_ERR_UNEXPECTED_RSV_1', 'RSV1 must be clear on continuation frames'));
@@ -274,8 +261,8 @@ export class Connection implements FrameSink {
   }
 
   onFramePayload(piece: Buffer): boolean {
-    if (this.inControl) {
-      piece.copy(this.control!, this.controlUsed);
+    if (this.control !== null) {
+      piece.copy(this.control, this.controlUsed);
       this.controlUsed += piece.length;
       return true;
     }
@@ -320,9 +307,8 @@ export class Connection implements FrameSink {
   }
 
   onFrameEnd(): boolean {
-    if (this.inControl) {
-      this.inControl = false;
-      const payload = this.control!;
+    if (this.control !== null) {
+      const payload = this.control;
       this.control = null;
       return this.handleControl(this.parser!.opcode, payload);
     }
@@ -495,8 +481,11 @@ export class Connection implements FrameSink {
     const opcode = first ? (isBinary ? Opcode.Binary : Opcode.Text) : Opcode.Continuation;
     this.sendingFragmented = !fin;
     if (first) {
-      const length = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
-      const compress = this.extension !== null && options?.compress !== false && this.extension.shouldEncode(length);
+      // The byte length is only needed to ask the extension (the encoder measures strings itself).
+      const compress =
+        this.extension !== null &&
+        options?.compress !== false &&
+        this.extension.shouldEncode(typeof data === 'string' ? Buffer.byteLength(data) : data.length);
       if (this.sendingCompressed !== compress) this.sendingCompressed = compress;
     }
     if (this.sendingCompressed) {
@@ -531,13 +520,8 @@ export class Connection implements FrameSink {
     }, cb);
   }
 
-  /**
-   * Created here, not inline in sendTransformed: a closure made there would
-   * share that function's context, which holds `payload`, and the queue (kept
-   * for the connection's life) would pin the first compressed message.
-   */
   private ensureSendQueue(): SendQueue {
-    return (this.sendQueue ??= new SendQueue((data, cb) => this.output.write(data, cb)));
+    return (this.sendQueue ??= new SendQueue(this.output));
   }
 
   /** Frames for one encoded payload: RSV1 only on a message's first frame; fragmentSize applies. */

@@ -5,8 +5,17 @@
  * behind the pending transform. One transform runs at a time per connection,
  * since a compressor with context takeover is a single stream.
  */
-import type { EncodeCallback } from './extension.js';
-import type { WriteCallback } from './connection.js';
+import type { ConnectionOutput, WriteCallback } from './connection.js';
+
+/** Where frames go: the connection's output. */
+type FrameWriter = Pick<ConnectionOutput, 'write'>;
+
+/** Write a message's frames in order; the callback goes with the last one. */
+export function writeFrames(output: FrameWriter, frames: Buffer[], cb: WriteCallback | undefined): void {
+  const last = frames.length - 1;
+  for (let i = 0; i < last; i++) output.write(frames[i]!);
+  output.write(frames[last]!, cb);
+}
 
 interface RawEntry {
   frames: Buffer[];
@@ -28,15 +37,11 @@ export class SendQueue {
   private flushing = false;
   private onIdle: (() => void) | null = null;
 
-  constructor(private readonly write: (data: Buffer, cb?: WriteCallback) => void) {}
-
-  get idle(): boolean {
-    return this.entries.length === 0;
-  }
+  constructor(private readonly output: FrameWriter) {}
 
   /** Frames ready to go: written now if nothing is pending, else queued. */
   push(frames: Buffer[], cb?: WriteCallback): void {
-    if (this.entries.length === 0) this.writeFrames(frames, cb);
+    if (this.entries.length === 0) writeFrames(this.output, frames, cb);
     else this.entries.push({ frames, cb });
   }
 
@@ -67,7 +72,7 @@ export class SendQueue {
         const head = this.entries[0]!;
         if (head.frames !== null) {
           this.entries.shift();
-          this.writeFrames(head.frames, head.cb);
+          writeFrames(this.output, head.frames, head.cb);
           continue;
         }
         if (head.error !== null) {
@@ -77,7 +82,7 @@ export class SendQueue {
         }
         if (head.result !== null) {
           this.entries.shift();
-          this.writeFrames(head.result, head.cb);
+          writeFrames(this.output, head.result, head.cb);
           continue;
         }
         if (head.started) break;
@@ -85,7 +90,7 @@ export class SendQueue {
         head.start((error, frames) => {
           if (error !== null) head.error = error;
           else head.result = frames!;
-          if (!this.flushing) this.flush();
+          this.flush();
         });
         if (head.result === null && head.error === null) break;
       }
@@ -98,12 +103,4 @@ export class SendQueue {
       fn();
     }
   }
-
-  private writeFrames(frames: Buffer[], cb: WriteCallback | undefined): void {
-    const last = frames.length - 1;
-    for (let i = 0; i < last; i++) this.write(frames[i]!);
-    this.write(frames[last]!, cb);
-  }
 }
-
-export type { EncodeCallback };

@@ -24,6 +24,7 @@ import {
   borrowInflater,
   createDeflater,
   createInflater,
+  deflateWindowBits,
   returnDeflater,
   returnInflater,
   type DeflateParamsKey,
@@ -87,7 +88,11 @@ export class DeflateTransform implements MessageTransform {
   }
 
   decode(payload: Buffer[], maxPayload: number, done: DecodeCallback): void {
-    if (!this.inflateTakeover && !this.disposed && this.decodeSync(payload, maxPayload, done)) return;
+    let size = TRAILER.length;
+    for (const chunk of payload) size += chunk.length;
+    // A small message goes to zlib as one buffer, trailer included, whichever path inflates it.
+    const whole = size <= SYNC_ZLIB_LIMIT ? concatWithTrailer(payload, size) : null;
+    if (whole !== null && !this.inflateTakeover && !this.disposed && this.decodeSync(whole, maxPayload, done)) return;
     this.limiter.run((release) => {
       if (this.disposed) return release();
       let stream: InflateRaw;
@@ -138,9 +143,8 @@ export class DeflateTransform implements MessageTransform {
       stream.on('error', onError);
       // Each write is a sync flush (see zlib-pool.ts); the last write's callback
       // runs once all its output was pushed. Small messages go in one write.
-      const size = payload.reduce((n, c) => n + c.length, 0);
-      if (size <= 64 * 1024) {
-        stream.write(Buffer.concat([...payload, TRAILER], size + 4), () => finish(drain(stream)));
+      if (whole !== null) {
+        stream.write(whole, () => finish(drain(stream)));
       } else {
         for (const chunk of payload) stream.write(chunk);
         stream.write(TRAILER, () => finish(drain(stream)));
@@ -149,16 +153,12 @@ export class DeflateTransform implements MessageTransform {
   }
 
   /**
-   * The synchronous fast path for a small message (see SYNC_ZLIB_LIMIT).
-   * Returns false, having called nothing, when the message must go the
-   * asynchronous way: too large a payload, or an output above the limit
-   * that maxPayload still allows.
+   * The synchronous fast path for a small message (see SYNC_ZLIB_LIMIT),
+   * given as one buffer with its trailer. Returns false, having called
+   * nothing, when the message must go the asynchronous way: an output above
+   * the limit that maxPayload still allows.
    */
-  private decodeSync(payload: Buffer[], maxPayload: number, done: DecodeCallback): boolean {
-    let size = 4;
-    for (const chunk of payload) size += chunk.length;
-    if (size > SYNC_ZLIB_LIMIT) return false;
-    const input = concatWithTrailer(payload, size);
+  private decodeSync(input: Buffer, maxPayload: number, done: DecodeCallback): boolean {
     const limit = maxPayload > 0 && maxPayload < SYNC_ZLIB_LIMIT ? maxPayload : SYNC_ZLIB_LIMIT;
     let data: Buffer;
     try {
@@ -272,7 +272,7 @@ function sharedDeflate(p: DeflateParamsKey): SharedEncoding {
   let shared = sharedEncodings.get(key);
   if (shared === undefined) {
     const zlibOptions = {
-      windowBits: Math.max(9, p.windowBits),
+      windowBits: deflateWindowBits(p.windowBits),
       level: p.level,
       memLevel: p.memLevel,
       strategy: p.strategy,

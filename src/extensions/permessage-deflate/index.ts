@@ -11,7 +11,6 @@ import { checkOptions, type PerMessageDeflateOptions } from './options.js';
 export { DEFLATE_DEFAULTS, type PerMessageDeflateOptions } from './options.js';
 export { EXTENSION_NAME, acceptOffer, acceptResponse, clientOffer, parseDeflateParams, type DeflateAgreement, type DeflateParams } from './negotiation.js';
 export { DeflateTransform } from './deflate-transform.js';
-export { pooledStreamCount } from './zlib-pool.js';
 
 export function serverPerMessageDeflate(options: PerMessageDeflateOptions = {}): ServerExtension {
   checkOptions(options);

@@ -4,7 +4,7 @@
  * offer and its check of the server's answer. Pure: no zlib here.
  */
 import type { ExtensionOffer, ExtensionParam } from '../../handshake/index.js';
-import { isWindowBits, type PerMessageDeflateOptions } from './options.js';
+import type { PerMessageDeflateOptions } from './options.js';
 
 export const EXTENSION_NAME = 'permessage-deflate';
 
@@ -148,8 +148,8 @@ export function acceptResponse(response: ExtensionOffer, options: PerMessageDefl
       throw new Error(`Invalid permessage-deflate response: server_max_window_bits must be at most ${options.serverMaxWindowBits}`);
     }
   }
+  // A response's client_max_window_bits always has a value, checked by parseDeflateParams.
   const clientBits = params.clientMaxWindowBits as number | undefined;
-  if (!isWindowBits(clientBits) && clientBits !== undefined) throw new Error('Invalid permessage-deflate response: client_max_window_bits');
   return {
     serverNoContextTakeover: params.serverNoContextTakeover,
     clientNoContextTakeover: params.clientNoContextTakeover,

@@ -3,7 +3,7 @@
  * context takeover: such a stream holds no state between messages, so any
  * connection can borrow one and hand it back after a reset. An idle
  * connection then costs no zlib memory at all. Pools are keyed by the zlib
- * parameters and hold at most `max` idle streams each.
+ * parameters and hold at most MAX_IDLE idle streams each.
  */
 import { constants, createDeflateRaw, createInflateRaw, type DeflateRaw, type InflateRaw } from 'node:zlib';
 
@@ -40,31 +40,28 @@ export function createInflater(windowBits: number, chunkSize?: number): InflateR
 }
 
 const deflateKey = (p: DeflateParamsKey) => `${p.windowBits}/${p.level}/${p.memLevel}/${p.strategy}/${p.chunkSize ?? ''}`;
+const inflateKey = (windowBits: number, chunkSize: number | undefined) => `${windowBits}/${chunkSize ?? ''}`;
 
 export function borrowDeflater(p: DeflateParamsKey): DeflateRaw {
   return deflatePools.get(deflateKey(p))?.pop() ?? createDeflater(p);
 }
 
 export function returnDeflater(p: DeflateParamsKey, stream: DeflateRaw): void {
-  const key = deflateKey(p);
-  let pool = deflatePools.get(key);
-  if (!pool) deflatePools.set(key, (pool = []));
-  if (pool.length < MAX_IDLE && !stream.destroyed) {
-    stream.reset();
-    pool.push(stream);
-  } else {
-    stream.close();
-  }
+  giveBack(deflatePools, deflateKey(p), stream);
 }
 
 export function borrowInflater(windowBits: number, chunkSize?: number): InflateRaw {
-  return inflatePools.get(`${windowBits}/${chunkSize ?? ''}`)?.pop() ?? createInflater(windowBits, chunkSize);
+  return inflatePools.get(inflateKey(windowBits, chunkSize))?.pop() ?? createInflater(windowBits, chunkSize);
 }
 
 export function returnInflater(windowBits: number, chunkSize: number | undefined, stream: InflateRaw): void {
-  const key = `${windowBits}/${chunkSize ?? ''}`;
-  let pool = inflatePools.get(key);
-  if (!pool) inflatePools.set(key, (pool = []));
+  giveBack(inflatePools, inflateKey(windowBits, chunkSize), stream);
+}
+
+/** Reset a stream into its pool, or close it when the pool is full or the stream unusable. */
+function giveBack<T extends DeflateRaw | InflateRaw>(pools: Map<string, T[]>, key: string, stream: T): void {
+  let pool = pools.get(key);
+  if (!pool) pools.set(key, (pool = []));
   // A stream that saw a BFINAL block has ended its readable side for good:
   // reset() cannot revive it, and the next borrower would fail.
   if (pool.length < MAX_IDLE && !stream.destroyed && !stream.readableEnded) {
@@ -73,12 +70,4 @@ export function returnInflater(windowBits: number, chunkSize: number | undefined
   } else {
     stream.close();
   }
-}
-
-/** Idle pooled streams (for tests and memory accounting). */
-export function pooledStreamCount(): number {
-  let n = 0;
-  for (const pool of deflatePools.values()) n += pool.length;
-  for (const pool of inflatePools.values()) n += pool.length;
-  return n;
 }
