@@ -190,7 +190,6 @@ function startHandshake(ws: WebSocket, url: URL, protocols: string[], options: C
         ws._abortHandshake(error as Error);
         return;
       }
-      ws._extensionsHeader = formatExtensions(result.extensions);
       ws.extensions = result.extensions.map((e) => e.name).join(',');
     }
     ws.protocol = result.protocol;

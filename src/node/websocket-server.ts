@@ -5,8 +5,9 @@
  *
  * The request is checked in one readable sequence of early returns (path,
  * RFC rules in src/handshake, origin allowlist, subprotocols, verifyClient);
- * every refusal is an HTTP 4xx with a plain-text reason, written once, and
- * the socket closed. Accepted sockets become WebSocket instances.
+ * every refusal is an HTTP 4xx (503 while shutting down, 500 for a bad
+ * handleProtocols choice or response header) with a plain-text reason,
+ * written once, and the socket closed. Accepted sockets become WebSocket instances.
  */
 import { EventEmitter } from 'node:events';
 import { createServer, STATUS_CODES, type IncomingMessage, type Server as HttpServer } from 'node:http';
@@ -22,7 +23,7 @@ import {
 } from '../handshake/index.js';
 import { CloseCode, DEFAULT_MAX_PAYLOAD } from '../protocol/index.js';
 import type { ExtensionOffer } from '../handshake/index.js';
-import { formatExtensions } from '../handshake/index.js';
+import { formatExtensions, selectSubprotocol } from '../handshake/index.js';
 import type { ServerExtension } from '../extensions/extension.js';
 import { serverPerMessageDeflate, type PerMessageDeflateOptions } from '../extensions/permessage-deflate/index.js';
 import { Heartbeat, type HeartbeatOptions } from './heartbeat.js';
@@ -105,8 +106,8 @@ export class WebSocketServer extends EventEmitter {
     if (modes !== 1) {
       throw new TypeError('One and only one of the "port", "server", or "noServer" options must be specified');
     }
+    if (options.heartbeat && options.clientTracking === false) throw new TypeError('heartbeat needs clientTracking');
     this.options = { ...options, maxPayload: options.maxPayload ?? DEFAULT_MAX_PAYLOAD, clientTracking: options.clientTracking ?? true };
-    if (!this.options.clientTracking) this.clients = new Set();
 
     if (options.port !== undefined) {
       const server = createServer((req, res) => {
@@ -143,9 +144,8 @@ export class WebSocketServer extends EventEmitter {
       const server = this._server;
       const onListening = () => this.emit('listening');
       const onError = (error: Error) => this.emit('error', error);
-      const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-        this.handleUpgrade(req, socket, head, (ws) => this.emit('connection', ws, req));
-      };
+      const emitConnection = (ws: WebSocket, req: IncomingMessage) => this.emit('connection', ws, req);
+      const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket, head, emitConnection);
       server.on('listening', onListening);
       server.on('error', onError);
       server.on('upgrade', onUpgrade);
@@ -158,7 +158,6 @@ export class WebSocketServer extends EventEmitter {
     const pmd = options.perMessageDeflate;
     this.deflate = pmd === undefined || pmd === false ? null : serverPerMessageDeflate(pmd === true ? {} : pmd);
     this.heartbeat = options.heartbeat ? new Heartbeat(options.heartbeat, () => this.clients) : null;
-    if (this.heartbeat && !this.options.clientTracking) throw new TypeError('heartbeat needs clientTracking');
   }
 
   /** The bound address of the server we listen on (as net.Server#address()). */
@@ -225,8 +224,7 @@ export class WebSocketServer extends EventEmitter {
     if (this.options.allowedOrigins && !isOriginAllowed(checked.origin, this.options.allowedOrigins)) {
       return this.refuse(socket, req, 403, `Origin not allowed: ${checked.origin}`);
     }
-    const protocols = checked.protocols;
-    const proceed = () => this.completeUpgrade(checked.key, protocols, checked.extensions, req, socket, head, callback);
+    const proceed = () => this.completeUpgrade(checked.key, checked.protocols, checked.extensions, req, socket, head, callback);
     const verify = this.options.verifyClient;
     if (!verify) return proceed();
     const info: VerifyClientInfo = {
@@ -261,14 +259,14 @@ export class WebSocketServer extends EventEmitter {
     if (this.state !== 'running') return this.refuse(socket, req, 503, 'The server is shutting down');
     clearHandshakeTimer(socket as TimedSocket);
     let protocol: string | undefined;
-    if (protocols.length > 0 && this.options.handleProtocols) {
-      const chosen = this.options.handleProtocols(new Set(protocols), req);
-      if (chosen !== false && chosen !== undefined) {
-        if (!protocols.includes(chosen)) return this.refuse(socket, req, 500, 'handleProtocols chose a subprotocol the client did not offer');
-        protocol = chosen;
+    if (protocols.length > 0) {
+      // ws's default without handleProtocols: the client's first preference.
+      const handle = this.options.handleProtocols;
+      try {
+        protocol = selectSubprotocol(protocols, handle ? handle(new Set(protocols), req) : protocols[0]);
+      } catch {
+        return this.refuse(socket, req, 500, 'handleProtocols chose a subprotocol the client did not offer');
       }
-    } else if (protocols.length > 0) {
-      protocol = protocols[0]; // ws's default: the client's first preference
     }
     // Extensions: offers we cannot accept are declined (left out of the response), never refused.
     const accepted = this.deflate?.accept(offers) ?? null;
@@ -290,11 +288,8 @@ export class WebSocketServer extends EventEmitter {
     const Ctor = this.options.WebSocket ?? WebSocket;
     const ws = new Ctor(null);
     ws._server = this;
-    if (protocol !== undefined && protocol !== '') ws.protocol = protocol;
-    if (accepted !== null) {
-      ws._extensionsHeader = extensions!;
-      ws.extensions = accepted.response.name;
-    }
+    if (protocol !== undefined) ws.protocol = protocol;
+    if (accepted !== null) ws.extensions = accepted.response.name;
     const options = this.options;
     ws._attach(socket, head, {
       role: 'server',

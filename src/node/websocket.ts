@@ -78,8 +78,6 @@ export class WebSocket extends EventEmitter implements BindingOwner {
   declare protocol: string;
   /** Names of the negotiated extensions, comma-separated as in ws ('' if none). */
   declare extensions: string;
-  /** @internal The full Sec-WebSocket-Extensions value agreed on (the WHATWG attribute). */
-  declare _extensionsHeader: string;
   /** The URL (client side); '' on the server side. */
   declare url: string;
 
@@ -391,7 +389,6 @@ addWsEventTargetMethods(WebSocket.prototype);
 for (const [name, value] of Object.entries({
   protocol: '',
   extensions: '',
-  _extensionsHeader: '',
   url: '',
   _topics: null,
   _req: null,

@@ -282,3 +282,15 @@ test('constructor: exactly one of port, server, noServer', T, () => {
   assert.throws(() => new WebSocketServer({}), TypeError);
   assert.throws(() => new WebSocketServer({ port: 0, noServer: true }), TypeError);
 });
+
+test('heartbeat without clientTracking is refused before anything starts (no listener, no timer left behind)', () => {
+  const count = (kind: string) => process.getActiveResourcesInfo().filter((r) => r === kind).length;
+  const servers = count('TCPServerWrap');
+  const timers = count('Timeout');
+  assert.throws(
+    () => new WebSocketServer({ port: 0, host: '127.0.0.1', clientTracking: false, heartbeat: { intervalMs: 1000, timeoutMs: 1000 } }),
+    { name: 'TypeError', message: 'heartbeat needs clientTracking' },
+  );
+  assert.equal(count('TCPServerWrap'), servers);
+  assert.equal(count('Timeout'), timers);
+});
