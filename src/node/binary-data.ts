@@ -6,7 +6,6 @@
 export type BinaryType = 'nodebuffer' | 'arraybuffer' | 'fragments';
 export const BINARY_TYPES: readonly BinaryType[] = ['nodebuffer', 'arraybuffer', 'fragments'];
 
-export type SendData = string | Buffer | ArrayBuffer | ArrayBufferView | SharedArrayBuffer | number | boolean | object;
 export type MessageData = Buffer | ArrayBuffer | Buffer[];
 
 /** A Buffer view over `data` without copying; strings become UTF-8 bytes. */
@@ -21,10 +20,7 @@ export function toBuffer(data: unknown): Buffer {
 
 /** Byte length of data as it will be sent (for bufferedAmount accounting). */
 export function byteLengthOf(data: unknown): number {
-  if (typeof data === 'string') return Buffer.byteLength(data);
-  if (Buffer.isBuffer(data) || ArrayBuffer.isView(data)) return data.byteLength;
-  if (data instanceof ArrayBuffer) return data.byteLength;
-  return Buffer.byteLength(String(data));
+  return typeof data === 'string' ? Buffer.byteLength(data) : toBuffer(data).length;
 }
 
 /** An ArrayBuffer holding exactly `buf`'s bytes (copied unless it already is one). */

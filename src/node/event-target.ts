@@ -64,7 +64,7 @@ export interface WsEventTargetMethods {
 }
 
 interface EmitterWithClose extends EventEmitter {
-  _binding?: { connection: { closeSent: unknown; closeReceived: unknown } } | null;
+  _binding?: { connection: { readonly closeHandshakeDone: boolean } } | null;
 }
 
 function call(listener: Listener, target: unknown, event: WsEvent): void {
@@ -84,8 +84,7 @@ function wrap(type: string, listener: Listener, target: EmitterWithClose): Wrapp
       break;
     case 'close':
       wrapped = (code: number, reason: Buffer) => {
-        const conn = target._binding?.connection;
-        const wasClean = !!conn && conn.closeSent !== null && conn.closeReceived !== null;
+        const wasClean = target._binding?.connection.closeHandshakeDone === true;
         const event = new WsCloseEvent('close', { code, reason: reason.toString(), wasClean });
         event[kTarget] = target;
         call(listener, target, event);

@@ -20,7 +20,7 @@ import {
   type ProtocolError,
 } from '../protocol/index.js';
 
-export const kBinding = Symbol('hyperws.binding');
+const kBinding = Symbol('hyperws.binding');
 
 /** Frames up to this size (without a write callback) are merged with their neighbours of the tick. */
 const MERGE_MAX = 4096;

@@ -11,7 +11,7 @@
 import { EventEmitter } from 'node:events';
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { CloseCode, DEFAULT_MAX_PAYLOAD, type ProtocolError, type Role } from '../protocol/index.js';
+import { CloseCode, DEFAULT_MAX_PAYLOAD, checkControlPayload, type ProtocolError, type Role } from '../protocol/index.js';
 import type { MessageTransform } from '../protocol/extension.js';
 import { BINARY_TYPES, byteLengthOf, formatMessage, toBuffer, type BinaryType } from './binary-data.js';
 import { addWsEventTargetMethods, type WsEventTargetMethods } from './event-target.js';
@@ -81,12 +81,15 @@ export class WebSocket extends EventEmitter implements BindingOwner {
   /** The URL (client side); '' on the server side. */
   declare url: string;
 
-  /** @internal */ _socket: Duplex | null = null;
   /** @internal The server that accepted this connection (server side), for publish/subscribe. */
   _server: EventEmitter | null = null;
   /** @internal Topics this connection subscribed to (src/pubsub), created on first use. */
   declare _topics: Set<string> | null;
   /** @internal */ _binding: SocketBinding | null = null;
+  /** @internal The byte stream, once attached (the binding's). */
+  get _socket(): Duplex | null {
+    return this._binding === null ? null : this._binding.socket;
+  }
   /** @internal */ declare _req: ClientRequest | null;
   /** @internal */ _readyState: ReadyState = ReadyState.CONNECTING;
   /** @internal */ declare _isServer: boolean;
@@ -139,7 +142,6 @@ export class WebSocket extends EventEmitter implements BindingOwner {
 
   /** @internal Take over an upgraded socket. `head` holds bytes read past the handshake. */
   _attach(socket: Duplex, head: Buffer, options: AttachOptions): void {
-    this._socket = socket;
     if (options.closeTimeout !== undefined && options.closeTimeout !== DEFAULT_CLOSE_TIMEOUT) this._closeTimeout = options.closeTimeout;
     // Bytes that arrived with the handshake go back in the socket's buffer
     // BEFORE the binding adds its 'data' listener: a paused socket then
@@ -165,9 +167,7 @@ export class WebSocket extends EventEmitter implements BindingOwner {
       cb = options;
       options = undefined;
     }
-    if (this._readyState === ReadyState.CONNECTING) {
-      throw new Error('WebSocket is not open: readyState 0 (CONNECTING)');
-    }
+    if (this._readyState === ReadyState.CONNECTING) throw this._notOpen();
     if (typeof data === 'number') data = data.toString();
     const binding = this._binding;
     if (this._readyState !== ReadyState.OPEN || binding === null || !binding.connection.canSend) {
@@ -197,13 +197,13 @@ export class WebSocket extends EventEmitter implements BindingOwner {
       this._abortHandshake(new Error('WebSocket was closed before the connection was established'));
       return;
     }
-    const conn = this._binding!.connection;
+    const binding = this._binding!;
     if (this._readyState === ReadyState.CLOSING) {
       // Both close frames went already: just make sure the transport closes.
-      if (conn.closeSent !== null && conn.closeReceived !== null) this._binding!.end();
+      if (binding.connection.closeHandshakeDone) binding.end();
       return;
     }
-    conn.close(code, reason ?? '');
+    binding.connection.close(code, reason ?? '');
     this._readyState = ReadyState.CLOSING;
     this._startCloseTimer();
   }
@@ -251,12 +251,9 @@ export class WebSocket extends EventEmitter implements BindingOwner {
       cb = mask;
       mask = undefined;
     }
-    if (this._readyState === ReadyState.CONNECTING) {
-      throw new Error('WebSocket is not open: readyState 0 (CONNECTING)');
-    }
-    if (typeof data === 'number') data = data.toString();
+    if (this._readyState === ReadyState.CONNECTING) throw this._notOpen();
     const payload = data === undefined ? Buffer.alloc(0) : toBuffer(data);
-    if (payload.length > 125) throw new RangeError('The data size must not be greater than 125 bytes');
+    checkControlPayload(payload); // before the not-open path, as in ws
     const binding = this._binding;
     if (this._readyState !== ReadyState.OPEN || binding === null || !binding.connection.canSend) {
       this._sendAfterClose(payload, cb);
@@ -269,10 +266,11 @@ export class WebSocket extends EventEmitter implements BindingOwner {
   /** As ws: data sent after close counts in bufferedAmount and fails its callback. */
   private _sendAfterClose(data: unknown, cb?: Callback): void {
     if (data !== undefined && data !== null) this._bufferedAfterClose += byteLengthOf(data);
-    if (cb) {
-      const state = READY_STATE_NAMES[this._readyState];
-      process.nextTick(cb, new Error(`WebSocket is not open: readyState ${this._readyState} (${state})`));
-    }
+    if (cb) process.nextTick(cb, this._notOpen());
+  }
+
+  private _notOpen(): Error {
+    return new Error(`WebSocket is not open: readyState ${this._readyState} (${READY_STATE_NAMES[this._readyState]})`);
   }
 
   /** @internal */
@@ -365,8 +363,7 @@ export class WebSocket extends EventEmitter implements BindingOwner {
   }
   /** @internal */
   _onSocketClose(): void {
-    const conn = this._binding?.connection;
-    if (!conn) return this._emitClose();
+    const conn = this._binding!.connection; // socket listeners exist only once a binding does
     // A message still being decompressed was accepted from the peer: deliver it first.
     conn.whenInputSettled(() => {
       conn.abort();

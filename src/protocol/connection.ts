@@ -211,7 +211,7 @@ export class Connection implements FrameSink {
    * a completed close handshake, false when the connection dropped (1006).
    */
   receiveEof(): boolean {
-    const clean = this.closeReceived !== null && this.closeSent !== null;
+    const clean = this.closeHandshakeDone;
     // Input held for a decode is still processed; the state closes after it.
     if (this.inputPaused) this.eofReceived = true;
     else this.state = ConnectionState.Closed;
@@ -464,6 +464,11 @@ export class Connection implements FrameSink {
 
   // --------------------------------------------------------------- output
 
+  /** Did Close frames go both ways? (the closing handshake is complete: a clean close) */
+  get closeHandshakeDone(): boolean {
+    return this.closeSent !== null && this.closeReceived !== null;
+  }
+
   /** Can application data still be sent? (not after our Close frame) */
   get canSend(): boolean {
     return this.closeSent === null && this.state !== ConnectionState.Closed;
@@ -640,7 +645,8 @@ export class Connection implements FrameSink {
   }
 }
 
-function checkControlPayload(payload: Buffer): void {
+/** RFC 6455 5.5: control frames carry at most 125 bytes (the same RangeError as ws). */
+export function checkControlPayload(payload: Buffer): void {
   if (payload.length > 125) throw new RangeError('The data size must not be greater than 125 bytes');
 }
 

@@ -11,6 +11,7 @@ export { Utf8Validator, isValidUtf8 } from './utf8-validator.js';
 export {
   Connection,
   ConnectionState,
+  checkControlPayload,
   DEFAULT_MAX_PAYLOAD,
   type ConnectionHandler,
   type ConnectionOptions,

@@ -15,6 +15,8 @@ import { toUSVString } from 'node:util';
 import { WebSocket as NodeWebSocket, type ClientOptions } from '../node/websocket.js';
 import { toArrayBuffer } from '../node/binary-data.js';
 import { ReadyState } from '../node/ready-state.js';
+import { isToken } from '../handshake/index.js';
+import { MAX_CLOSE_REASON_BYTES } from '../protocol/index.js';
 import { CloseEvent } from './close-event.js';
 import { getEventHandler, setEventHandler, type EventHandler } from './event-handler.js';
 
@@ -28,10 +30,7 @@ export type BinaryType = 'blob' | 'arraybuffer';
 export type WebSocketNodeOptions = ClientOptions;
 
 const { CONNECTING, OPEN, CLOSING, CLOSED } = ReadyState;
-const MAX_REASON_BYTES = 123;
 const EMPTY = Buffer.alloc(0);
-/** tchar of RFC 7230: what a Sec-WebSocket-Protocol element may contain. */
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /** A send() or close() waiting behind a Blob that is still being read. */
 type Pending =
@@ -72,7 +71,7 @@ export class WebSocket extends EventTarget {
     for (const protocol of list) {
       // Duplicates are compared case-insensitively, as web-platform-tests expect.
       const folded = protocol.toLowerCase();
-      if (!TOKEN.test(protocol) || seen.has(folded)) {
+      if (!isToken(protocol) || seen.has(folded)) {
         throw new DOMException(`The subprotocol '${protocol}' is invalid or duplicated`, 'SyntaxError');
       }
       seen.add(folded);
@@ -195,8 +194,8 @@ export class WebSocket extends EventTarget {
     let reasonBytes = EMPTY;
     if (reason !== undefined) {
       reasonBytes = Buffer.from(toUSVString(`${reason}`));
-      if (reasonBytes.length > MAX_REASON_BYTES) {
-        throw new DOMException(`The close reason must not be greater than ${MAX_REASON_BYTES} UTF-8 bytes`, 'SyntaxError');
+      if (reasonBytes.length > MAX_CLOSE_REASON_BYTES) {
+        throw new DOMException(`The close reason must not be greater than ${MAX_CLOSE_REASON_BYTES} UTF-8 bytes`, 'SyntaxError');
       }
     }
     const state = this.readyState;
