@@ -6,7 +6,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { constants, inflateRawSync } from 'node:zlib';
-import { DeflateTransform, type DeflateAgreement, type PerMessageDeflateOptions } from '../../../src/extensions/permessage-deflate/index.js';
+import { DEFLATE_DEFAULTS, DeflateTransform, type DeflateAgreement, type PerMessageDeflateOptions } from '../../../src/extensions/permessage-deflate/index.js';
 import { SYNC_ZLIB_LIMIT } from '../../../src/extensions/permessage-deflate/deflate-transform.js';
 import { ZlibLimiter, sharedLimiter } from '../../../src/extensions/permessage-deflate/zlib-limiter.js';
 import { CloseCode } from '../../../src/protocol/close-code.js';
@@ -590,12 +590,18 @@ describe('synchronous fast path (small messages, no context takeover)', () => {
       const bomb = await decode(server, payload, MiB);
       assert.ok(bomb.error instanceof ProtocolError);
       assert.equal(bomb.error.closeCode, CloseCode.MessageTooBig);
-      // After a disposal the fast path calls nothing either.
+      // After a disposal the fast path calls nothing either. encode() returns
+      // at once without calling; decode() skips the fast path and hands the
+      // limiter a job that sees the disposal and releases its slot at once.
+      // With the limiter back where it was, no job is left that could call
+      // back later: checked right away, no waiting.
       server.dispose();
+      const limiter = sharedLimiter(DEFLATE_DEFAULTS.concurrencyLimit); // pair() passes no concurrencyLimit
+      const before = { active: limiter.active, waiting: limiter.waiting };
       let called = false;
       server.decode([encoded], 0, () => (called = true));
       server.encode(compressible(2000), true, () => (called = true));
-      await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual({ active: limiter.active, waiting: limiter.waiting }, before, 'no zlib job left pending');
       assert.equal(called, false);
     } finally {
       dispose();
