@@ -22,11 +22,11 @@ import type { ProtocolError } from '../../src/protocol/errors.js';
 import { Inbox, type MessageArgs } from '../interop/helpers.js';
 import { ECHO_PER_SIZE, ECHO_SIZES, assertCompressedBothWays, echoEverySize, type WsDeflate } from './deflate-echo.js';
 import { Opcode, parseClosePayload, startRawServer, type RawPeer, type RawServer } from '../support/raw-socket.js';
-import { KiB, MiB, closeOnAbort, compressible, deflateStats, randomish, zeroBomb } from '../extensions/permessage-deflate/helpers.js';
+import { KiB, MiB, closeOnAbort, compressible, deflateStats, zeroBomb } from '../extensions/permessage-deflate/helpers.js';
+import { hex, pseudoRandomBytes } from '../support/bytes.js';
 
 const TIMEOUT = 60_000;
 const TRAILER = Buffer.from([0x00, 0x00, 0xff, 0xff]);
-const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 const HELLO = hex('f2 48 cd c9 c9 07 00');
 
 interface ClientCase {
@@ -371,7 +371,7 @@ describe('raw server -> our client: compressed frames', () => {
 
   test('client_max_window_bits=9 imposed: what our client sends inflates with a 9-bit window', { timeout: 20_000 }, async (t) => {
     // 700-byte blocks repeated: a 15-bit compressor would refer back 700 bytes, out of a 512-byte window.
-    const block = randomish(700, 1);
+    const block = pseudoRandomBytes(700, 1);
     const data = Buffer.concat(Array.from({ length: 20 }, () => block));
     await rawRun(
       t.signal,
