@@ -226,7 +226,8 @@ describe('hyperws connect', () => {
   });
 
   it('refused handshake: one line with the status and the body, exit 1', T, async () => {
-    const server = await testServer(() => assert.fail('no connection expected'), {
+    let connections = 0;
+    const server = await testServer(() => connections++, {
       verifyClient: (_info, cb) => cb(false, 403, 'Forbidden by test'),
     });
     try {
@@ -235,6 +236,8 @@ describe('hyperws connect', () => {
         stdout: '',
         stderr: 'hyperws connect: handshake refused: HTTP 403 Forbidden: Forbidden by test\n',
       });
+      // Had the server accepted, 'connection' would have fired before the CLI could read a reply.
+      assert.equal(connections, 0, 'the refused handshake opened no connection');
     } finally {
       await server.close();
     }

@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { WebSocket } from '../../src/index.js';
 import { skipReason, redisServerPath } from '../support/system.js';
 import { startRedis } from '../support/redis.js';
-import { runCli, startServe } from './helpers.js';
+import { runCli, startServe, type ServeProcess } from './helpers.js';
 
 const T = { timeout: 60_000 };
 
@@ -49,8 +49,9 @@ describe('serve --deflate and connect --deflate', () => {
       assert.deepEqual(await client.next(), { text, isBinary: false });
       assert.deepEqual(await client.next(), { text: '\u0000\u0001\u0002\u0003', isBinary: true });
       await closeAll(client.ws);
-    } finally {
       assert.equal(await serve.stop(), 0);
+    } finally {
+      await serve.kill();
     }
   });
 
@@ -60,8 +61,9 @@ describe('serve --deflate and connect --deflate', () => {
       const client = await open(`ws://127.0.0.1:${serve.port}/`);
       assert.equal(client.ws.extensions, '');
       await closeAll(client.ws);
-    } finally {
       assert.equal(await serve.stop(), 0);
+    } finally {
+      await serve.kill();
     }
   });
 
@@ -81,8 +83,9 @@ describe('serve --deflate and connect --deflate', () => {
       assert.match(none.stderr, /^connected to ws:\/\/127\.0\.0\.1:\d+\/\n/);
       const both = await runCli(['connect', url, '--deflate', '--no-deflate']);
       assert.equal(both.status, 2);
-    } finally {
       assert.equal(await serve.stop(), 0);
+    } finally {
+      await serve.kill();
     }
   });
 });
@@ -99,7 +102,7 @@ describe('serve --broadcast --redis', () => {
 
   it('two serve processes on one Redis form one broadcast group', { ...T, skip: skipReason(redisServerPath()) }, async () => {
     const redis = await startRedis();
-    const nodes = [];
+    const nodes: ServeProcess[] = [];
     try {
       nodes.push(await startServe(['--broadcast', '--redis', redis.url]));
       nodes.push(await startServe(['--broadcast', '--redis', redis.url]));
@@ -134,8 +137,9 @@ describe('serve --broadcast --redis', () => {
         assert.equal(binary[0]!.text, Buffer.from([0xde, 0xad]).toString());
       }
       await closeAll(a.ws, b.ws);
-    } finally {
       for (const node of nodes) assert.equal(await node.stop(), 0);
+    } finally {
+      for (const node of nodes) await node.kill();
       await redis.close();
     }
   });

@@ -14,24 +14,20 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import type { IncomingMessage } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { constants, deflateRawSync, inflateRawSync } from 'node:zlib';
 import WsWebSocket, { WebSocketServer as WsWebSocketServer } from 'ws';
 import { WebSocket, type PerMessageDeflateOptions } from '../../src/index.js';
 import type { ProtocolError } from '../../src/protocol/errors.js';
-import { Inbox } from '../interop/helpers.js';
+import { Inbox, type MessageArgs } from '../interop/helpers.js';
+import { ECHO_PER_SIZE, ECHO_SIZES, assertCompressedBothWays, echoEverySize, type WsDeflate } from './deflate-echo.js';
 import { Opcode, parseClosePayload, startRawServer, type RawPeer, type RawServer } from '../support/raw-socket.js';
-import { KiB, MiB, closeOnAbort, compressible, deflateStats, randomish, zeroBomb } from '../extensions/permessage-deflate/helpers.js';
+import { KiB, MiB, closeOnAbort, compressible, deflateStats, zeroBomb } from '../extensions/permessage-deflate/helpers.js';
+import { hex, pseudoRandomBytes } from '../support/bytes.js';
 
 const TIMEOUT = 60_000;
-const SIZES = [16, 64, 256, 1024, 4096, 8192, 16384, 32768, 65536, 131072];
-const PER_SIZE = 10;
 const TRAILER = Buffer.from([0x00, 0x00, 0xff, 0xff]);
-const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 const HELLO = hex('f2 48 cd c9 c9 07 00');
-
-/** ws's perMessageDeflate server options (same names as ours). */
-type WsDeflate = { serverNoContextTakeover?: boolean; clientNoContextTakeover?: boolean; serverMaxWindowBits?: number; clientMaxWindowBits?: number };
 
 interface ClientCase {
   id: string;
@@ -100,8 +96,6 @@ const CASES: ClientCase[] = [
   },
 ];
 
-const body = (size: number, k: number): Buffer => compressible(size, size * 100 + k);
-
 /** A ws echo server with `server` options and our client: 10 messages of each size, each echo checked. */
 async function echoRun(c: ClientCase, binary: boolean, signal: AbortSignal) {
   const wss = new WsWebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: { ...c.server, threshold: 0 } });
@@ -114,7 +108,7 @@ async function echoRun(c: ClientCase, binary: boolean, signal: AbortSignal) {
   const port = (wss.address() as AddressInfo).port;
   const client = new WebSocket(`ws://127.0.0.1:${port}/`, { perMessageDeflate: { ...c.client, threshold: 0 } });
   closeOnAbort(signal, () => client.terminate());
-  const inbox = new Inbox<[Buffer, boolean]>(client, 'message');
+  const inbox = new Inbox<MessageArgs>(client, 'message');
   let responseHeader: string | undefined;
   client.once('upgrade', (res: IncomingMessage) => (responseHeader = res.headers['sec-websocket-extensions']));
   let server: WsWebSocket | undefined;
@@ -122,21 +116,7 @@ async function echoRun(c: ClientCase, binary: boolean, signal: AbortSignal) {
     const [[srv, req]] = await Promise.all([connections.next(), once(client, 'open')]);
     server = srv;
     srv.on('message', (data: Buffer, isBinary: boolean) => srv.send(data, { binary: isBinary }));
-    let payloadBytes = 0;
-    for (const size of SIZES) {
-      for (let k = 0; k < PER_SIZE; k++) {
-        const data = body(size, k);
-        client.send(binary ? data : data.toString('latin1'), { binary });
-        payloadBytes += size;
-      }
-      for (let k = 0; k < PER_SIZE; k++) {
-        const [data, isBinary] = await inbox.next();
-        assert.equal(isBinary, binary, `message type, ${size} bytes #${k}`);
-        assert.ok(Buffer.from(data).equals(body(size, k)), `echo of ${size} bytes #${k}`);
-      }
-    }
-    const socket = client._socket as Socket;
-    const wire = { written: socket.bytesWritten, read: socket.bytesRead };
+    const totals = await echoEverySize(client, inbox, binary);
     const serverClosed = once(srv, 'close');
     client.close(1000);
     const [[code]] = await Promise.all([once(client, 'close'), serverClosed]);
@@ -146,8 +126,7 @@ async function echoRun(c: ClientCase, binary: boolean, signal: AbortSignal) {
       response: responseHeader,
       clientExtensions: client.extensions,
       serverExtensions: srv.extensions,
-      payloadBytes,
-      wire,
+      ...totals,
     };
   } finally {
     inbox.dispose();
@@ -167,14 +146,13 @@ describe('12.x / 13.x, our client -> ws echo server', () => {
   for (const c of CASES) {
     for (const kind of ['text', 'binary'] as const) {
       const sub = kind === 'text' ? 1 : 2;
-      test(`${c.id}.${sub} ${c.title}, ${kind}: ${PER_SIZE} messages of each size ${SIZES[0]}..${SIZES.at(-1)} echoed`, { timeout: TIMEOUT }, async (t) => {
+      test(`${c.id}.${sub} ${c.title}, ${kind}: ${ECHO_PER_SIZE} messages of each size ${ECHO_SIZES[0]}..${ECHO_SIZES.at(-1)} echoed`, { timeout: TIMEOUT }, async (t) => {
         const r = await echoRun(c, kind === 'binary', t.signal);
         assert.equal(r.offer, c.offer, 'our offer');
         assert.equal(r.response, c.response, 'ws response');
         assert.equal(r.clientExtensions, 'permessage-deflate');
         assert.equal(r.serverExtensions, 'permessage-deflate');
-        assert.ok(r.wire.written < r.payloadBytes / 4, `client wrote ${r.wire.written} bytes for ${r.payloadBytes}`);
-        assert.ok(r.wire.read < r.payloadBytes / 4, `client read ${r.wire.read} bytes for ${r.payloadBytes}`);
+        assertCompressedBothWays(r);
       });
     }
   }
@@ -393,7 +371,7 @@ describe('raw server -> our client: compressed frames', () => {
 
   test('client_max_window_bits=9 imposed: what our client sends inflates with a 9-bit window', { timeout: 20_000 }, async (t) => {
     // 700-byte blocks repeated: a 15-bit compressor would refer back 700 bytes, out of a 512-byte window.
-    const block = randomish(700, 1);
+    const block = pseudoRandomBytes(700, 1);
     const data = Buffer.concat(Array.from({ length: 20 }, () => block));
     await rawRun(
       t.signal,

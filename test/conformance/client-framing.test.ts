@@ -2,28 +2,11 @@
 // hand-made unmasked frames to our client; the client's own frames must be
 // masked; protocol violations make it fail with the right close code.
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import { WebSocket } from '../../src/node/index.js';
 import { Opcode, clientCase, type ClientCase } from './client-harness.js';
 import { acceptKey, encodeFrame, startRawServer } from '../support/raw-socket.js';
-
-const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
-const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
-
-function pseudoRandomBytes(n: number, seed: number): Buffer {
-  const out = Buffer.allocUnsafe(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
+import { hex, pseudoRandomBytes, sha256 } from '../support/bytes.js';
 
 async function finish(c: ClientCase): Promise<void> {
   await c.serverCloses(1000);

@@ -13,23 +13,18 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import type { Socket } from 'node:net';
 import { constants, deflateRawSync, inflateRawSync } from 'node:zlib';
 import WsWebSocket from 'ws';
 import type { PerMessageDeflateOptions } from '../../src/index.js';
 import type { ServerOptions } from '../../src/node/index.js';
-import { Inbox, startOurServer } from '../interop/helpers.js';
+import { Inbox, startOurServer, type MessageArgs } from '../interop/helpers.js';
+import { ECHO_PER_SIZE, ECHO_SIZES, assertCompressedBothWays, echoEverySize, type WsDeflate } from './deflate-echo.js';
 import { Case, Opcode, closePayload, hex, startEchoServer } from './server-harness.js';
 import { handshakeRaw, type RawClient } from '../support/raw-socket.js';
 import { KiB, MiB, closeOnAbort, compressible, zeroBomb } from '../extensions/permessage-deflate/helpers.js';
 
 const TIMEOUT = 60_000;
-const SIZES = [16, 64, 256, 1024, 4096, 8192, 16384, 32768, 65536, 131072];
-const PER_SIZE = 10;
 const NO_TAKEOVER = 'permessage-deflate; server_no_context_takeover; client_no_context_takeover';
-
-/** ws's perMessageDeflate client options (its own names, same as ours). */
-type WsDeflate = { serverNoContextTakeover?: boolean; clientNoContextTakeover?: boolean; serverMaxWindowBits?: number; clientMaxWindowBits?: number };
 
 interface ServerConfig {
   name: string;
@@ -121,9 +116,6 @@ const CASES: Case13[] = [
   },
 ];
 
-/** The message body for one size and index: compressible but never identical. */
-const body = (size: number, k: number): Buffer => compressible(size, size * 100 + k);
-
 /**
  * Our echo server and a ws client with `client` options: 10 messages of each
  * size, each echo checked in order. Returns what the handshake and the wire showed.
@@ -136,27 +128,13 @@ async function echoRun(server: ServerConfig, client: WsDeflate, binary: boolean,
     for (const c of srv.wss.clients) c.terminate();
     return srv.close();
   });
-  const inbox = new Inbox<[Buffer, boolean]>(ws, 'message');
+  const inbox = new Inbox<MessageArgs>(ws, 'message');
   let responseHeader: string | undefined;
   ws.once('upgrade', (res) => (responseHeader = res.headers['sec-websocket-extensions']));
   try {
     const [[ours, req]] = await Promise.all([srv.connections.next(), once(ws, 'open')]);
     ours.on('message', (data: Buffer, isBinary: boolean) => ours.send(data, { binary: isBinary }));
-    let payloadBytes = 0;
-    for (const size of SIZES) {
-      for (let k = 0; k < PER_SIZE; k++) {
-        const data = body(size, k);
-        ws.send(binary ? data : data.toString('latin1'), { binary });
-        payloadBytes += size;
-      }
-      for (let k = 0; k < PER_SIZE; k++) {
-        const [data, isBinary] = await inbox.next();
-        assert.equal(isBinary, binary, `message type, ${size} bytes #${k}`);
-        assert.ok(Buffer.from(data).equals(body(size, k)), `echo of ${size} bytes #${k}`);
-      }
-    }
-    const socket = (ws as unknown as { _socket: Socket })._socket;
-    const wire = { written: socket.bytesWritten, read: socket.bytesRead };
+    const totals = await echoEverySize(ws, inbox, binary);
     const closed = once(ours, 'close');
     ws.close(1000);
     const [[code]] = await Promise.all([once(ws, 'close'), closed]);
@@ -166,8 +144,7 @@ async function echoRun(server: ServerConfig, client: WsDeflate, binary: boolean,
       response: responseHeader,
       clientExtensions: ws.extensions,
       serverExtensions: ours.extensions,
-      payloadBytes,
-      wire,
+      ...totals,
     };
   } finally {
     inbox.dispose();
@@ -184,13 +161,12 @@ for (const server of [SERVER_DEFAULT, SERVER_TAKEOVER]) {
   describe(`12.x / 13.x, ws client -> our echo server (${server.name})`, () => {
     for (const kind of ['text', 'binary'] as const) {
       const sub = kind === 'text' ? 1 : 2;
-      test(`12.${sub} ${kind}: ${PER_SIZE} compressed messages of each size ${SIZES[0]}..${SIZES.at(-1)} echoed in order`, { timeout: TIMEOUT }, async (t) => {
+      test(`12.${sub} ${kind}: ${ECHO_PER_SIZE} compressed messages of each size ${ECHO_SIZES[0]}..${ECHO_SIZES.at(-1)} echoed in order`, { timeout: TIMEOUT }, async (t) => {
         const r = await echoRun(server, {}, kind === 'binary', t.signal);
         assert.equal(r.clientExtensions, 'permessage-deflate');
         assert.equal(r.serverExtensions, 'permessage-deflate');
         // Compressible data: both directions far below the payload size.
-        assert.ok(r.wire.written < r.payloadBytes / 4, `client wrote ${r.wire.written} bytes for ${r.payloadBytes}`);
-        assert.ok(r.wire.read < r.payloadBytes / 4, `client read ${r.wire.read} bytes for ${r.payloadBytes}`);
+        assertCompressedBothWays(r);
       });
     }
     for (const c of CASES) {
@@ -202,8 +178,7 @@ for (const server of [SERVER_DEFAULT, SERVER_TAKEOVER]) {
           assert.equal(r.response, c.response[server.name], 'our response');
           assert.equal(r.clientExtensions, 'permessage-deflate');
           assert.equal(r.serverExtensions, 'permessage-deflate');
-          assert.ok(r.wire.written < r.payloadBytes / 4, `client wrote ${r.wire.written} bytes for ${r.payloadBytes}`);
-          assert.ok(r.wire.read < r.payloadBytes / 4, `client read ${r.wire.read} bytes for ${r.payloadBytes}`);
+          assertCompressedBothWays(r);
         });
       }
     }

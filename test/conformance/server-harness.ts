@@ -9,7 +9,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isUtf8 } from 'node:buffer';
-import { createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type ServerOptions } from '../../src/node/index.js';
 import type { WebSocket } from '../../src/node/websocket.js';
@@ -24,11 +23,10 @@ import {
   type FrameSpec,
   type RawClient,
 } from '../support/raw-socket.js';
+import { hex, pseudoRandomBytes, sha256 } from '../support/bytes.js';
 
 export { Opcode, closePayload, encodeFrame };
-
-export const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
-export const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
+export { hex, pseudoRandomBytes, sha256 };
 
 /** What the server side saw of the (single) connection. */
 export interface ServerSide {
@@ -237,22 +235,5 @@ export function utf8Text(n: number): Buffer {
   const unit = hex('cebae1bdb9cf83cebcceb5 f09f9880 e282ac 61 c2b5'); // κόσμε, U+1F600, €, 'a', µ
   const out = Buffer.alloc(n, 'a');
   for (let i = 0; i + unit.length <= n; i += unit.length) unit.copy(out, i);
-  return out;
-}
-
-/** Deterministic pseudo-random bytes (a fast xorshift: no crypto cost for 16 MiB). */
-export function pseudoRandomBytes(n: number, seed = 0x9e3779b9): Buffer {
-  const out = Buffer.allocUnsafe(n);
-  let x = seed >>> 0 || 1;
-  let i = 0;
-  for (; i + 4 <= n; i += 4) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out.writeUInt32LE(x, i);
-  }
-  for (; i < n; i++) out[i] = i & 0xff;
   return out;
 }

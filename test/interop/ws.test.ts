@@ -236,38 +236,25 @@ for (const setup of [ourServerWsClient, wsServerOurClient]) {
       });
     });
 
-    test('client closes with 4000 + reason: both sides observe code and reason', { timeout: TIMEOUT }, async () => {
-      await withPair(setup, {}, async ({ client, server }) => {
-        const serverClose = new Inbox<CloseArgs>(server, 'close');
-        const clientClose = new Inbox<CloseArgs>(client, 'close');
-        client.close(4000, 'client bye ✓');
-        const [sCode, sReason] = await serverClose.next();
-        assert.equal(sCode, 4000);
-        assert.equal(sReason.toString(), 'client bye ✓');
-        const [cCode, cReason] = await clientClose.next();
-        assert.equal(cCode, 4000);
-        // The client reports the server's echo: both ws and hyperws echo code and reason.
-        assert.equal(cReason.toString(), 'client bye ✓');
-        assert.equal(client.readyState, 3);
-        assert.equal(server.readyState, 3);
+    for (const closer of ['client', 'server'] as const) {
+      const other = closer === 'client' ? 'server' : 'client';
+      test(`${closer} closes with 4000 + reason: both sides observe code and reason`, { timeout: TIMEOUT }, async () => {
+        await withPair(setup, {}, async (pair) => {
+          const closes = { client: new Inbox<CloseArgs>(pair.client, 'close'), server: new Inbox<CloseArgs>(pair.server, 'close') };
+          const bye = `${closer} bye ✓`;
+          pair[closer].close(4000, bye);
+          const [otherCode, otherReason] = await closes[other].next();
+          assert.equal(otherCode, 4000);
+          assert.equal(otherReason.toString(), bye);
+          const [closerCode, closerReason] = await closes[closer].next();
+          assert.equal(closerCode, 4000);
+          // The closer reports the other side's echo: both ws and hyperws echo code and reason.
+          assert.equal(closerReason.toString(), bye);
+          assert.equal(pair.client.readyState, 3);
+          assert.equal(pair.server.readyState, 3);
+        });
       });
-    });
-
-    test('server closes with 4000 + reason: both sides observe code and reason', { timeout: TIMEOUT }, async () => {
-      await withPair(setup, {}, async ({ client, server }) => {
-        const serverClose = new Inbox<CloseArgs>(server, 'close');
-        const clientClose = new Inbox<CloseArgs>(client, 'close');
-        server.close(4000, 'server bye ✓');
-        const [cCode, cReason] = await clientClose.next();
-        assert.equal(cCode, 4000);
-        assert.equal(cReason.toString(), 'server bye ✓');
-        const [sCode, sReason] = await serverClose.next();
-        assert.equal(sCode, 4000);
-        assert.equal(sReason.toString(), 'server bye ✓');
-        assert.equal(client.readyState, 3);
-        assert.equal(server.readyState, 3);
-      });
-    });
+    }
 
     test('messages sent before close() are delivered before the close', { timeout: TIMEOUT }, async () => {
       await withPair(setup, {}, async ({ client, server }) => {

@@ -4,20 +4,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import type { Socket } from 'node:net';
-import { Opcode, handshakeRaw, type RawClient } from '../support/raw-socket.js';
-import { closeServer, closed, nextConnection, startServer } from './helpers.js';
+import { Opcode } from '../support/raw-socket.js';
+import { closed, session } from './helpers.js';
 
 const T = { timeout: 30_000 };
 const MiB = 1024 * 1024;
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 test("a client that stops reading: bufferedAmount grows, 'drain' follows once it reads again", T, async () => {
-  const { wss, port } = await startServer();
-  const connection = nextConnection(wss);
-  let opened: RawClient | undefined;
-  try {
-    const client = (opened = await handshakeRaw(port));
-    const [server] = await connection;
+  await session({}, async ({ client, server }) => {
     client.socket.pause(); // the kernel buffers fill, then ours
 
     // Send 1 MiB messages until some stay queued in user space after a turn
@@ -66,19 +61,11 @@ test("a client that stops reading: bufferedAmount grows, 'drain' follows once it
     const serverClose = closed(server);
     await client.destroy();
     assert.equal((await serverClose).code, 1006);
-  } finally {
-    await opened?.destroy();
-    await closeServer(wss);
-  }
+  });
 });
 
 test('100 small sends in one tick are merged into one write of one buffer and arrive intact, in order', T, async () => {
-  const { wss, port } = await startServer();
-  const connection = nextConnection(wss);
-  let opened: RawClient | undefined;
-  try {
-    const client = (opened = await handshakeRaw(port));
-    const [server] = await connection;
+  await session({}, async ({ client, server }) => {
     // A round trip first, so no earlier write (the 101) is still in flight.
     const echoed = once(server, 'message');
     await client.sendFrame({ opcode: Opcode.TEXT, payload: 'ready?' });
@@ -115,19 +102,11 @@ test('100 small sends in one tick are merged into one write of one buffer and ar
       assert.equal(frame.opcode, Opcode.TEXT);
       assert.equal(frame.payload.toString(), `message #${i}`);
     }
-  } finally {
-    await opened?.destroy();
-    await closeServer(wss);
-  }
+  });
 });
 
 test('merging keeps the order around sends with a callback, large frames and the closing handshake', T, async () => {
-  const { wss, port } = await startServer();
-  const connection = nextConnection(wss);
-  let opened: RawClient | undefined;
-  try {
-    const client = (opened = await handshakeRaw(port));
-    const [server] = await connection;
+  await session({}, async ({ client, server }) => {
     const big = Buffer.alloc(20_000, 0x61);
     let called = 0;
     server.send('a');
@@ -152,8 +131,5 @@ test('merging keeps the order around sends with a callback, large frames and the
     const serverClosed = closed(server);
     await client.sendFrame({ opcode: Opcode.CLOSE, payload: Buffer.from([0x0f, 0xa0]) });
     assert.equal((await serverClosed).code, 4000);
-  } finally {
-    await opened?.destroy();
-    await closeServer(wss);
-  }
+  });
 });

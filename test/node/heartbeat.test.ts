@@ -5,32 +5,11 @@
 // intervalMs apart prove that much time went by, whatever the machine's load.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Opcode, closePayload, connectRaw, handshakeRaw, parseClosePayload, type RawClient } from '../support/raw-socket.js';
-import { WebSocket, type ServerOptions, type WebSocketServer } from '../../src/index.js';
-import { closeServer, closed, nextConnection, startServer } from './helpers.js';
+import { Opcode, closePayload, connectRaw, parseClosePayload, type RawClient } from '../support/raw-socket.js';
+import { WebSocket } from '../../src/index.js';
+import { closeServer, closed, session, startServer } from './helpers.js';
 
 const T = { timeout: 20_000 };
-
-interface Session {
-  wss: WebSocketServer;
-  client: RawClient;
-  server: WebSocket;
-}
-
-/** A server with `options`, a raw client past the handshake, and cleanup whatever happens. */
-async function session(options: Omit<ServerOptions, 'port' | 'server' | 'noServer'>, fn: (s: Session) => Promise<void>): Promise<void> {
-  const { wss, port } = await startServer(options);
-  let opened: RawClient | undefined;
-  try {
-    const connection = nextConnection(wss);
-    const client = (opened = await handshakeRaw(port));
-    const [server] = await connection;
-    await fn({ wss, client, server });
-  } finally {
-    await opened?.destroy();
-    await closeServer(wss);
-  }
-}
 
 test('heartbeat: a client that answers pings stays connected over many rounds', T, async () => {
   // 12 pings, each at least intervalMs after the previous answer: at least

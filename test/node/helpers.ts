@@ -1,10 +1,12 @@
 // Shared helpers for the Node binding tests: servers on port 0 that are
-// always closed, event waits that never use timers, and event logs.
+// always closed, raw-client sessions, event waits that never use timers, and
+// event logs.
 import { once } from 'node:events';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import type { Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import { WebSocket, WebSocketServer, type ServerOptions } from '../../src/index.js';
+import { handshakeRaw, type RawClient } from '../support/raw-socket.js';
 
 export interface Started {
   wss: WebSocketServer;
@@ -19,6 +21,29 @@ export async function startServer(options: Omit<ServerOptions, 'port' | 'server'
   await once(wss, 'listening');
   const { port } = wss.address() as AddressInfo;
   return { wss, port, url: `ws://127.0.0.1:${port}` };
+}
+
+export interface Session {
+  wss: WebSocketServer;
+  /** A raw client past the handshake. */
+  client: RawClient;
+  /** The server side of its connection. */
+  server: WebSocket;
+}
+
+/** A server with `options`, a raw client past the handshake, and cleanup whatever happens. */
+export async function session(options: Omit<ServerOptions, 'port' | 'server' | 'noServer'>, fn: (s: Session) => Promise<void>): Promise<void> {
+  const { wss, port } = await startServer(options);
+  let opened: RawClient | undefined;
+  try {
+    const connection = nextConnection(wss);
+    const client = (opened = await handshakeRaw(port));
+    const [server] = await connection;
+    await fn({ wss, client, server });
+  } finally {
+    await opened?.destroy();
+    await closeServer(wss);
+  }
 }
 
 /** wss.close() as a promise: resolves when its callback runs. */

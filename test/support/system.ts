@@ -225,3 +225,32 @@ export function redisServerPath(): Dependency<BinaryPath> {
     '/usr/bin/redis-server',
   ]);
 }
+
+export interface NodeBuiltinWebSocket {
+  /** This process's node binary. */
+  readonly node: string;
+  /** Flags under which `node` has a global WHATWG WebSocket (undici's). */
+  readonly flags: readonly string[];
+}
+
+/**
+ * Node's own WebSocket: global behind --experimental-websocket on Node 20.10+,
+ * global by default on Node 22+. Not a Debian package, but the same rule
+ * applies: a test needing it skips loudly locally and fails under CI=true.
+ */
+export function nodeBuiltinWebSocket(): Dependency<NodeBuiltinWebSocket> {
+  return systemDependency('node-builtin-websocket', 'Node >= 20.10 (--experimental-websocket) or >= 22', () => {
+    const tried: string[] = [];
+    for (const flags of [['--experimental-websocket', '--no-warnings'], ['--no-warnings']]) {
+      try {
+        run(process.execPath, [...flags, '-e', 'if (typeof WebSocket !== "function") throw new Error("no global WebSocket")']);
+        return { node: process.execPath, flags };
+      } catch (err) {
+        const e = err as { stderr?: string; message?: string };
+        const why = String(e.stderr ?? '').split('\n').find((l) => /Error|bad option/.test(l))?.trim();
+        tried.push(`node ${flags.join(' ')}: ${why || firstLine(String(e.message ?? err))}`);
+      }
+    }
+    return `${process.execPath} (${process.version}) has no global WebSocket (tried ${tried.join('; ')})`;
+  });
+}

@@ -1,17 +1,17 @@
 // Our WHATWG WebSocket and Node's own (undici, `node --experimental-websocket`
 // on Node 20) against the same server scenarios must see the same events.
 // Only scenarios where Node 20's client follows the standard are compared
-// (it fires no close event after a refused handshake, for one). Skipped when
-// this Node has no such flag.
+// (it fires no close event after a refused handshake, for one). A Node without
+// a built-in WebSocket is a missing dependency (support/system.ts): a loud
+// skip locally, a failure under CI=true.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { WebSocket } from '../../src/web/index.js';
+import { nodeBuiltinWebSocket, requireDependency, skipReason, type NodeBuiltinWebSocket } from '../support/system.js';
 import { startServer, type TestServer } from './helpers.js';
 
-const FLAGS = ['--experimental-websocket', '--no-warnings'];
-const probe = spawnSync(process.execPath, [...FLAGS, '-e', 'process.exit(typeof WebSocket === "function" ? 0 : 1)']);
-const unsupported = probe.status === 0 ? false : 'this Node has no global WebSocket behind --experimental-websocket';
+const builtin = nodeBuiltinWebSocket();
 
 type Entry = unknown[];
 
@@ -39,32 +39,33 @@ function runOurs(server: TestServer, sendOnOpen: string): Promise<Entry[]> {
   return new Promise((resolve) => attachLogger(new WebSocket(server.url, ['chat']), sendOnOpen, resolve));
 }
 
-function runNodeBuiltin(server: TestServer, sendOnOpen: string): Promise<Entry[]> {
+function runNodeBuiltin({ node, flags }: NodeBuiltinWebSocket, server: TestServer, sendOnOpen: string): Promise<Entry[]> {
   const script = `(${attachLogger.toString()})(new WebSocket(process.argv[1], ['chat']), process.argv[2], (log) => console.log(JSON.stringify(log)));`;
-  const child = spawn(process.execPath, [...FLAGS, '-e', script, server.url, sendOnOpen], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(node, [...flags, '-e', script, server.url, sendOnOpen], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.setEncoding('utf8');
   child.stdout.on('data', (chunk: string) => (out += chunk));
   return new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (status) => {
-      if (status !== 0) reject(new Error(`node --experimental-websocket exited with ${status}`));
+      if (status !== 0) reject(new Error(`node ${flags.join(' ')} exited with ${status}`));
       else resolve(JSON.parse(out) as Entry[]);
     });
   });
 }
 
 async function compare(setup: (server: TestServer) => void, sendOnOpen: string): Promise<Entry[]> {
+  const node = requireDependency(builtin); // under CI=true a missing one fails here, before any server starts
   const server = await startServer({ handleProtocols: (protocols) => [...protocols][0] ?? false });
   setup(server);
-  const theirs = await runNodeBuiltin(server, sendOnOpen);
+  const theirs = await runNodeBuiltin(node, server, sendOnOpen);
   const ours = await runOurs(server, sendOnOpen);
   await server.close();
   assert.deepEqual(ours, theirs);
   return ours;
 }
 
-describe('same events as Node\'s built-in WebSocket', { skip: unsupported }, () => {
+describe('same events as Node\'s built-in WebSocket', { skip: skipReason(builtin) }, () => {
   it('messages, then the server closes 4001 "x"', { timeout: 20_000 }, async () => {
     const ours = await compare((server) => {
       server.wss.on('connection', (peer) => {

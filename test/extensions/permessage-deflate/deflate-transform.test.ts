@@ -6,12 +6,13 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { constants, inflateRawSync } from 'node:zlib';
-import { DeflateTransform, type DeflateAgreement, type PerMessageDeflateOptions } from '../../../src/extensions/permessage-deflate/index.js';
+import { DEFLATE_DEFAULTS, DeflateTransform, type DeflateAgreement, type PerMessageDeflateOptions } from '../../../src/extensions/permessage-deflate/index.js';
 import { SYNC_ZLIB_LIMIT } from '../../../src/extensions/permessage-deflate/deflate-transform.js';
 import { ZlibLimiter, sharedLimiter } from '../../../src/extensions/permessage-deflate/zlib-limiter.js';
 import { CloseCode } from '../../../src/protocol/close-code.js';
 import { ProtocolError } from '../../../src/protocol/errors.js';
-import { GiB, KiB, MiB, compressible, decode, decodeOk, encode, randomish, sha256, zeroBomb } from './helpers.js';
+import { GiB, KiB, MiB, compressible, decode, decodeOk, encode, zeroBomb } from './helpers.js';
+import { hex, pseudoRandomBytes, sha256 } from '../../support/bytes.js';
 
 const TIMEOUT = 60_000;
 const TRAILER = Buffer.from([0x00, 0x00, 0xff, 0xff]);
@@ -33,8 +34,6 @@ function pair(agreement: DeflateAgreement, options: PerMessageDeflateOptions = {
   };
 }
 
-const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
-
 describe('round trips', () => {
   const sizes = [0, 1, 1023, 1024, 64 * KiB, MiB];
   for (const [mode, agreement] of [
@@ -47,7 +46,7 @@ describe('round trips', () => {
         try {
           for (const size of sizes) {
             for (let i = 0; i < 3; i++) {
-              const data = kind === 'random-ish' ? randomish(size, size * 31 + i) : compressible(size, i * 1000);
+              const data = kind === 'random-ish' ? pseudoRandomBytes(size, size * 31 + i) : compressible(size, i * 1000);
               assert.equal(data.length, size);
               const down = await encode(server, data);
               assert.equal(sha256(await decodeOk(client, down)), sha256(data), `server -> client, ${size} bytes, message ${i}`);
@@ -93,7 +92,7 @@ describe('context takeover', () => {
   test('with takeover, a repeated message compresses to a few bytes; both decode in order', { timeout: TIMEOUT }, async () => {
     const { server, client, dispose } = pair(TAKEOVER);
     try {
-      const data = randomish(8 * KiB, 42);
+      const data = pseudoRandomBytes(8 * KiB, 42);
       const first = await encode(server, data);
       const second = await encode(server, data);
       assert.ok(first.length > 8 * KiB, `first: ${first.length} bytes`);
@@ -108,7 +107,7 @@ describe('context takeover', () => {
   test('without takeover, every message starts afresh: identical messages give identical bytes', { timeout: TIMEOUT }, async () => {
     const { server, client, dispose } = pair(NO_TAKEOVER);
     try {
-      const data = randomish(8 * KiB, 42);
+      const data = pseudoRandomBytes(8 * KiB, 42);
       const first = await encode(server, data);
       const second = await encode(server, data);
       assert.ok(first.length > 8 * KiB);
@@ -125,7 +124,7 @@ describe('context takeover', () => {
     const agreement: DeflateAgreement = { ...TAKEOVER, clientNoContextTakeover: true };
     const { server, client, dispose } = pair(agreement);
     try {
-      const data = randomish(4 * KiB, 7);
+      const data = pseudoRandomBytes(4 * KiB, 7);
       const s1 = await encode(server, data);
       const s2 = await encode(server, data);
       const c1 = await encode(client, data);
@@ -590,12 +589,18 @@ describe('synchronous fast path (small messages, no context takeover)', () => {
       const bomb = await decode(server, payload, MiB);
       assert.ok(bomb.error instanceof ProtocolError);
       assert.equal(bomb.error.closeCode, CloseCode.MessageTooBig);
-      // After a disposal the fast path calls nothing either.
+      // After a disposal the fast path calls nothing either. encode() returns
+      // at once without calling; decode() skips the fast path and hands the
+      // limiter a job that sees the disposal and releases its slot at once.
+      // With the limiter back where it was, no job is left that could call
+      // back later: checked right away, no waiting.
       server.dispose();
+      const limiter = sharedLimiter(DEFLATE_DEFAULTS.concurrencyLimit); // pair() passes no concurrencyLimit
+      const before = { active: limiter.active, waiting: limiter.waiting };
       let called = false;
       server.decode([encoded], 0, () => (called = true));
       server.encode(compressible(2000), true, () => (called = true));
-      await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual({ active: limiter.active, waiting: limiter.waiting }, before, 'no zlib job left pending');
       assert.equal(called, false);
     } finally {
       dispose();

@@ -2,40 +2,12 @@
 // deterministic payloads, a decompression bomb built without allocating what
 // it inflates to, and promise wrappers around a MessageTransform.
 import { constants, createDeflateRaw } from 'node:zlib';
-import { createHash } from 'node:crypto';
 import type { MessageTransform } from '../../../src/protocol/extension.js';
 import type { ProtocolError } from '../../../src/protocol/errors.js';
 
 export const KiB = 1024;
 export const MiB = 1024 * 1024;
 export const GiB = 1024 * MiB;
-
-export const sha256 = (b: Uint8Array | string): string => createHash('sha256').update(b).digest('hex');
-
-/** Incompressible-looking bytes (xorshift32), deterministic per seed. */
-export function randomish(n: number, seed = 0x9e3779b9): Buffer {
-  const out = Buffer.allocUnsafe(n);
-  // Mix the seed and skip the first outputs: nearby seeds must not give related streams.
-  let x = Math.imul(seed ^ 0x5bd1e995, 0x9e3779b1) >>> 0 || 1;
-  for (let k = 0; k < 32; k++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-  }
-  let i = 0;
-  for (; i + 4 <= n; i += 4) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out.writeUInt32LE(x, i);
-  }
-  for (; i < n; i++) out[i] = (x >>> (8 * (i & 3))) & 0xff;
-  return out;
-}
 
 /** Compressible text bytes: JSON-ish records with a counter, so nothing repeats exactly. */
 export function compressible(n: number, seed = 0): Buffer {
