@@ -74,7 +74,7 @@ SIGINT or SIGTERM closes every client with 1001 (Going Away) and exits 0.`,
   },
 };
 
-// `bench` joins this table when it lands.
+// The subcommands, in the order `hyperws --help` lists them.
 const COMMANDS: Record<string, Command> = {
   serve: serveCommand,
   connect: connectCommand,
