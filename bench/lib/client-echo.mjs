@@ -1,4 +1,5 @@
-// Scenario 7's client process: `node bench/lib/client-echo.mjs <hyperws|ws> <url> <connections>`:
+// The client process of the client-32B and client-64KiB scenarios (bench/run.mjs):
+// `node bench/lib/client-echo.mjs <hyperws|ws> <url> <connections>`:
 // N clients that echo every message back. Prints "READY" once all are open.
 const [impl, url, n] = process.argv.slice(2);
 const WebSocket = impl === 'ws' ? (await import('ws')).default : (await import('../../dist/esm/index.js')).WebSocket;

@@ -59,6 +59,34 @@ export function parseInteger(name: string, value: string, max = Number.MAX_SAFE_
   return Number(value);
 }
 
+/** An HTTP token (RFC 9110 5.6.2): what a header name or a subprotocol must be. */
+export const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** A URL given without a scheme ("host:port/path") means ws://. */
+export function withWebSocketScheme(url: string): string {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(url) ? url : `ws://${url}`;
+}
+
+/**
+ * `-H NAME:VALUE` options as request headers: split at the first colon, both
+ * sides trimmed; the name must be a token and the value free of CR, LF and
+ * NUL (no header injection). A name given again (in any case) has its values
+ * joined with ", " under its first spelling.
+ */
+export function parseHeaders(options: readonly string[]): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const header of options) {
+    const colon = header.indexOf(':');
+    const name = colon === -1 ? '' : header.slice(0, colon).trim();
+    const value = colon === -1 ? '' : header.slice(colon + 1).trim();
+    if (!TOKEN.test(name) || /[\r\n\0]/.test(value)) throw new UsageError(`Option '--header' expects NAME:VALUE, got '${printable(header)}'`);
+    const existing = Object.keys(headers).find((key) => key.toLowerCase() === name.toLowerCase());
+    if (existing !== undefined) headers[existing] = `${headers[existing]}, ${value}`;
+    else headers[name] = value;
+  }
+  return headers;
+}
+
 /** Control characters shown as escapes, so that one log record stays one line. */
 export function printable(text: string): string {
   return text.replace(/[\x00-\x1f\x7f]/g, (c) => {

@@ -13,7 +13,7 @@ import { createInterface, type Interface } from 'node:readline';
 import { clearLine, cursorTo } from 'node:readline';
 import { WebSocket } from '../node/websocket.js';
 import { DEFAULT_MAX_REDIRECTS, type ClientOptions } from '../node/client-connect.js';
-import { EXIT_FAILURE, EXIT_OK, UsageError, parseInteger, printable, type CliIo } from './args.js';
+import { EXIT_FAILURE, EXIT_OK, TOKEN, UsageError, parseHeaders, parseInteger, printable, withWebSocketScheme, type CliIo } from './args.js';
 import type { Command } from './main.js';
 
 export interface ConnectOptions {
@@ -40,7 +40,6 @@ export const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
 export const BINARY_PREVIEW_BYTES = 32;
 /** Close codes that count as a normal end (exit status 0). */
 const NORMAL_CLOSE_CODES = new Set([1000, 1001, 1005]);
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** Refusal bodies are read up to this size: only their first line is shown. */
 const REFUSAL_BODY_LIMIT = 4096;
 
@@ -105,23 +104,12 @@ function connectOptions(values: Record<string, unknown>, positionals: string[]):
   const execute = v.execute ?? [];
   if (v.echo && execute.length > 0) throw new UsageError("Options '--echo' and '--execute' cannot be used together");
   if (v.wait !== undefined && execute.length === 0) throw new UsageError("Option '--wait' only applies with '--execute'");
-  const headers: Record<string, string> = {};
-  for (const header of v.header ?? []) {
-    const colon = header.indexOf(':');
-    const name = colon === -1 ? '' : header.slice(0, colon).trim();
-    const value = colon === -1 ? '' : header.slice(colon + 1).trim();
-    if (!TOKEN.test(name) || /[\r\n\0]/.test(value)) throw new UsageError(`Option '--header' expects NAME:VALUE, got '${printable(header)}'`);
-    const existing = Object.keys(headers).find((key) => key.toLowerCase() === name.toLowerCase());
-    if (existing !== undefined) headers[existing] = `${headers[existing]}, ${value}`;
-    else headers[name] = value;
-  }
+  const headers = parseHeaders(v.header ?? []);
   for (const protocol of v.subprotocol ?? []) {
     if (!TOKEN.test(protocol)) throw new UsageError(`Option '--subprotocol' expects a token, got '${printable(protocol)}'`);
   }
-  let url = positionals[0]!;
-  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) url = `ws://${url}`;
   return {
-    url,
+    url: withWebSocketScheme(positionals[0]!),
     headers,
     subprotocols: v.subprotocol ?? [],
     origin: v.origin,

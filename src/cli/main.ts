@@ -9,7 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, parse, parseInteger, type CliIo, type OptionsConfig } from './args.js';
-import { PACKAGE_JSON_URL } from './location.js';
+import { CHAT_SERVER_URL, PACKAGE_JSON_URL } from './location.js';
 import { serveCommand } from './serve.js';
 import { connectCommand } from './connect.js';
 import { benchCommand } from './bench/bench-command.js';
@@ -28,13 +28,9 @@ export interface Command {
 }
 
 /**
- * `hyperws chat`: the chat-room app lives in apps/chat and is built to
- * dist/apps/chat/ (build/apps/chat/ in the test build), two levels above
- * this module's directory; it is imported only when the command runs.
+ * `hyperws chat`: the chat-room app lives in apps/chat (CHAT_SERVER_URL);
+ * it is imported only when the command runs.
  */
-// @ts-ignore TS1343 under --module commonjs (dist/cjs build, never loaded)
-const CHAT_SERVER_URL = new URL('../../apps/chat/server/main.js', import.meta.url);
-
 const chatCommand: Command = {
   summary: 'run the chat-room app: web page and WebSocket on one port',
   help: `Usage: hyperws chat [options]
@@ -74,7 +70,7 @@ SIGINT or SIGTERM closes every client with 1001 (Going Away) and exits 0.`,
   },
 };
 
-// `bench` joins this table when it lands.
+// The subcommands, in the order `hyperws --help` lists them.
 const COMMANDS: Record<string, Command> = {
   serve: serveCommand,
   connect: connectCommand,

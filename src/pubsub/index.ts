@@ -1,6 +1,5 @@
 /** Topics (publish/subscribe) and the adapters that carry them across nodes. */
 export { installPubSub } from './install.js';
-export { PubSub, DEFAULT_MAX_BACKPRESSURE, type BackpressurePolicy, type PublishOptions, type PubSubOptions } from './pubsub.js';
+export { DEFAULT_MAX_BACKPRESSURE, type BackpressurePolicy, type PublishOptions } from './pubsub.js';
 export { InProcessAdapter, type PubSubAdapter, type Publication } from './adapter.js';
-export { TopicRegistry } from './topic-registry.js';
 export { RedisAdapter, redisAdapter, type RedisAdapterOptions } from './redis-adapter.js';

@@ -83,7 +83,7 @@ export class PubSub {
   }
 
   /** Send to every given connection, encoded once. Returns deliveries. */
-  fanOut(targets: Iterable<WebSocket>, bytes: Buffer, binary: boolean, compress: boolean, except: WebSocket | null): number {
+  private fanOut(targets: Iterable<WebSocket>, bytes: Buffer, binary: boolean, compress: boolean, except: WebSocket | null): number {
     const opcode = binary ? 0x2 : 0x1;
     let plain: Buffer | null = null;
     let compressed: Map<string, Buffer> | null = null;

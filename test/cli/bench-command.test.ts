@@ -75,12 +75,14 @@ describe('hyperws bench (process)', () => {
     assert.equal(lines[6], 'errors       none');
   });
 
-  it('usage errors exit 2 with one line on stderr: no URL, --rate with --pipeline, zero connections, a bad header', T, async () => {
+  it('usage errors exit 2 with one line on stderr: no URL, --rate with --pipeline, zero connections, a bad header, a header value with CR/LF', T, async () => {
     const cases: Array<[string[], string]> = [
       [['bench'], "hyperws bench: missing the URL to test (see 'hyperws bench --help')\n"],
       [['bench', 'ws://127.0.0.1:1/', '--rate', '100', '--pipeline', '4'], "hyperws bench: Options '--rate' and '--pipeline' cannot be used together (see 'hyperws bench --help')\n"],
       [['bench', 'ws://127.0.0.1:1/', '-c', '0'], "hyperws bench: Option '--connections' must be at least 1 (see 'hyperws bench --help')\n"],
       [['bench', 'ws://127.0.0.1:1/', '-H', 'no colon'], "hyperws bench: Option '--header' expects NAME:VALUE, got 'no colon' (see 'hyperws bench --help')\n"],
+      // A CR/LF in a value would inject a header line into the request head.
+      [['bench', 'ws://127.0.0.1:1/', '-H', 'X-A: 1\r\nX-Injected: 2'], "hyperws bench: Option '--header' expects NAME:VALUE, got 'X-A: 1\\r\\nX-Injected: 2' (see 'hyperws bench --help')\n"],
       [['bench', 'a', 'b'], "hyperws bench: expected one URL (see 'hyperws bench --help')\n"],
     ];
     const results = await Promise.all(cases.map(([args]) => runCli(args)));
@@ -144,6 +146,10 @@ describe('benchOptions', () => {
     });
   });
 
+  it('a header given twice (in any case) has its values joined with ", " under its first spelling', () => {
+    assert.deepEqual(benchOptions({ header: ['X-A: 1', 'x-a: 2', 'X-B: 3'] }, ['ws://a/']).headers, { 'X-A': '1, 2', 'X-B': '3' });
+  });
+
   it('throws UsageError for bad values', () => {
     const bad: Array<[Record<string, unknown>, string[]]> = [
       [{}, []],
@@ -155,6 +161,9 @@ describe('benchOptions', () => {
       [{ rate: '1', pipeline: '2' }, ['ws://a/']],
       [{ subprotocol: 'a b' }, ['ws://a/']],
       [{ header: [': x'] }, ['ws://a/']],
+      [{ header: ['X-A: 1\r\nX-B: 2'] }, ['ws://a/']],
+      [{ header: ['X-A: 1\nX-B: 2'] }, ['ws://a/']],
+      [{ header: ['X-A: 1\0'] }, ['ws://a/']],
       [{}, ['ws://[bad/']],
     ];
     for (const [values, positionals] of bad) {

@@ -8,10 +8,10 @@
  * stderr. Exit status: 0 after a signal, 1 when the server cannot start.
  *
  * Environment (for tests and tuning): HYPERWS_CHAT_HEARTBEAT_INTERVAL_MS,
- * HYPERWS_CHAT_HEARTBEAT_TIMEOUT_MS (defaults 15000 / 10000),
+ * HYPERWS_CHAT_HEARTBEAT_TIMEOUT_MS (each defaults to chat-server.ts's DEFAULT_HEARTBEAT),
  * HYPERWS_CHAT_NODE_TTL_MS (Redis mode, default 15000).
  */
-import { startChatServer, type ChatServer, type ChatServerOptions } from './chat-server.js';
+import { DEFAULT_HEARTBEAT, startChatServer, type ChatServer, type ChatServerOptions } from './chat-server.js';
 
 export interface ChatCliOptions {
   port: number;
@@ -42,7 +42,7 @@ export async function runChat(cli: ChatCliOptions, io: Io): Promise<number> {
     host: cli.host,
     log,
     ...(cli.redis !== undefined ? { redis: cli.redis } : {}),
-    ...(interval !== undefined || timeout !== undefined ? { heartbeat: { intervalMs: interval ?? 15_000, timeoutMs: timeout ?? 10_000 } } : {}),
+    ...(interval !== undefined || timeout !== undefined ? { heartbeat: { intervalMs: interval ?? DEFAULT_HEARTBEAT.intervalMs, timeoutMs: timeout ?? DEFAULT_HEARTBEAT.timeoutMs } } : {}),
     ...(nodeTtlMs !== undefined ? { nodeTtlMs } : {}),
   };
   let server: ChatServer;

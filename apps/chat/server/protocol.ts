@@ -1,48 +1,27 @@
 /**
  * The chat wire protocol, version 1: JSON text messages `{ v: 1, type, ... }`.
- * Owns the message shapes, the limits and the validation of what clients
- * send (by hand: no schema library). Pure functions, no I/O: the server
- * (chat-server.ts) decides what to do with a verdict.
+ * Owns the limits and the validation of what clients send (by hand: no
+ * schema library); the message shapes are types shared with the page
+ * (../protocol.d.ts). Pure functions, no I/O: the server (chat-server.ts)
+ * decides what to do with a verdict.
  *
  * Lengths are counted in Unicode code points, so an emoji counts as one.
  * Names (nicknames, rooms) are trimmed and must not contain control
  * characters, line separators or bidirectional overrides (spoofing).
  */
+import type { ChatMessage, ClientMessage, ErrorCode, Limits, Member, RoomCount, ServerMessage } from '../protocol.js';
+
+export type { ChatMessage, ClientMessage, ErrorCode, Limits, Member, RoomCount, ServerMessage };
 
 export const PROTOCOL_VERSION = 1;
 
 export const LIMITS = {
-  /** Longest nickname, in code points. */
   nick: 32,
-  /** Longest room name, in code points. */
   room: 64,
-  /** Longest message text, in code points. */
   text: 2000,
-  /** Messages of a room kept and sent on join. */
   history: 100,
-  /** Largest WebSocket message accepted; larger ones close the connection with 1009. */
   maxPayload: 64 * 1024,
-} as const;
-
-/** What a client may send. */
-export type ClientMessage =
-  | { type: 'join'; room: string; nick?: string }
-  | { type: 'leave' }
-  | { type: 'message'; text: string }
-  | { type: 'typing'; typing: boolean }
-  | { type: 'nick'; nick: string }
-  | { type: 'rooms' };
-
-export type ErrorCode =
-  | 'bad_json'
-  | 'bad_message'
-  | 'unsupported_version'
-  | 'unknown_type'
-  | 'too_long'
-  | 'binary_not_supported'
-  | 'rate_limited'
-  | 'not_in_room'
-  | 'unavailable';
+} as const satisfies Limits;
 
 /** Errors that count towards the abuse limit (malformed input, not bad luck). */
 export const ABUSE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
@@ -53,40 +32,6 @@ export const ABUSE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'too_long',
   'binary_not_supported',
 ]);
-
-export interface Member {
-  id: string;
-  nick: string;
-}
-
-export interface RoomCount {
-  name: string;
-  count: number;
-}
-
-/** A chat message as broadcast and kept in history. */
-export interface ChatMessage {
-  v: 1;
-  type: 'message';
-  id: string;
-  room: string;
-  from: Member;
-  text: string;
-  /** Server time, ms since the epoch. */
-  ts: number;
-}
-
-/** What the server sends. */
-export type ServerMessage =
-  | { v: 1; type: 'welcome'; id: string; nick: string; limits: typeof LIMITS }
-  | { v: 1; type: 'joined'; room: string; nick: string; members: Member[]; version: number; history: ChatMessage[] }
-  | { v: 1; type: 'left'; room: string }
-  | { v: 1; type: 'nick'; nick: string }
-  | { v: 1; type: 'presence'; room: string; members: Member[]; version: number }
-  | { v: 1; type: 'rooms'; rooms: RoomCount[]; version: number }
-  | { v: 1; type: 'typing'; room: string; from: Member; typing: boolean }
-  | ChatMessage
-  | { v: 1; type: 'error'; code: ErrorCode; message: string };
 
 export type Verdict = { ok: true; message: ClientMessage } | { ok: false; code: ErrorCode; message: string };
 

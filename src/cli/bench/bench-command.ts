@@ -4,11 +4,9 @@
  * (throughput, latency percentiles from a histogram, connect times, errors
  * by kind) on stdout, or JSON with --json.
  */
-import { EXIT_FAILURE, EXIT_OK, UsageError, parseInteger, printable, type CliIo } from '../args.js';
+import { EXIT_FAILURE, EXIT_OK, TOKEN, UsageError, parseHeaders, parseInteger, printable, withWebSocketScheme, type CliIo } from '../args.js';
 import type { Command } from '../main.js';
 import { runLoad, type LoadOptions, type LoadResult } from './load-generator.js';
-
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 export const benchCommand: Command = {
   summary: 'load-test a WebSocket server: throughput and latency percentiles',
@@ -54,8 +52,7 @@ Exit status: 0 when every connection opened and no error occurred, 1 otherwise.`
 export function benchOptions(values: Record<string, unknown>, positionals: string[]): LoadOptions {
   const v = values as Record<string, string | string[] | boolean | undefined>;
   if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'missing the URL to test' : 'expected one URL');
-  let url = positionals[0]!;
-  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) url = `ws://${url}`;
+  const url = withWebSocketScheme(positionals[0]!);
   try {
     new URL(url);
   } catch {
@@ -69,13 +66,7 @@ export function benchOptions(values: Record<string, unknown>, positionals: strin
     return n;
   };
   if (v.rate !== undefined && v.pipeline !== undefined) throw new UsageError("Options '--rate' and '--pipeline' cannot be used together");
-  const headers: Record<string, string> = {};
-  for (const header of (v.header as string[] | undefined) ?? []) {
-    const colon = header.indexOf(':');
-    const name = colon === -1 ? '' : header.slice(0, colon).trim();
-    if (!TOKEN.test(name)) throw new UsageError(`Option '--header' expects NAME:VALUE, got '${printable(header)}'`);
-    headers[name] = header.slice(colon + 1).trim();
-  }
+  const headers = parseHeaders((v.header as string[] | undefined) ?? []);
   const subprotocol = v.subprotocol as string | undefined;
   if (subprotocol !== undefined && !TOKEN.test(subprotocol)) throw new UsageError(`Option '--subprotocol' expects a token`);
   const options: LoadOptions = {

@@ -320,7 +320,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     /** Closed loop: replies owed for the echoes of the current read, sent in one write after it. */
     owed: number;
   }
-  const RING = openLoop ? 1 << 16 : Math.max(2, pipeline * 2);
+  const RING = ringSize(openLoop ? 1 << 16 : pipeline * 2);
   const conns: Conn[] = opened.map(({ socket, rest }) => {
     const conn: Conn = { socket, times: new Float64Array(RING), head: 0, tail: 0, owed: 0 };
     const counter = new EchoCounter(
@@ -414,6 +414,17 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     errors,
     extensions,
   };
+}
+
+/**
+ * Slots for the send times in flight on one connection: at least `needed`
+ * (and 2), rounded up to a power of two, since the ring is indexed with
+ * `& (size - 1)`.
+ */
+export function ringSize(needed: number): number {
+  let size = 2;
+  while (size < needed) size *= 2;
+  return size;
 }
 
 function deflatePayload(payload: Buffer): Buffer {
