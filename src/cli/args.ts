@@ -5,6 +5,7 @@
  * streams it is handed.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { isToken } from '../handshake/index.js';
 
 /** Exit statuses: 0 success, 1 runtime failure, 2 bad usage (as most Unix tools). */
 export const EXIT_OK = 0;
@@ -59,8 +60,6 @@ export function parseInteger(name: string, value: string, max = Number.MAX_SAFE_
   return Number(value);
 }
 
-/** An HTTP token (RFC 9110 5.6.2): what a header name or a subprotocol must be. */
-export const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /** A URL given without a scheme ("host:port/path") means ws://. */
 export function withWebSocketScheme(url: string): string {
@@ -79,7 +78,7 @@ export function parseHeaders(options: readonly string[]): Record<string, string>
     const colon = header.indexOf(':');
     const name = colon === -1 ? '' : header.slice(0, colon).trim();
     const value = colon === -1 ? '' : header.slice(colon + 1).trim();
-    if (!TOKEN.test(name) || /[\r\n\0]/.test(value)) throw new UsageError(`Option '--header' expects NAME:VALUE, got '${printable(header)}'`);
+    if (!isToken(name) || /[\r\n\0]/.test(value)) throw new UsageError(`Option '--header' expects NAME:VALUE, got '${printable(header)}'`);
     const existing = Object.keys(headers).find((key) => key.toLowerCase() === name.toLowerCase());
     if (existing !== undefined) headers[existing] = `${headers[existing]}, ${value}`;
     else headers[name] = value;

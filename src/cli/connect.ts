@@ -13,7 +13,8 @@ import { createInterface, type Interface } from 'node:readline';
 import { clearLine, cursorTo } from 'node:readline';
 import { WebSocket } from '../node/websocket.js';
 import { DEFAULT_MAX_REDIRECTS, type ClientOptions } from '../node/client-connect.js';
-import { EXIT_FAILURE, EXIT_OK, TOKEN, UsageError, parseHeaders, parseInteger, printable, withWebSocketScheme, type CliIo } from './args.js';
+import { isToken } from '../handshake/index.js';
+import { EXIT_FAILURE, EXIT_OK, UsageError, parseHeaders, parseInteger, printable, withWebSocketScheme, type CliIo } from './args.js';
 import type { Command } from './main.js';
 
 export interface ConnectOptions {
@@ -106,7 +107,7 @@ function connectOptions(values: Record<string, unknown>, positionals: string[]):
   if (v.wait !== undefined && execute.length === 0) throw new UsageError("Option '--wait' only applies with '--execute'");
   const headers = parseHeaders(v.header ?? []);
   for (const protocol of v.subprotocol ?? []) {
-    if (!TOKEN.test(protocol)) throw new UsageError(`Option '--subprotocol' expects a token, got '${printable(protocol)}'`);
+    if (!isToken(protocol)) throw new UsageError(`Option '--subprotocol' expects a token, got '${printable(protocol)}'`);
   }
   return {
     url: withWebSocketScheme(positionals[0]!),

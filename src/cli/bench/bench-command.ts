@@ -4,7 +4,8 @@
  * (throughput, latency percentiles from a histogram, connect times, errors
  * by kind) on stdout, or JSON with --json.
  */
-import { EXIT_FAILURE, EXIT_OK, TOKEN, UsageError, parseHeaders, parseInteger, printable, withWebSocketScheme, type CliIo } from '../args.js';
+import { isToken } from '../../handshake/index.js';
+import { EXIT_FAILURE, EXIT_OK, UsageError, parseHeaders, parseInteger, printable, withWebSocketScheme, type CliIo } from '../args.js';
 import type { Command } from '../main.js';
 import { runLoad, type LoadOptions, type LoadResult } from './load-generator.js';
 
@@ -68,7 +69,7 @@ export function benchOptions(values: Record<string, unknown>, positionals: strin
   if (v.rate !== undefined && v.pipeline !== undefined) throw new UsageError("Options '--rate' and '--pipeline' cannot be used together");
   const headers = parseHeaders((v.header as string[] | undefined) ?? []);
   const subprotocol = v.subprotocol as string | undefined;
-  if (subprotocol !== undefined && !TOKEN.test(subprotocol)) throw new UsageError(`Option '--subprotocol' expects a token`);
+  if (subprotocol !== undefined && !isToken(subprotocol)) throw new UsageError(`Option '--subprotocol' expects a token`);
   const options: LoadOptions = {
     url,
     connections: int('connections', 100, 1),
