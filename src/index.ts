@@ -5,14 +5,30 @@
  * `import WebSocket from 'hyperws'` and `const WebSocket = require('hyperws')`
  * work as they do with ws.
  */
-import { WebSocket } from './node/websocket.js';
-import { WebSocketServer } from './node/websocket-server.js';
 import { createWebSocketStream } from './node/websocket-stream.js';
-import { installPubSub } from './pubsub/index.js';
+import { WebSocket, WebSocketServer } from './pubsub/topics.js';
 
-installPubSub();
-
-export * from './node/index.js';
+export {
+  DEFAULTS,
+  DEFAULT_CLOSE_TIMEOUT,
+  DEFAULT_HANDSHAKE_TIMEOUT,
+  abortHandshake,
+  createWebSocketStream,
+  ReadyState,
+  WsEvent,
+  WsMessageEvent,
+  WsCloseEvent,
+  WsErrorEvent,
+  type SendOptions,
+  type Callback,
+  type ClientOptions,
+  type VerifyClient,
+  type VerifyClientCallback,
+  type VerifyClientInfo,
+  type BinaryType,
+  type HeartbeatOptions,
+} from './node/index.js';
+export { WebSocket, WebSocketServer, type ServerOptions } from './pubsub/topics.js';
 export { CloseCode, ProtocolError, type ProtocolErrorCode } from './protocol/index.js';
 export { WebSocketServer as Server };
 export {

@@ -13,9 +13,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { WebSocketServer } from '../node/websocket-server.js';
-import { WebSocket } from '../node/websocket.js';
-import { installPubSub } from '../pubsub/install.js';
+import { WebSocket, WebSocketServer } from '../pubsub/topics.js';
 import { redisAdapter, type RedisAdapter } from '../pubsub/redis-adapter.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, hostPort, parseInteger, printable, type CliIo } from './args.js';
 import { staticFileUrl } from './location.js';
@@ -42,8 +40,6 @@ const REDIS_READY_TIMEOUT = 10_000;
 
 /** Echo mode stops reading from a client whose replies pile up beyond this. */
 const ECHO_HIGH_WATER_MARK = 1024 * 1024;
-
-installPubSub();
 
 export const serveCommand: Command = {
   summary: 'run a WebSocket echo/broadcast server with a browser console',

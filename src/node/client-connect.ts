@@ -11,8 +11,10 @@ import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions }
 import type { Duplex } from 'node:stream';
 import { buildClientRequestHeaders, formatExtensions, generateKey, validateUpgradeResponse } from '../handshake/index.js';
 import { clientPerMessageDeflate, type PerMessageDeflateOptions } from '../extensions/permessage-deflate/index.js';
-import type { MessageTransform } from '../protocol/extension.js';
-import type { WebSocket } from './websocket.js';
+import type { EventEmitter } from 'node:events';
+import { DEFAULTS, resolveSettings, type MessageTransform } from '../protocol/index.js';
+import { ReadyState } from './ready-state.js';
+import type { Upgraded } from './websocket.js';
 
 export interface ClientOptions extends Omit<ClientRequestArgs, 'headers' | 'timeout' | 'protocol' | 'host' | 'hostname' | 'port' | 'path'>,
   Pick<TlsConnectionOptions, 'ca' | 'cert' | 'key' | 'pfx' | 'passphrase' | 'rejectUnauthorized' | 'servername' | 'checkServerIdentity' | 'ciphers' | 'minVersion' | 'ALPNProtocols'> {
@@ -45,7 +47,7 @@ export interface ClientOptions extends Omit<ClientRequestArgs, 'headers' | 'time
   maxRedirects?: number;
 }
 
-export const DEFAULT_MAX_REDIRECTS = 10;
+export const DEFAULT_MAX_REDIRECTS = DEFAULTS.maxRedirects;
 
 /** Where a chain of redirects started (credentials do not follow a redirect elsewhere). */
 interface RedirectState {
@@ -54,12 +56,157 @@ interface RedirectState {
   readonly originalSecure: boolean;
 }
 
-export function connectClient(ws: WebSocket, address: string | URL, protocols: string[], options: ClientOptions): void {
-  const url = webSocketUrl(address instanceof URL ? address.href : address);
-  if (options.protocolVersion !== undefined && options.protocolVersion !== 13) {
-    throw new RangeError(`Unsupported protocol version: ${options.protocolVersion} (supported versions: 13)`);
+/** How the handshake reports to the WebSocket it opens. */
+export interface HandshakeOutcome {
+  opened(upgraded: Upgraded): void;
+  failed(error: Error): void;
+}
+
+/**
+ * One client's opening handshake, from the first request to the upgrade
+ * (following redirects when asked). Events that ws emits during it
+ * ('upgrade', 'redirect', 'unexpected-response') go to `events`, the
+ * WebSocket; the outcome goes to `outcome`.
+ */
+export class ClientHandshake {
+  /** CONNECTING while it runs; CLOSING, then CLOSED once it failed or was abandoned. */
+  readyState: ReadyState = ReadyState.CONNECTING;
+  /** The URL requested last (a redirect changes it). */
+  url = '';
+  /** The request in flight (null between requests and once done). */
+  private req: ClientRequest | null = null;
+
+  constructor(
+    private readonly events: EventEmitter,
+    address: string | URL,
+    private readonly protocols: string[],
+    options: ClientOptions,
+    private readonly outcome: HandshakeOutcome,
+  ) {
+    const url = webSocketUrl(address instanceof URL ? address.href : address);
+    if (options.protocolVersion !== undefined && options.protocolVersion !== 13) {
+      throw new RangeError(`Unsupported protocol version: ${options.protocolVersion} (supported versions: 13)`);
+    }
+    this.start(url, options, { count: 0, originalHost: url.host, originalSecure: url.protocol === 'wss:' });
   }
-  startHandshake(ws, url, protocols, options, { count: 0, originalHost: url.host, originalSecure: url.protocol === 'wss:' });
+
+  /** Abandon the handshake: the request and its socket are destroyed; nothing more is reported. */
+  abort(): void {
+    this.readyState = ReadyState.CLOSING;
+    const req = this.req;
+    if (req === null) return;
+    this.req = null;
+    req.destroy();
+    if (req.socket && !req.socket.destroyed) req.socket.destroy();
+  }
+
+  private fail(error: Error): void {
+    this.outcome.failed(error);
+  }
+
+  private start(url: URL, options: ClientOptions, state: RedirectState): void {
+    this.url = url.href;
+    const events = this.events;
+    const protocols = this.protocols;
+    const secure = url.protocol === 'wss:';
+    const key = generateKey();
+    const deflate = options.perMessageDeflate === false ? null : clientPerMessageDeflate(options.perMessageDeflate === true ? {} : (options.perMessageDeflate ?? {}));
+    const headers = buildClientRequestHeaders({
+      key,
+      protocols,
+      ...(deflate !== null ? { extensions: formatExtensions(deflate.offers()) } : {}),
+      ...(options.origin !== undefined ? { origin: options.origin } : {}),
+      ...(options.headers !== undefined ? { headers: options.headers } : {}),
+    });
+    const hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+    const {
+      handshakeTimeout, maxPayload, skipUTF8Validation, autoPong, closeTimeout, fragmentSize, origin: _origin,
+      headers: _headers, protocolVersion: _pv, createConnection, perMessageDeflate: _pmd, followRedirects, maxRedirects, ...passThrough
+    } = options;
+    const requestOptions: ClientRequestArgs & TlsConnectionOptions = {
+      ...passThrough,
+      method: 'GET',
+      host: hostname,
+      port: url.port ? Number(url.port) : secure ? 443 : 80,
+      path: `${url.pathname}${url.search}`,
+      headers,
+      createConnection: (createConnection as ClientRequestArgs['createConnection']) ?? (secure ? tlsConnectFor : netConnectFor),
+    };
+    // As ws: credentials in the URL (ws://user:pass@host/) become HTTP Basic authentication.
+    if (url.username || url.password) requestOptions.auth = `${percentDecode(url.username)}:${percentDecode(url.password)}`;
+    if (secure && requestOptions.servername === undefined && isIP(hostname) === 0) requestOptions.servername = hostname;
+    if (handshakeTimeout !== undefined) requestOptions.timeout = handshakeTimeout;
+
+    const req: ClientRequest = (secure ? httpsRequest : httpRequest)(requestOptions);
+    this.req = req;
+
+    if (handshakeTimeout !== undefined) {
+      req.on('timeout', () => this.fail(new Error('Opening handshake has timed out')));
+    }
+    req.on('error', (error) => {
+      if (this.req !== req) return;
+      this.req = null;
+      this.fail(error);
+    });
+    req.on('response', (res: IncomingMessage) => {
+      if (this.req !== req) return;
+      const location = res.headers.location;
+      const status = res.statusCode ?? 0;
+      if (followRedirects && location && status >= 300 && status < 400) {
+        res.resume();
+        this.req = null;
+        req.destroy();
+        if (++state.count > (maxRedirects ?? DEFAULT_MAX_REDIRECTS)) {
+          this.fail(new Error('Maximum redirects exceeded'));
+          return;
+        }
+        try {
+          const next = webSocketUrl(location, url);
+          this.start(next, redirectedOptions(events, next, options, state), state);
+        } catch (error) {
+          // A bad Location; an http.Agent given for ws: redirected to wss:; a 'redirect' listener that throws.
+          this.fail(error as Error);
+        }
+        return;
+      }
+      if (!events.emit('unexpected-response', req, res)) {
+        res.resume();
+        this.fail(new Error(`Unexpected server response: ${res.statusCode}`));
+      }
+    });
+    req.on('upgrade', (res: IncomingMessage, socket: Socket, head: Buffer) => {
+      events.emit('upgrade', res);
+      if (this.req !== req) {
+        // Aborted (close()/terminate()) while the response was on its way.
+        socket.destroy();
+        return;
+      }
+      this.req = null;
+      const result = validateUpgradeResponse(res, { key, protocols, extensionsOffered: deflate !== null ? [deflate.name] : [] });
+      if (!result.ok) {
+        socket.destroy();
+        this.fail(new Error(result.reason));
+        return;
+      }
+      let extension: MessageTransform | null = null;
+      if (result.extensions.length > 0) {
+        try {
+          if (result.extensions.length > 1) throw new Error(`Server accepted the "${deflate!.name}" extension more than once`);
+          extension = deflate!.accept(result.extensions[0]!)();
+        } catch (error) {
+          socket.destroy();
+          this.fail(error as Error);
+          return;
+        }
+      }
+      const settings = resolveSettings({ role: 'client', maxPayload, skipUTF8Validation, autoPong, closeTimeout, fragmentSize });
+      this.outcome.opened({ stream: socket, head, settings, protocol: result.protocol, extension });
+    });
+    // As ws: after a redirect, 'redirect' (new URL, request) comes before the request is sent,
+    // so a listener may still set headers on it.
+    if (state.count > 0) events.emit('redirect', this.url, req);
+    if (this.req === req) req.end(); // a 'redirect' listener may have closed the WebSocket
+  }
 }
 
 /**
@@ -89,125 +236,13 @@ function webSocketUrl(input: string, base?: URL): URL {
  * dropped on a redirect to another host or from wss: to ws:, and Host on a
  * redirect to another host.
  */
-function redirectedOptions(ws: WebSocket, url: URL, options: ClientOptions, state: RedirectState): ClientOptions {
-  if (ws.listenerCount('redirect') > 0) return options;
+function redirectedOptions(events: EventEmitter, url: URL, options: ClientOptions, state: RedirectState): ClientOptions {
+  if (events.listenerCount('redirect') > 0) return options;
   const sameHost = url.host === state.originalHost;
   if (sameHost && !(state.originalSecure && url.protocol === 'ws:')) return options;
   const drop = new Set(sameHost ? ['authorization', 'cookie'] : ['authorization', 'cookie', 'host']);
   const headers = Object.fromEntries(Object.entries(options.headers ?? {}).filter(([name]) => !drop.has(name.toLowerCase())));
   return { ...options, headers, auth: undefined };
-}
-
-function startHandshake(ws: WebSocket, url: URL, protocols: string[], options: ClientOptions, state: RedirectState): void {
-  ws.url = url.href;
-  const secure = url.protocol === 'wss:';
-  const key = generateKey();
-  const deflate = options.perMessageDeflate === false ? null : clientPerMessageDeflate(options.perMessageDeflate === true ? {} : (options.perMessageDeflate ?? {}));
-  const headers = buildClientRequestHeaders({
-    key,
-    protocols,
-    ...(deflate !== null ? { extensions: formatExtensions(deflate.offers()) } : {}),
-    ...(options.origin !== undefined ? { origin: options.origin } : {}),
-    ...(options.headers !== undefined ? { headers: options.headers } : {}),
-  });
-  const hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
-  const {
-    handshakeTimeout, maxPayload, skipUTF8Validation, autoPong, closeTimeout, fragmentSize, origin: _origin,
-    headers: _headers, protocolVersion: _pv, createConnection, perMessageDeflate: _pmd, followRedirects, maxRedirects, ...passThrough
-  } = options;
-  const requestOptions: ClientRequestArgs & TlsConnectionOptions = {
-    ...passThrough,
-    method: 'GET',
-    host: hostname,
-    port: url.port ? Number(url.port) : secure ? 443 : 80,
-    path: `${url.pathname}${url.search}`,
-    headers,
-    createConnection: (createConnection as ClientRequestArgs['createConnection']) ?? (secure ? tlsConnectFor : netConnectFor),
-  };
-  // As ws: credentials in the URL (ws://user:pass@host/) become HTTP Basic authentication.
-  if (url.username || url.password) requestOptions.auth = `${percentDecode(url.username)}:${percentDecode(url.password)}`;
-  if (secure && requestOptions.servername === undefined && isIP(hostname) === 0) requestOptions.servername = hostname;
-  if (handshakeTimeout !== undefined) requestOptions.timeout = handshakeTimeout;
-
-  const req: ClientRequest = (secure ? httpsRequest : httpRequest)(requestOptions);
-  ws._req = req;
-
-  if (handshakeTimeout !== undefined) {
-    req.on('timeout', () => ws._abortHandshake(new Error('Opening handshake has timed out')));
-  }
-  req.on('error', (error) => {
-    if (ws._req !== req) return;
-    ws._req = null;
-    ws._abortHandshake(error);
-  });
-  req.on('response', (res: IncomingMessage) => {
-    if (ws._req !== req) return;
-    const location = res.headers.location;
-    const status = res.statusCode ?? 0;
-    if (followRedirects && location && status >= 300 && status < 400) {
-      res.resume();
-      ws._req = null;
-      req.destroy();
-      if (++state.count > (maxRedirects ?? DEFAULT_MAX_REDIRECTS)) {
-        ws._abortHandshake(new Error('Maximum redirects exceeded'));
-        return;
-      }
-      try {
-        const next = webSocketUrl(location, url);
-        startHandshake(ws, next, protocols, redirectedOptions(ws, next, options, state), state);
-      } catch (error) {
-        // A bad Location; an http.Agent given for ws: redirected to wss:; a 'redirect' listener that throws.
-        ws._abortHandshake(error as Error);
-      }
-      return;
-    }
-    if (!ws.emit('unexpected-response', req, res)) {
-      res.resume();
-      ws._abortHandshake(new Error(`Unexpected server response: ${res.statusCode}`));
-    }
-  });
-  req.on('upgrade', (res: IncomingMessage, socket: Socket, head: Buffer) => {
-    ws.emit('upgrade', res);
-    if (ws._req !== req) {
-      // Aborted (close()/terminate()) while the response was on its way.
-      socket.destroy();
-      return;
-    }
-    ws._req = null;
-    const result = validateUpgradeResponse(res, { key, protocols, extensionsOffered: deflate !== null ? [deflate.name] : [] });
-    if (!result.ok) {
-      socket.destroy();
-      ws._abortHandshake(new Error(result.reason));
-      return;
-    }
-    let extension: MessageTransform | null = null;
-    if (result.extensions.length > 0) {
-      try {
-        if (result.extensions.length > 1) throw new Error(`Server accepted the "${deflate!.name}" extension more than once`);
-        extension = deflate!.accept(result.extensions[0]!)();
-      } catch (error) {
-        socket.destroy();
-        ws._abortHandshake(error as Error);
-        return;
-      }
-      ws.extensions = result.extensions.map((e) => e.name).join(',');
-    }
-    ws.protocol = result.protocol;
-    ws._attach(socket, head, {
-      role: 'client',
-      ...(maxPayload !== undefined ? { maxPayload } : {}),
-      ...(skipUTF8Validation !== undefined ? { skipUTF8Validation } : {}),
-      ...(autoPong !== undefined ? { autoPong } : {}),
-      ...(closeTimeout !== undefined ? { closeTimeout } : {}),
-      ...(fragmentSize !== undefined ? { fragmentSize } : {}),
-      extension,
-    });
-    ws.emit('open');
-  });
-  // As ws: after a redirect, 'redirect' (new URL, request) comes before the request is sent,
-  // so a listener may still set headers on it.
-  if (state.count > 0) ws.emit('redirect', ws.url, req);
-  if (ws._req === req) req.end(); // a 'redirect' listener may have closed the WebSocket
 }
 
 /** URL userinfo is percent-encoded; a malformed escape is taken literally. */

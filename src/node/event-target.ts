@@ -63,16 +63,16 @@ export interface WsEventTargetMethods {
   onerror: ((event: WsErrorEvent) => void) | null;
 }
 
-interface EmitterWithClose extends EventEmitter {
-  _binding?: { connection: { readonly closeHandshakeDone: boolean } } | null;
-}
+type EmitterWithClose = EventEmitter;
+/** Did the connection close cleanly? (the driver's lifecycle answers; see websocket.ts) */
+type WasClean = (target: EventEmitter) => boolean;
 
 function call(listener: Listener, target: unknown, event: WsEvent): void {
   if (typeof listener === 'object' && typeof listener.handleEvent === 'function') listener.handleEvent.call(listener, event);
   else (listener as (e: WsEvent) => void).call(target, event);
 }
 
-function wrap(type: string, listener: Listener, target: EmitterWithClose): Wrapped | null {
+function wrap(type: string, listener: Listener, target: EmitterWithClose, wasCleanOf: WasClean): Wrapped | null {
   let wrapped: Wrapped;
   switch (type) {
     case 'message':
@@ -84,7 +84,7 @@ function wrap(type: string, listener: Listener, target: EmitterWithClose): Wrapp
       break;
     case 'close':
       wrapped = (code: number, reason: Buffer) => {
-        const wasClean = target._binding?.connection.closeHandshakeDone === true;
+        const wasClean = wasCleanOf(target);
         const event = new WsCloseEvent('close', { code, reason: reason.toString(), wasClean });
         event[kTarget] = target;
         call(listener, target, event);
@@ -111,13 +111,13 @@ function wrap(type: string, listener: Listener, target: EmitterWithClose): Wrapp
   return wrapped;
 }
 
-export function addWsEventTargetMethods(proto: object): void {
+export function addWsEventTargetMethods(proto: object, wasCleanOf: WasClean): void {
   const methods = {
     addEventListener(this: EmitterWithClose, type: string, listener: Listener, options: { once?: boolean } = {}): void {
       for (const existing of this.listeners(type) as Wrapped[]) {
         if (existing[kListener] === listener && !existing[kForOnAttribute]) return;
       }
-      const wrapped = wrap(type, listener, this);
+      const wrapped = wrap(type, listener, this, wasCleanOf);
       if (wrapped === null) return;
       if (options.once) this.once(type, wrapped);
       else this.on(type, wrapped);
@@ -148,7 +148,7 @@ export function addWsEventTargetMethods(proto: object): void {
           }
         }
         if (typeof handler !== 'function') return;
-        const wrapped = wrap(type, handler, this)!;
+        const wrapped = wrap(type, handler, this, wasCleanOf)!;
         wrapped[kForOnAttribute] = true;
         this.on(type, wrapped);
       },

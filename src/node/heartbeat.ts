@@ -4,9 +4,13 @@
  * if nothing at all arrives within `timeoutMs` after it, the connection is
  * terminated ('close' reports 1006). Any incoming data counts as a sign of
  * life, not only the pong.
+ *
+ * Owns: its timer and each tracked connection's beat (when it was last heard
+ * from, when it was pinged), kept here, keyed by the connection. Asks the
+ * driver only whether data arrived since the last tick.
  */
-import type { WebSocket } from './websocket.js';
 import { ReadyState } from './ready-state.js';
+import { driverOf, type WebSocket } from './websocket.js';
 
 export interface HeartbeatOptions {
   /** Idle time before a ping is sent, in ms. */
@@ -15,8 +19,17 @@ export interface HeartbeatOptions {
   timeoutMs: number;
 }
 
+interface Beat {
+  /** When data last arrived (or tracking began), in ms since the epoch. */
+  lastSeen: number;
+  /** When the unanswered ping went out; 0 when none is pending. */
+  pingSentAt: number;
+}
+
 export class Heartbeat {
   private readonly timer: NodeJS.Timeout;
+  /** Weakly held: a connection that is gone takes its beat with it. */
+  private readonly beats = new WeakMap<WebSocket, Beat>();
 
   constructor(
     private readonly options: HeartbeatOptions,
@@ -32,9 +45,8 @@ export class Heartbeat {
   }
 
   track(ws: WebSocket): void {
-    ws._heardFrom = false;
-    ws._lastSeen = Date.now();
-    ws._pingSentAt = 0;
+    driverOf(ws)?.takeActivity(); // what arrived with the handshake does not count
+    this.beats.set(ws, { lastSeen: Date.now(), pingSentAt: 0 });
   }
 
   stop(): void {
@@ -43,16 +55,17 @@ export class Heartbeat {
 
   private check(now: number): void {
     for (const ws of this.clients()) {
-      if (ws.readyState !== ReadyState.OPEN) continue;
-      if (ws._heardFrom) {
-        ws._heardFrom = false;
-        ws._lastSeen = now;
-        ws._pingSentAt = 0;
+      const beat = this.beats.get(ws);
+      const driver = driverOf(ws);
+      if (beat === undefined || driver === null || ws.readyState !== ReadyState.OPEN) continue;
+      if (driver.takeActivity()) {
+        beat.lastSeen = now;
+        beat.pingSentAt = 0;
       }
-      if (ws._pingSentAt !== 0) {
-        if (now - ws._pingSentAt >= this.options.timeoutMs) ws.terminate();
-      } else if (now - ws._lastSeen >= this.options.intervalMs) {
-        ws._pingSentAt = now;
+      if (beat.pingSentAt !== 0) {
+        if (now - beat.pingSentAt >= this.options.timeoutMs) ws.terminate();
+      } else if (now - beat.lastSeen >= this.options.intervalMs) {
+        beat.pingSentAt = now;
         ws.ping();
       }
     }

@@ -1,8 +1,12 @@
 /** The Node binding: server, client and stream over node:net/tls/http. */
-export { WebSocket, DEFAULT_CLOSE_TIMEOUT, type SendOptions, type Callback, type ClientOptions } from './websocket.js';
+export { WebSocket, type SendOptions, type Callback, type ClientOptions } from './websocket.js';
+import { DEFAULTS } from '../protocol/options.js';
+export { DEFAULTS };
+/** ws-era names of two DEFAULTS entries. */
+export const DEFAULT_CLOSE_TIMEOUT: number = DEFAULTS.closeTimeout;
+export const DEFAULT_HANDSHAKE_TIMEOUT: number = DEFAULTS.handshakeTimeout;
 export {
   WebSocketServer,
-  DEFAULT_HANDSHAKE_TIMEOUT,
   abortHandshake,
   type ServerOptions,
   type VerifyClient,

@@ -21,14 +21,14 @@ import {
   serializeHeaderLines,
   validateUpgradeRequest,
 } from '../handshake/index.js';
-import { CloseCode, DEFAULT_MAX_PAYLOAD } from '../protocol/index.js';
+import { CloseCode, DEFAULTS, resolveSettings, type ConnectionSettings } from '../protocol/index.js';
 import type { ExtensionOffer } from '../handshake/index.js';
 import { formatExtensions, selectSubprotocol } from '../handshake/index.js';
 import type { ServerExtension } from '../extensions/extension.js';
 import { serverPerMessageDeflate, type PerMessageDeflateOptions } from '../extensions/permessage-deflate/index.js';
 import { Heartbeat, type HeartbeatOptions } from './heartbeat.js';
 import { ReadyState } from './ready-state.js';
-import { WebSocket } from './websocket.js';
+import { WebSocket, openWebSocket } from './websocket.js';
 
 export interface VerifyClientInfo {
   origin: string;
@@ -84,7 +84,6 @@ export interface ServerOptions {
   WebSocket?: typeof WebSocket;
 }
 
-export const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
 
 const kHandshakeTimer = Symbol('hyperws.handshakeTimer');
 type TimedSocket = Socket & { [kHandshakeTimer]?: NodeJS.Timeout };
@@ -93,7 +92,12 @@ export class WebSocketServer extends EventEmitter {
   readonly options: ServerOptions & { maxPayload: number; clientTracking: boolean };
   /** Connected clients (when clientTracking is on). */
   clients: Set<WebSocket> = new Set();
-  /** @internal */ _server: HttpServer | HttpsServer | null = null;
+  /** The HTTP server whose upgrades we take (ours or the user's); null in noServer mode and once closed. */
+  private server: HttpServer | HttpsServer | null = null;
+  /** Every accepted connection shares these resolved settings. */
+  private readonly settings: ConnectionSettings;
+  /** 'close' listener of every tracked connection: one function per server, not a closure per connection. */
+  private readonly untrack: (this: WebSocket) => void;
   private ownsServer = false;
   private state: 'running' | 'closing' | 'closed' = 'running';
   private removeServerListeners: (() => void) | null = null;
@@ -107,7 +111,19 @@ export class WebSocketServer extends EventEmitter {
       throw new TypeError('One and only one of the "port", "server", or "noServer" options must be specified');
     }
     if (options.heartbeat && options.clientTracking === false) throw new TypeError('heartbeat needs clientTracking');
-    this.options = { ...options, maxPayload: options.maxPayload ?? DEFAULT_MAX_PAYLOAD, clientTracking: options.clientTracking ?? true };
+    this.options = { ...options, maxPayload: options.maxPayload ?? DEFAULTS.maxPayload, clientTracking: options.clientTracking ?? true };
+    const clients = this.clients;
+    this.untrack = function (this: WebSocket) {
+      clients.delete(this);
+    };
+    this.settings = resolveSettings({
+      role: 'server',
+      maxPayload: options.maxPayload,
+      skipUTF8Validation: options.skipUTF8Validation,
+      autoPong: options.autoPong,
+      closeTimeout: options.closeTimeout,
+      fragmentSize: options.fragmentSize,
+    });
 
     if (options.port !== undefined) {
       const server = createServer((req, res) => {
@@ -134,14 +150,14 @@ export class WebSocketServer extends EventEmitter {
         res.end(body);
       });
       this.ownsServer = true;
-      this.guardHandshakes(server, options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT);
+      this.guardHandshakes(server, options.handshakeTimeout ?? DEFAULTS.handshakeTimeout);
       server.listen(options.port, options.host, options.backlog, callback);
-      this._server = server;
+      this.server = server;
     } else if (options.server) {
-      this._server = options.server;
+      this.server = options.server;
     }
-    if (this._server) {
-      const server = this._server;
+    if (this.server) {
+      const server = this.server;
       const onListening = () => this.emit('listening');
       const onError = (error: Error) => this.emit('error', error);
       const emitConnection = (ws: WebSocket, req: IncomingMessage) => this.emit('connection', ws, req);
@@ -163,7 +179,7 @@ export class WebSocketServer extends EventEmitter {
   /** The bound address of the server we listen on (as net.Server#address()). */
   address(): ReturnType<HttpServer['address']> {
     if (this.options.noServer) throw new Error('The server is operating in "noServer" mode');
-    return this._server ? this._server.address() : null;
+    return this.server ? this.server.address() : null;
   }
 
   /**
@@ -186,8 +202,8 @@ export class WebSocketServer extends EventEmitter {
       this.state = 'closed';
       this.emit('close');
     };
-    const server = this._server;
-    this._server = null;
+    const server = this.server;
+    this.server = null;
     if (server && this.ownsServer) {
       // Resolve once every WebSocket has closed and the listener is down.
       const pending = [...this.clients].filter((ws) => ws.readyState !== ReadyState.CLOSED);
@@ -287,22 +303,16 @@ export class WebSocketServer extends EventEmitter {
     socket.removeListener('error', onHandshakeSocketError);
     const Ctor = this.options.WebSocket ?? WebSocket;
     const ws = new Ctor(null);
-    ws._server = this;
-    if (protocol !== undefined) ws.protocol = protocol;
-    if (accepted !== null) ws.extensions = accepted.response.name;
-    const options = this.options;
-    ws._attach(socket, head, {
-      role: 'server',
-      maxPayload: options.maxPayload,
-      skipUTF8Validation: options.skipUTF8Validation,
-      autoPong: options.autoPong,
-      closeTimeout: options.closeTimeout,
-      fragmentSize: options.fragmentSize,
+    openWebSocket(ws, {
+      stream: socket,
+      head,
+      settings: this.settings,
+      protocol: protocol ?? '',
       extension: accepted !== null ? accepted.createTransform() : null,
     });
     if (this.options.clientTracking) {
       this.clients.add(ws);
-      ws.on('close', removeFromClients);
+      ws.on('close', this.untrack);
     }
     this.heartbeat?.track(ws);
     callback(ws, req);
@@ -355,10 +365,6 @@ function onGuardedSocketClose(this: TimedSocket): void {
 
 function destroySocket(socket: Duplex): void {
   socket.destroy();
-}
-
-function removeFromClients(this: WebSocket): void {
-  (this._server as WebSocketServer | null)?.clients.delete(this);
 }
 
 function onHandshakeSocketError(this: Duplex): void {

@@ -8,15 +8,10 @@ export { encodeFrame, encodeFrameParts, encodeStringFrame, headerSize, writeHead
 export { FrameParser, type FrameHeader, type FrameSink } from './frame-parser.js';
 export { MessageBuffer } from './message-buffer.js';
 export { Utf8Validator, isValidUtf8 } from './utf8-validator.js';
-export {
-  Connection,
-  ConnectionState,
-  checkControlPayload,
-  DEFAULT_MAX_PAYLOAD,
-  type ConnectionHandler,
-  type ConnectionOptions,
-  type ConnectionOutput,
-  type Role,
-  type SendOptions,
-  type WriteCallback,
-} from './connection.js';
+export { Connection, checkControlPayload, type ConnectionHandler, type ConnectionOutput } from './connection.js';
+export { Lifecycle, Phase, Cause, type CloseFrame } from './lifecycle.js';
+export { DEFAULTS, resolveSettings, type ConnectionOptions, type ConnectionSettings, type Role } from './options.js';
+export { Receiver, type ReceiverOwner } from './receiver.js';
+export { Sender, PreparedMessage, type SendOptions } from './sender.js';
+export { SendQueue, writeFrames, type FrameWriter, type WriteCallback } from './send-queue.js';
+export type { MessageTransform, SharedEncoding, DecodeCallback, EncodeCallback } from './extension.js';

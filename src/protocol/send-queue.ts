@@ -5,10 +5,13 @@
  * behind the pending transform. One transform runs at a time per connection,
  * since a compressor with context takeover is a single stream.
  */
-import type { ConnectionOutput, WriteCallback } from './connection.js';
+
+export type WriteCallback = (error?: Error | null) => void;
 
 /** Where frames go: the connection's output. */
-type FrameWriter = Pick<ConnectionOutput, 'write'>;
+export interface FrameWriter {
+  write(data: Buffer, cb?: WriteCallback): void;
+}
 
 /** Write a message's frames in order; the callback goes with the last one. */
 export function writeFrames(output: FrameWriter, frames: Buffer[], cb: WriteCallback | undefined): void {

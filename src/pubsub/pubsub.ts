@@ -10,16 +10,16 @@
  * Either way a stalled reader cannot make the server's memory grow without
  * bound.
  */
-import { CloseCode, encodeFrame } from '../protocol/index.js';
+import type { EventEmitter } from 'node:events';
+import { CloseCode, DEFAULTS, PreparedMessage } from '../protocol/index.js';
 import { toBuffer } from '../node/binary-data.js';
 import { ReadyState } from '../node/ready-state.js';
-import type { WebSocket } from '../node/websocket.js';
-import type { WebSocketServer } from '../node/websocket-server.js';
+import { driverOf, type WebSocket } from '../node/websocket.js';
 import { InProcessAdapter, type PubSubAdapter, type Publication } from './adapter.js';
 import { TopicRegistry } from './topic-registry.js';
 
 export type BackpressurePolicy = 'close' | 'drop';
-export const DEFAULT_MAX_BACKPRESSURE = 1024 * 1024;
+export const DEFAULT_MAX_BACKPRESSURE = DEFAULTS.maxBackpressure;
 
 export interface PublishOptions {
   /** Send as a binary message (default: true for Buffers, false for strings). */
@@ -42,7 +42,8 @@ export class PubSub {
   private readonly maxBackpressure: number;
   private readonly policy: BackpressurePolicy;
 
-  constructor(server: WebSocketServer, options: PubSubOptions) {
+  /** `server` emits 'close' when it shuts down: the adapter is closed then. */
+  constructor(server: EventEmitter, options: PubSubOptions) {
     this.adapter = options.adapter ?? new InProcessAdapter();
     this.maxBackpressure = options.maxBackpressure ?? DEFAULT_MAX_BACKPRESSURE;
     this.policy = options.backpressurePolicy ?? 'close';
@@ -58,7 +59,7 @@ export class PubSub {
   subscribe(ws: WebSocket, topic: string): boolean {
     checkTopic(topic);
     if (ws.readyState !== ReadyState.OPEN) return false;
-    if (ws._topics === null) ws.once('close', () => this.registry.removeAll(ws));
+    if (!this.registry.hasTopics(ws)) ws.once('close', () => this.registry.removeAll(ws));
     return this.registry.subscribe(ws, topic);
   }
 
@@ -69,24 +70,20 @@ export class PubSub {
   /** Publish to local subscribers and, through the adapter, to other nodes. Returns local deliveries. */
   publish(topic: string, data: unknown, options: PublishOptions = {}): number {
     checkTopic(topic);
-    const { bytes, binary } = toPayload(data, options);
+    const message = prepare(data, options);
     const subscribers = this.registry.subscribers(topic);
-    const delivered = subscribers ? this.fanOut(subscribers, bytes, binary, options.compress ?? false, options.except ?? null) : 0;
-    this.adapter.publish({ topic, data: bytes, binary });
+    const delivered = subscribers ? this.fanOut(subscribers, message, options.except ?? null) : 0;
+    this.adapter.publish({ topic, data: message.data, binary: message.binary });
     return delivered;
   }
 
   /** Send to every given connection (closed ones are skipped), encoded once. Local only. */
   broadcast(targets: Iterable<WebSocket>, data: unknown, options: PublishOptions = {}): number {
-    const { bytes, binary } = toPayload(data, options);
-    return this.fanOut(targets, bytes, binary, options.compress ?? false, options.except ?? null);
+    return this.fanOut(targets, prepare(data, options), options.except ?? null);
   }
 
-  /** Send to every given connection, encoded once. Returns deliveries. */
-  private fanOut(targets: Iterable<WebSocket>, bytes: Buffer, binary: boolean, compress: boolean, except: WebSocket | null): number {
-    const opcode = binary ? 0x2 : 0x1;
-    let plain: Buffer | null = null;
-    let compressed: Map<string, Buffer> | null = null;
+  /** Send a prepared message to every given connection. Returns deliveries. */
+  private fanOut(targets: Iterable<WebSocket>, message: PreparedMessage, except: WebSocket | null): number {
     let delivered = 0;
     for (const ws of targets) {
       if (ws === except || ws.readyState !== ReadyState.OPEN) continue;
@@ -94,27 +91,7 @@ export class PubSub {
         if (this.policy === 'close') ws.close(CloseCode.PolicyViolation, 'Backpressure limit exceeded');
         continue;
       }
-      const transform = ws._binding?.connection.extension ?? null;
-      let frame: Buffer;
-      if (compress && transform !== null && transform.shouldEncode(bytes.length)) {
-        const shared = transform.sharedEncoding;
-        if (shared === undefined) {
-          // Context takeover: this connection's compressor has its own state.
-          ws.send(bytes, { binary, compress: true });
-          delivered++;
-          continue;
-        }
-        compressed ??= new Map();
-        let cached = compressed.get(shared.key);
-        if (cached === undefined) {
-          cached = encodeFrame(opcode, shared.encode(bytes), { fin: true, rsv1: true, maskKey: null });
-          compressed.set(shared.key, cached);
-        }
-        frame = cached;
-      } else {
-        frame = plain ??= encodeFrame(opcode, bytes, { fin: true, rsv1: false, maskKey: null });
-      }
-      if (ws._sendEncoded(frame)) delivered++;
+      if (driverOf(ws)?.connection.sendPrepared(message)) delivered++;
     }
     return delivered;
   }
@@ -122,14 +99,14 @@ export class PubSub {
   /** A publication from another node: local subscribers only. */
   private deliver(publication: Publication): void {
     const subscribers = this.registry.subscribers(publication.topic);
-    if (subscribers) this.fanOut(subscribers, publication.data, publication.binary, false, null);
+    if (subscribers) this.fanOut(subscribers, new PreparedMessage(publication.data, publication.binary), null);
   }
 }
 
-/** Bytes and message type of what users publish: numbers go as text, as with ws.send. */
-function toPayload(data: unknown, options: PublishOptions): { bytes: Buffer; binary: boolean } {
+/** What users publish, encoded once: numbers go as text, as with ws.send. */
+function prepare(data: unknown, options: PublishOptions): PreparedMessage {
   if (typeof data === 'number') data = String(data);
-  return { bytes: toBuffer(data), binary: options.binary ?? typeof data !== 'string' };
+  return new PreparedMessage(toBuffer(data), options.binary ?? typeof data !== 'string', options.compress ?? false);
 }
 
 function checkTopic(topic: unknown): asserts topic is string {

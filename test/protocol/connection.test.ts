@@ -2,18 +2,17 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { Buffer } from 'node:buffer';
-import {
-  Connection,
-  ConnectionState,
-  DEFAULT_MAX_PAYLOAD,
-  type ConnectionHandler,
-  type ConnectionOptions,
-  type ConnectionOutput,
-  type WriteCallback,
-} from '../../src/protocol/connection.js';
+import { Connection, type ConnectionHandler, type ConnectionOutput } from '../../src/protocol/connection.js';
+import type { MessageTransform } from '../../src/protocol/extension.js';
+import { Cause, Phase } from '../../src/protocol/lifecycle.js';
+import { DEFAULTS, resolveSettings, type ConnectionOptions } from '../../src/protocol/options.js';
+import { PreparedMessage } from '../../src/protocol/sender.js';
+import type { WriteCallback } from '../../src/protocol/send-queue.js';
 import type { ProtocolError } from '../../src/protocol/errors.js';
 import { Opcode } from '../../src/protocol/opcode.js';
 import { MASK, buildFrame, clientFrame, closePayload, decodeFrames, serverFrame, type BuildOptions } from './helpers.js';
+
+type HarnessOptions = ConnectionOptions & { extension?: MessageTransform | null };
 
 type Event =
   | ['message', Buffer | Buffer[], boolean]
@@ -39,8 +38,8 @@ class Harness implements ConnectionHandler, ConnectionOutput {
   /** Run inside onPing / onPong. */
   onControlHook: (() => void) | null = null;
 
-  constructor(options: Partial<ConnectionOptions> = {}) {
-    this.conn = new Connection({ role: 'server', ...options }, this, this);
+  constructor(options: Partial<HarnessOptions> = {}) {
+    this.conn = new Connection(resolveSettings({ role: 'server', ...options }), this, this, options.extension ?? null);
   }
 
   // ConnectionHandler
@@ -96,7 +95,7 @@ class Harness implements ConnectionHandler, ConnectionOutput {
 
   /** Exactly one frame was sent: `opcode`, `payload`, fin, and masked with MASK iff client. */
   assertFrameSent(opcode: number, payload: Buffer | string = '', o: BuildOptions = {}): void {
-    const mask = this.conn.role === 'client' ? MASK : null;
+    const mask = this.conn.settings.role === 'client' ? MASK : null;
     this.assertFramesSent(buildFrame(opcode, payload, { mask, ...o }));
   }
 
@@ -129,8 +128,8 @@ class Harness implements ConnectionHandler, ConnectionOutput {
     const error = fails[0]![1] as ProtocolError;
     assert.equal(error.closeCode, closeCode, `close code (error ${error.code}: ${error.message})`);
     if (errorCode !== undefined) assert.equal(error.code, errorCode);
-    assert.equal(this.conn.failure, error);
-    assert.equal(this.conn.state, ConnectionState.Closed);
+    assert.equal(this.conn.lifecycle.failure, error);
+    assert.equal(this.conn.lifecycle.phase, Phase.Closing);
     assert.equal(this.closeTransportCalls, 1, 'closeTransport called once');
     const frames = decodeFrames(this.takeSent());
     if (options.closeAlreadySent) {
@@ -140,18 +139,18 @@ class Harness implements ConnectionHandler, ConnectionOutput {
       assert.ok(last, 'a Close frame was sent');
       assert.equal(last.opcode, Opcode.Close);
       assert.equal(last.fin, true);
-      assert.equal(last.masked, this.conn.role === 'client');
+      assert.equal(last.masked, this.conn.settings.role === 'client');
       assert.equal(last.payload.readUInt16BE(0), closeCode);
       assert.ok(last.payload.length <= 125);
-      assert.equal(this.conn.closeSent?.code, closeCode);
+      assert.equal(this.conn.lifecycle.closeSent?.code, closeCode);
     }
     this.events = this.events.filter((e) => e[0] !== 'fail');
     return error;
   }
 }
 
-const server = (options: Partial<ConnectionOptions> = {}): Harness => new Harness({ role: 'server', ...options });
-const client = (options: Partial<ConnectionOptions> = {}): Harness =>
+const server = (options: Partial<HarnessOptions> = {}): Harness => new Harness({ role: 'server', ...options });
+const client = (options: Partial<HarnessOptions> = {}): Harness =>
   new Harness({ role: 'client', maskKeySource: () => Buffer.from(MASK), ...options });
 
 const text = (s: string, o: BuildOptions = {}): Buffer => clientFrame(Opcode.Text, s, o);
@@ -164,7 +163,7 @@ describe('Connection: receiving messages', () => {
     h.receive(text('Hello'));
     h.assertEvents(['message', Buffer.from('Hello'), false]);
     h.assertNothingSent();
-    assert.equal(h.conn.state, ConnectionState.Open);
+    assert.equal(h.conn.lifecycle.phase, Phase.Open);
   });
 
   it('delivers a binary message', () => {
@@ -263,7 +262,7 @@ describe('Connection: receiving messages', () => {
     for (let i = wire.length >>> 1; i < wire.length; i += 1000) h.receive(wire.subarray(i, i + 1000));
     assert.equal(h.events.length, 1, 'delivered once, not refused');
     assert.deepEqual(h.events[0], ['message', expected, true]);
-    assert.equal(h.conn.failure, null);
+    assert.equal(h.conn.lifecycle.failure, null);
     h.assertNothingSent();
   });
 
@@ -278,13 +277,13 @@ describe('Connection: receiving messages', () => {
     h.assertMessages([msg.toString(), false]);
   });
 
-  it('skipUtf8Validation delivers invalid text as is', () => {
-    const h = server({ skipUtf8Validation: true });
+  it('skipUTF8Validation delivers invalid text as is', () => {
+    const h = server({ skipUTF8Validation: true });
     h.receive(clientFrame(Opcode.Text, Buffer.from([0xff, 0xfe])));
     assert.deepEqual(h.events[0], ['message', Buffer.from([0xff, 0xfe]), false]);
     h.receive(clientFrame(Opcode.Text, Buffer.from([0xc0, 0x80])));
     assert.deepEqual(h.events[1], ['message', Buffer.from([0xc0, 0x80]), false]);
-    assert.equal(h.conn.failure, null);
+    assert.equal(h.conn.lifecycle.failure, null);
   });
 });
 
@@ -294,8 +293,9 @@ describe('Connection: large messages received into their final buffer', () => {
     for (let i = 0; i < n; i++) b[i] = (i * 131 + (i >>> 9)) & 0xff;
     return b;
   };
-  /** The connection's private field holding the buffer the parser fills. */
-  const direct = (h: Harness): Buffer | null => (h.conn as unknown as { direct: Buffer | null }).direct;
+  /** The receiver's private field holding the buffer the parser fills. */
+  const receiverOf = (h: Harness) => (h.conn as unknown as { receiver: { direct: Buffer | null; parser: { target: Buffer | null } } | null }).receiver;
+  const direct = (h: Harness): Buffer | null => receiverOf(h)?.direct ?? null;
 
   it('a 1 MiB masked message in 64 KiB reads: allocated once a quarter arrived, then filled by the parser', () => {
     const h = server();
@@ -368,7 +368,7 @@ describe('Connection: large messages received into their final buffer', () => {
     h.assertConnectionFailed(1007, 'WS_ERR_INVALID_UTF8');
     // The failed message's buffer is let go of, by the connection and by the parser.
     assert.equal(direct(h), null);
-    assert.equal((h.conn as unknown as { parser: { target: Buffer | null } }).parser.target, null);
+    assert.equal(receiverOf(h)!.parser.target, null);
   });
 
   it('terminate (abort) in the middle of a large message lets go of its buffer', () => {
@@ -378,7 +378,7 @@ describe('Connection: large messages received into their final buffer', () => {
     assert.notEqual(direct(h), null);
     h.conn.abort();
     assert.equal(direct(h), null);
-    assert.equal((h.conn as unknown as { parser: { target: Buffer | null } }).parser.target, null);
+    assert.equal(receiverOf(h)!.parser.target, null);
   });
 
   it('binaryType turned to fragments while a message fills its own buffer: delivered as a list', () => {
@@ -564,7 +564,7 @@ describe('Connection: UTF-8', () => {
     const frame2 = cont(payload2, { fin: false });
     const badAt = 6 + 12; // header (2 + 4 mask) + 'valid start '
     h.receive(frame2.subarray(0, badAt));
-    assert.equal(h.conn.failure, null, 'valid bytes so far');
+    assert.equal(h.conn.lifecycle.failure, null, 'valid bytes so far');
     h.assertNothingSent();
     // This chunk holds the bad byte but not the end of the frame (and FIN never came).
     h.receive(frame2.subarray(badAt, badAt + 3));
@@ -609,9 +609,9 @@ describe('Connection: UTF-8', () => {
 });
 
 describe('Connection: maxPayload', () => {
-  it('DEFAULT_MAX_PAYLOAD is 100 MiB and is the default', () => {
-    assert.equal(DEFAULT_MAX_PAYLOAD, 100 * 1024 * 1024);
-    assert.equal(server().conn.maxPayload, DEFAULT_MAX_PAYLOAD);
+  it('DEFAULTS.maxPayload is 100 MiB and is the default', () => {
+    assert.equal(DEFAULTS.maxPayload, 100 * 1024 * 1024);
+    assert.equal(server().conn.settings.maxPayload, DEFAULTS.maxPayload);
   });
 
   it('a frame header announcing more than maxPayload fails with 1009 before any payload byte', () => {
@@ -633,7 +633,7 @@ describe('Connection: maxPayload', () => {
   it('fragments summing to more than maxPayload: 1009 at the fragment that overflows', () => {
     const h = server({ maxPayload: 10 });
     h.receive(text('12345', { fin: false }), cont('67890', { fin: false }));
-    assert.equal(h.conn.failure, null);
+    assert.equal(h.conn.lifecycle.failure, null);
     h.receive(cont('1', { fin: false }).subarray(0, 6)); // its header only
     h.assertConnectionFailed(1009, 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH');
     h.assertEvents();
@@ -665,8 +665,8 @@ describe('Connection: receiving Close frames', () => {
     h.receive(clientFrame(Opcode.Close, ''));
     h.assertEvents(['close', 1005, Buffer.alloc(0)]);
     h.assertFrameSent(Opcode.Close, '');
-    assert.equal(h.conn.state, ConnectionState.Closed);
-    assert.deepEqual(h.conn.closeReceived, { code: 1005, reason: Buffer.alloc(0) });
+    assert.equal(h.conn.lifecycle.phase, Phase.Closing);
+    assert.deepEqual(h.conn.lifecycle.closeReceived, { code: 1005, reason: Buffer.alloc(0) });
     assert.equal(h.closeTransportCalls, 1);
   });
 
@@ -692,8 +692,8 @@ describe('Connection: receiving Close frames', () => {
       h.receive(clientFrame(Opcode.Close, closePayload(code, 'bye κόσμε')));
       h.assertEvents(['close', code, Buffer.from('bye κόσμε')]);
       h.assertFrameSent(Opcode.Close, closePayload(code, 'bye κόσμε'));
-      assert.deepEqual(h.conn.closeSent, { code, reason: Buffer.from('bye κόσμε') });
-      assert.equal(h.conn.state, ConnectionState.Closed);
+      assert.deepEqual(h.conn.lifecycle.closeSent, { code, reason: Buffer.from('bye κόσμε') });
+      assert.equal(h.conn.lifecycle.phase, Phase.Closing);
       assert.equal(h.closeTransportCalls, 1);
     });
   }
@@ -739,7 +739,7 @@ describe('Connection: receiving Close frames', () => {
     const h = server();
     h.receive(clientFrame(Opcode.Close, closePayload(1000)));
     h.takeSent();
-    assert.equal(h.conn.canSend, false);
+    assert.equal(h.conn.lifecycle.canSend, false);
     assert.equal(h.conn.send('x', false), false);
     assert.equal(h.conn.ping(), false);
     h.conn.close(1000);
@@ -752,17 +752,16 @@ describe('Connection: closing handshake initiated by us', () => {
     const h = server();
     h.conn.close(1000, 'done');
     h.assertFrameSent(Opcode.Close, closePayload(1000, 'done'));
-    assert.equal(h.conn.state, ConnectionState.ClosingByUs);
-    assert.equal(h.conn.state, 'closing');
-    assert.deepEqual(h.conn.closeSent, { code: 1000, reason: Buffer.from('done') });
+    assert.equal(h.conn.lifecycle.phase, Phase.ClosingByUs);
+    assert.deepEqual(h.conn.lifecycle.closeSent, { code: 1000, reason: Buffer.from('done') });
     assert.equal(h.closeTransportCalls, 0);
     h.receive(clientFrame(Opcode.Close, closePayload(1000)));
     h.assertEvents(['close', 1000, Buffer.alloc(0)]);
     h.assertNothingSent(); // no second Close
-    assert.equal(h.conn.state, ConnectionState.Closed);
-    assert.equal(h.conn.state, 'closed');
+    assert.equal(h.conn.lifecycle.phase, Phase.Closing);
     assert.equal(h.closeTransportCalls, 1);
-    assert.equal(h.conn.receiveEof(), true);
+    h.conn.receiveEof();
+    assert.equal(h.conn.lifecycle.cause, Cause.Clean, 'the EOF ends a clean close');
     assert.equal(h.closeTransportCalls, 1);
   });
 
@@ -770,7 +769,7 @@ describe('Connection: closing handshake initiated by us', () => {
     const h = server();
     h.conn.close();
     h.assertFrameSent(Opcode.Close, '');
-    assert.equal(h.conn.closeSent?.code, 1005);
+    assert.equal(h.conn.lifecycle.closeSent?.code, 1005);
   });
 
   it('close() twice sends one Close frame', () => {
@@ -781,16 +780,16 @@ describe('Connection: closing handshake initiated by us', () => {
     h.assertFrameSent(Opcode.Close, closePayload(1000));
   });
 
-  it('after close() nothing more is sent: send, ping, pong, sendEncoded return false', () => {
+  it('after close() nothing more is sent: send, ping, pong, sendPrepared return false', () => {
     const h = server();
     h.conn.close(1000);
     h.takeSent();
-    assert.equal(h.conn.canSend, false);
+    assert.equal(h.conn.lifecycle.canSend, false);
     assert.equal(h.conn.send('text', false), false);
     assert.equal(h.conn.send(Buffer.from('bin'), true), false);
     assert.equal(h.conn.ping(Buffer.from('p')), false);
     assert.equal(h.conn.pong(), false);
-    assert.equal(h.conn.sendEncoded(serverFrame(Opcode.Text, 'x')), false);
+    assert.equal(h.conn.sendPrepared(new PreparedMessage(Buffer.from('x'), false)), false);
     h.assertNothingSent();
   });
 
@@ -809,7 +808,7 @@ describe('Connection: closing handshake initiated by us', () => {
     h.takeSent();
     h.receive(cont('x'));
     h.assertConnectionFailed(1002, 'WS_ERR_UNEXPECTED_CONTINUATION', { closeAlreadySent: true });
-    assert.equal(h.conn.closeSent?.code, 1000);
+    assert.equal(h.conn.lifecycle.closeSent?.code, 1000);
   });
 
   it('close() from inside onMessage: later messages in the same chunk are still delivered, then the Close completes', () => {
@@ -820,7 +819,7 @@ describe('Connection: closing handshake initiated by us', () => {
     h.receive(Buffer.concat([text('one'), text('two'), clientFrame(Opcode.Close, closePayload(1000)), text('three')]));
     h.assertMessages(['one', false], ['two', false], 'close');
     h.assertFrameSent(Opcode.Close, closePayload(1000));
-    assert.equal(h.conn.state, ConnectionState.Closed);
+    assert.equal(h.conn.lifecycle.phase, Phase.Closing);
   });
 
   it('close() with an invalid code throws TypeError and sends nothing', () => {
@@ -830,7 +829,7 @@ describe('Connection: closing handshake initiated by us', () => {
     }
     assert.throws(() => h.conn.close('1000' as unknown as number), TypeError);
     h.assertNothingSent();
-    assert.equal(h.conn.state, ConnectionState.Open);
+    assert.equal(h.conn.lifecycle.phase, Phase.Open);
   });
 
   it('close() with a reason over 123 bytes throws RangeError (bytes, not characters)', () => {
@@ -862,30 +861,39 @@ describe('Connection: end of stream', () => {
   it('EOF after both Close frames is clean', () => {
     const h = server();
     h.receive(clientFrame(Opcode.Close, closePayload(1000)));
-    assert.equal(h.conn.receiveEof(), true);
-    assert.equal(h.conn.state, ConnectionState.Closed);
+    h.conn.receiveEof();
+    assert.equal(h.conn.lifecycle.cause, Cause.Clean);
+    assert.equal(h.conn.lifecycle.wasClean, true);
+    assert.equal(h.conn.lifecycle.phase, Phase.Closing);
   });
 
   it('EOF without any Close is unclean (1006)', () => {
     const h = server();
     h.receive(text('hi'));
-    assert.equal(h.conn.receiveEof(), false);
-    assert.equal(h.conn.state, ConnectionState.Closed);
-    assert.equal(h.conn.canSend, false);
+    h.conn.receiveEof();
+    assert.equal(h.conn.lifecycle.cause, Cause.Eof);
+    assert.equal(h.conn.lifecycle.wasClean, false);
+    assert.equal(h.conn.lifecycle.closeCode, 1006);
+    assert.equal(h.conn.lifecycle.phase, Phase.Closing);
+    assert.equal(h.conn.lifecycle.canSend, false);
   });
 
   it('EOF after our Close but before the peer\'s is unclean', () => {
     const h = server();
     h.conn.close(1000);
-    assert.equal(h.conn.receiveEof(), false);
-    assert.equal(h.conn.state, ConnectionState.Closed);
+    h.conn.receiveEof();
+    assert.equal(h.conn.lifecycle.cause, Cause.Eof);
+    assert.equal(h.conn.lifecycle.wasClean, false);
+    assert.equal(h.conn.lifecycle.closeCode, 1006);
+    assert.equal(h.conn.lifecycle.phase, Phase.Closing);
   });
 
   it('EOF in the middle of a frame is unclean', () => {
     const h = server();
     const frame = text('hello');
     h.receive(frame.subarray(0, 4));
-    assert.equal(h.conn.receiveEof(), false);
+    h.conn.receiveEof();
+    assert.equal(h.conn.lifecycle.cause, Cause.Eof);
     h.assertEvents();
   });
 
@@ -902,13 +910,15 @@ describe('Connection: abort', () => {
   it('abort(): nothing is sent, nothing more is read', () => {
     const h = server();
     h.conn.abort();
-    assert.equal(h.conn.state, ConnectionState.Closed);
+    assert.equal(h.conn.lifecycle.phase, Phase.Closing);
     assert.equal(h.conn.send('x', false), false);
     h.conn.close(1000);
     h.receive(text('after abort'), clientFrame(Opcode.Ping, 'p'));
     h.assertEvents();
     h.assertNothingSent();
-    assert.equal(h.conn.closeSent?.code, 1006);
+    assert.equal(h.conn.lifecycle.closeSent, null, 'no Close frame was sent');
+    assert.equal(h.conn.lifecycle.cause, Cause.Aborted);
+    assert.equal(h.conn.lifecycle.closeCode, 1006);
   });
 
   it('abort() from inside onMessage stops delivering the rest of the chunk', () => {
@@ -1191,22 +1201,26 @@ describe('Connection: sending', () => {
   });
 });
 
-describe('Connection: sendEncoded', () => {
+describe('Connection: sendPrepared', () => {
   it('writes the bytes verbatim', () => {
     const h = server();
-    const frames = Buffer.concat([serverFrame(Opcode.Text, 'pre'), serverFrame(Opcode.Binary, 'encoded')]);
+    const message = new PreparedMessage(Buffer.from('encoded'), true);
     const cb: WriteCallback = () => {};
-    assert.equal(h.conn.sendEncoded(frames, cb), true);
+    assert.equal(h.conn.sendPrepared(message, cb), true);
     assert.equal(h.callbacks[0], cb);
-    h.assertFramesSent(frames);
+    h.assertFramesSent(serverFrame(Opcode.Binary, 'encoded'));
+    const other = server();
+    assert.equal(other.conn.sendPrepared(message), true);
+    other.assertFramesSent(serverFrame(Opcode.Binary, 'encoded'));
+    assert.equal(h.writes.length, 0);
   });
 
   it('is refused while our fragmented message is open, allowed again after it ends', () => {
     const h = server();
     h.conn.send('part', false, { fin: false });
-    assert.equal(h.conn.sendEncoded(serverFrame(Opcode.Text, 'x')), false);
+    assert.equal(h.conn.sendPrepared(new PreparedMessage(Buffer.from('x'), false)), false);
     h.conn.send('end', false);
-    assert.equal(h.conn.sendEncoded(serverFrame(Opcode.Text, 'x')), true);
+    assert.equal(h.conn.sendPrepared(new PreparedMessage(Buffer.from('x'), false)), true);
     h.assertFramesSent(
       serverFrame(Opcode.Text, 'part', { fin: false }),
       serverFrame(Opcode.Continuation, 'end'),
@@ -1218,18 +1232,18 @@ describe('Connection: sendEncoded', () => {
     const h = server();
     h.conn.close(1000);
     h.takeSent();
-    assert.equal(h.conn.sendEncoded(serverFrame(Opcode.Text, 'x')), false);
+    assert.equal(h.conn.sendPrepared(new PreparedMessage(Buffer.from('x'), false)), false);
     h.assertNothingSent();
     const h2 = server();
     h2.receive(clientFrame(Opcode.Close, ''));
     h2.takeSent();
-    assert.equal(h2.conn.sendEncoded(serverFrame(Opcode.Text, 'x')), false);
+    assert.equal(h2.conn.sendPrepared(new PreparedMessage(Buffer.from('x'), false)), false);
     h2.assertNothingSent();
   });
 
   it('throws for a client (frames need a fresh mask each)', () => {
     const h = client();
-    assert.throws(() => h.conn.sendEncoded(serverFrame(Opcode.Text, 'x')));
+    assert.throws(() => h.conn.sendPrepared(new PreparedMessage(Buffer.from('x'), false)));
     h.assertNothingSent();
   });
 });

@@ -10,12 +10,12 @@ describe('protocol index', () => {
       'Opcode', 'isControlOpcode', 'isKnownOpcode', 'CloseCode', 'MAX_CLOSE_REASON_BYTES', 'isValidWireCloseCode',
       'ProtocolError', 'applyMask', 'maskInto', 'randomMaskKey', 'encodeFrame', 'encodeFrameParts', 'encodeStringFrame',
       'headerSize', 'writeHeader', 'FrameParser', 'MessageBuffer', 'Utf8Validator', 'isValidUtf8', 'Connection',
-      'ConnectionState', 'DEFAULT_MAX_PAYLOAD',
+      'Lifecycle', 'Phase', 'Cause', 'DEFAULTS', 'resolveSettings', 'Receiver', 'Sender', 'PreparedMessage', 'SendQueue',
     ]) {
       assert.ok(name in protocol && (protocol as Record<string, unknown>)[name] !== undefined, name);
     }
     assert.equal(protocol.Connection, Connection);
     assert.equal(protocol.FrameParser, FrameParser);
-    assert.deepEqual({ ...protocol.ConnectionState }, { Open: 'open', ClosingByUs: 'closing', Closed: 'closed' });
+    assert.deepEqual({ ...protocol.Phase }, { Open: 1, ClosingByUs: 2, Closing: 3, Closed: 4 });
   });
 });

@@ -10,6 +10,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { WebSocket, type PubSubAdapter, type Publication } from '../../src/index.js';
+import { Connection } from '../../src/protocol/connection.js';
+import type { PreparedMessage } from '../../src/protocol/sender.js';
+import type { WriteCallback } from '../../src/protocol/send-queue.js';
+import { driverOf } from '../../src/node/websocket.js';
+import { pubsubOf } from '../../src/pubsub/topics.js';
 import { closeClient, closeServer, connectLogging, startServer, waitFor, type LoggingClient } from './helpers.js';
 
 const T = { timeout: 30_000 };
@@ -66,8 +71,8 @@ test('subscribe/unsubscribe bookkeeping: true then false, isSubscribed, topics i
   assert.equal(wss.subscriberCount('news'), 1);
   assert.equal(b.peer.unsubscribe('news'), true);
   assert.equal(wss.subscriberCount('news'), 0);
-  assert.equal(wss._pubsub!.registry.subscribers('news'), undefined, 'an empty topic is forgotten');
-  assert.deepEqual([...wss._pubsub!.registry.topicNames()], ['sports']);
+  assert.equal(pubsubOf(wss)!.registry.subscribers('news'), undefined, 'an empty topic is forgotten');
+  assert.deepEqual([...pubsubOf(wss)!.registry.topicNames()], ['sports']);
 
   assert.throws(() => a.peer.subscribe(''), TypeError);
   assert.throws(() => a.peer.subscribe(42 as unknown as string), TypeError);
@@ -211,7 +216,7 @@ test('subscriptions end when the connection closes (client close and terminate)'
   await closedA;
   assert.equal(wss.subscriberCount('shared'), 2);
   assert.equal(wss.subscriberCount('own-a'), 0);
-  assert.equal(wss._pubsub!.registry.subscribers('own-a'), undefined);
+  assert.equal(pubsubOf(wss)!.registry.subscribers('own-a'), undefined);
   assert.equal(a.peer.isSubscribed('shared'), false);
   assert.deepEqual([...a.peer.topics], []);
   // A closed connection cannot subscribe again.
@@ -227,7 +232,7 @@ test('subscriptions end when the connection closes (client close and terminate)'
   c.peer.close(1000); // closed from the server side this time
   await closedC;
   assert.equal(wss.subscriberCount('shared'), 0);
-  assert.deepEqual([...wss._pubsub!.registry.topicNames()], [], 'every per-topic set is gone');
+  assert.deepEqual([...pubsubOf(wss)!.registry.topicNames()], [], 'every per-topic set is gone');
   assert.equal(wss.publish('shared', 'late'), 0);
 });
 
@@ -300,19 +305,31 @@ test('the adapter hears interest changes once per topic, every publication, and 
   assert.equal(adapter.calls.filter((c) => c === 'close').length, 1);
 });
 
-/** Records the frames handed to _sendEncoded (the publish path) while `fn` runs. */
-async function recordEncoded<R>(fn: () => R | Promise<R>): Promise<{ result: R; sent: Array<{ ws: WebSocket; frame: Buffer }> }> {
-  const proto = WebSocket.prototype as unknown as { _sendEncoded: (frame: Buffer, cb?: unknown) => boolean };
-  const original = proto._sendEncoded;
-  const sent: Array<{ ws: WebSocket; frame: Buffer }> = [];
-  proto._sendEncoded = function (this: WebSocket, frame: Buffer, cb?: unknown) {
-    sent.push({ ws: this, frame });
-    return original.call(this, frame, cb);
+/**
+ * Records the frame each connection is handed by the publish path (a
+ * PreparedMessage's frame for that connection's extension) while `fn` runs,
+ * with the server-side WebSocket it went to.
+ */
+async function recordEncoded<R>(wss: { clients: Set<unknown> }, fn: () => R | Promise<R>): Promise<{ result: R; sent: Array<{ ws: WebSocket; frame: Buffer }> }> {
+  const proto = Connection.prototype;
+  const original = proto.sendPrepared;
+  const seen: Array<{ conn: Connection; frame: Buffer | null }> = [];
+  proto.sendPrepared = function (this: Connection, message: PreparedMessage, cb?: WriteCallback) {
+    seen.push({ conn: this, frame: message.frameFor(this.extension) });
+    return original.call(this, message, cb);
   };
   try {
-    return { result: await fn(), sent };
+    const result = await fn();
+    const sockets = [...wss.clients] as WebSocket[];
+    // A null frame went through the connection's own compressor (context takeover): not pre-encoded.
+    const sent = seen.flatMap(({ conn, frame }) => {
+      const ws = sockets.find((w) => driverOf(w)?.connection === conn);
+      assert.ok(ws, 'a prepared message handed to a connection of the test server');
+      return frame === null ? [] : [{ ws, frame }];
+    });
+    return { result, sent };
   } finally {
-    proto._sendEncoded = original;
+    proto.sendPrepared = original;
   }
 }
 
@@ -323,7 +340,7 @@ test('publish-once: every subscriber is handed the same encoded Buffer instance'
   for (const c of clients.slice(0, 3)) c.peer.subscribe('t');
 
   const text = 'x'.repeat(300);
-  const { result, sent } = await recordEncoded(() => started.wss.publish('t', text));
+  const { result, sent } = await recordEncoded(started.wss, () => started.wss.publish('t', text));
   assert.equal(result, 3);
   assert.equal(sent.length, 3);
   assert.deepEqual(
@@ -339,14 +356,14 @@ test('publish-once: every subscriber is handed the same encoded Buffer instance'
   assert.equal(frame.subarray(4).toString(), text);
 
   // A second publication is encoded anew (once again).
-  const second = await recordEncoded(() => started.wss.publish('t', Buffer.from([1, 2, 3])));
+  const second = await recordEncoded(started.wss, () => started.wss.publish('t', Buffer.from([1, 2, 3])));
   assert.equal(second.sent.length, 3);
   assert.ok(second.sent.every((s) => s.frame === second.sent[0]!.frame));
   assert.notEqual(second.sent[0]!.frame, frame);
   assert.deepEqual([...second.sent[0]!.frame], [0x82, 3, 1, 2, 3]);
 
   // broadcast shares its frame too, across all four clients.
-  const all = await recordEncoded(() => started.wss.broadcast('everyone'));
+  const all = await recordEncoded(started.wss, () => started.wss.broadcast('everyone'));
   assert.equal(all.result, 4);
   assert.equal(all.sent.length, 4);
   assert.ok(all.sent.every((s) => s.frame === all.sent[0]!.frame));
@@ -373,7 +390,7 @@ test('compressed publication: compressed once, the same RSV1 frame for every def
   // 4 KiB of compressible text.
   const line = 'The quick brown fox jumps over the lazy dog. ';
   const text = line.repeat(Math.ceil(4096 / line.length)).slice(0, 4096);
-  const { result, sent } = await recordEncoded(() => started.wss.publish('t', text, { compress: true }));
+  const { result, sent } = await recordEncoded(started.wss, () => started.wss.publish('t', text, { compress: true }));
   assert.equal(result, 4);
   assert.equal(sent.length, 4);
   const byWs = new Map(sent.map((s) => [s.ws, s.frame]));
@@ -395,7 +412,7 @@ test('compressed publication: compressed once, the same RSV1 frame for every def
   }
 
   // Without compress: true, deflate subscribers share one plain frame.
-  const uncompressed = await recordEncoded(() => started.wss.publish('t', text));
+  const uncompressed = await recordEncoded(started.wss, () => started.wss.publish('t', text));
   assert.equal(uncompressed.sent.length, 4);
   assert.ok(uncompressed.sent.every((s) => s.frame === uncompressed.sent[0]!.frame));
   assert.equal(uncompressed.sent[0]!.frame[0], 0x81);
@@ -413,7 +430,7 @@ test('compressed publication with context takeover: per-connection compression, 
     c.peer.subscribe('t');
   }
   const big = (i: number): string => `${i}:` + 'abcdefgh'.repeat(512);
-  const { sent } = await recordEncoded(() => {
+  const { sent } = await recordEncoded(started.wss, () => {
     const counts: number[] = [];
     for (let i = 0; i < 5; i++) {
       counts.push(started.wss.publish('t', big(i), { compress: true }));

@@ -14,7 +14,7 @@ import { constants, deflateRawSync, inflateRawSync, type DeflateRaw, type Inflat
 import { CloseCode } from '../../protocol/close-code.js';
 import { ProtocolError } from '../../protocol/errors.js';
 import type { DecodeCallback, EncodeCallback, MessageTransform, SharedEncoding } from '../../protocol/extension.js';
-import type { Role } from '../../protocol/connection.js';
+import type { Role } from '../../protocol/options.js';
 import type { DeflateAgreement } from './negotiation.js';
 import { EXTENSION_NAME } from './negotiation.js';
 import { DEFLATE_DEFAULTS, type PerMessageDeflateOptions } from './options.js';

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { DeflateTransform, type DeflateAgreement } from '../../../src/extensions/permessage-deflate/index.js';
-import { Connection, type ConnectionHandler, type ConnectionOutput } from '../../../src/protocol/index.js';
+import { Connection, resolveSettings, type ConnectionHandler, type ConnectionOutput } from '../../../src/protocol/index.js';
 import { compressible, encode, KiB } from './helpers.js';
 
 setFlagsFromString('--expose-gc');
@@ -53,7 +53,7 @@ function serverConnection(agreement: DeflateAgreement) {
     },
   };
   const transform = new DeflateTransform('server', agreement, {});
-  const conn = new Connection({ role: 'server', extension: transform }, handler, output);
+  const conn = new Connection(resolveSettings({ role: 'server' }), handler, output, transform);
   return { conn, writes, messages, nextMessage, transform };
 }
 

@@ -1,0 +1,358 @@
+/**
+ * The one driver between a Node duplex byte stream (a TCP or TLS socket, or
+ * any Duplex such as an HTTP/2 stream) and a sans-I/O Connection. The
+ * WebSocket class is a facade over it: its readyState and events are
+ * projections of the connection's lifecycle, emitted from here.
+ *
+ * Owns: reading (pause/resume by the user and while a message is decoded),
+ * writing (cork for the tick, small frames merged), backpressure (drain, the
+ * held pong), the transport's end (FIN when the lifecycle says we close
+ * first, the close timer otherwise, destroy on terminate) and the events
+ * 'message', 'ping', 'pong', 'error', 'drain' and 'close'. Must not touch: the
+ * protocol's rules (src/protocol) or the opening handshake (the client and
+ * server hand it an upgraded stream).
+ *
+ * Stream listeners are shared functions that find their driver through a
+ * symbol on the stream: no closures are created per connection.
+ */
+import type { EventEmitter } from 'node:events';
+import type { Duplex } from 'node:stream';
+import {
+  Connection,
+  Phase,
+  type ConnectionHandler,
+  type ConnectionOutput,
+  type ConnectionSettings,
+  type MessageTransform,
+  type ProtocolError,
+  type WriteCallback,
+} from '../protocol/index.js';
+import { formatMessage, type BinaryType } from './binary-data.js';
+
+const kDriver = Symbol('hyperws.driver');
+
+/** Frames up to this size (without a write callback) are merged with their neighbours of the tick. */
+const MERGE_MAX = 4096;
+/** A merged batch is written once it reaches this size, even before the end of the tick. */
+const BATCH_MAX = 64 * 1024;
+
+type DriverStream = Duplex & { [kDriver]?: Driver; setNoDelay?(noDelay?: boolean): unknown; setTimeout?(ms: number): unknown };
+
+/** Boolean state packed in one small integer, named by these bits. */
+const enum Flag {
+  /** The stream is corked until the end of this tick. */
+  Corked = 1,
+  /** The user called pause(). */
+  Paused = 2,
+  /** The core holds input while a message is decoded (the stream is paused meanwhile). */
+  InputHeld = 4,
+  /** Data arrived since the heartbeat last asked (see takeActivity). */
+  Active = 8,
+  /** 'error' was emitted once already. */
+  ErrorEmitted = 16,
+}
+
+export class Driver implements ConnectionHandler, ConnectionOutput {
+  readonly connection: Connection;
+  binaryType: BinaryType = 'nodebuffer';
+  private flags = 0;
+  /** Small frames of this tick waiting to be merged. */
+  private batch: Buffer[] | null = null;
+  private batchBytes = 0;
+  private closeTimer: NodeJS.Timeout | null = null;
+
+  /**
+   * `head` holds bytes read past the handshake. They go back into the
+   * stream's buffer before the 'data' listener is added: a paused stream then
+   * delivers them on the next tick, after the caller attached its listeners.
+   */
+  constructor(
+    readonly stream: DriverStream,
+    head: Buffer,
+    private readonly events: EventEmitter,
+    settings: ConnectionSettings,
+    extension: MessageTransform | null,
+  ) {
+    this.connection = new Connection(settings, this, this, extension);
+    if (head.length > 0) stream.unshift(head);
+    stream[kDriver] = this;
+    stream.setTimeout?.(0);
+    stream.setNoDelay?.(true);
+    stream.on('data', streamOnData);
+    stream.on('end', streamOnEnd);
+    stream.on('close', streamOnClose);
+    stream.on('error', streamOnError);
+    stream.on('drain', streamOnDrain);
+    compactEvents(stream);
+  }
+
+  /** The WebSocket API's readyState: a projection of the lifecycle. */
+  get readyState(): 1 | 2 | 3 {
+    return this.connection.lifecycle.readyState;
+  }
+
+  /** Bytes written and not yet handed to the OS (the stream's buffer and this tick's merged frames). */
+  get bufferedAmount(): number {
+    return this.stream.writableLength + this.batchBytes;
+  }
+
+  get isPaused(): boolean {
+    return (this.flags & Flag.Paused) !== 0;
+  }
+
+  /** Did data arrive since the last call? (the heartbeat's sign of life) */
+  takeActivity(): boolean {
+    const active = (this.flags & Flag.Active) !== 0;
+    this.flags &= ~Flag.Active;
+    return active;
+  }
+
+  pause(): void {
+    this.flags |= Flag.Paused;
+    this.stream.pause();
+  }
+
+  resume(): void {
+    this.flags &= ~Flag.Paused;
+    // Input held while a message is decompressed resumes when that is done.
+    if (!(this.flags & Flag.InputHeld)) this.stream.resume();
+  }
+
+  /**
+   * Start the closing handshake; once the peer answered (or closeTimeout
+   * passed) the transport closes and 'close' follows. Called again after
+   * both Close frames went, it closes the transport at once.
+   */
+  close(code: number | undefined, reason: string | Buffer): void {
+    const lifecycle = this.connection.lifecycle;
+    if (lifecycle.phase === Phase.Closing) {
+      if (lifecycle.wasClean) this.end();
+      return;
+    }
+    this.connection.close(code, reason);
+    this.startCloseTimer();
+  }
+
+  /** Destroy the transport at once, without a closing handshake ('close' reports 1006). */
+  terminate(): void {
+    this.connection.abort();
+    this.stream.destroy();
+  }
+
+  // ------------------------------------------------------ ConnectionOutput
+
+  write(data: Buffer, cb?: WriteCallback): void {
+    const stream = this.stream;
+    if (stream.destroyed || stream.writableEnded) {
+      if (cb) process.nextTick(cb, new Error('The socket is closed'));
+      return;
+    }
+    if (!(this.flags & Flag.Corked)) {
+      this.flags |= Flag.Corked;
+      stream.cork();
+      process.nextTick(uncork, this);
+    }
+    if (cb === undefined && data.length <= MERGE_MAX) {
+      if (this.batch === null) this.batch = [data];
+      else this.batch.push(data);
+      this.batchBytes += data.length;
+      if (this.batchBytes >= BATCH_MAX) this.flush();
+      return;
+    }
+    if (this.batch !== null) this.flush();
+    stream.write(data, cb);
+  }
+
+  closeTransport(): void {
+    if (this.connection.closesTransportFirst) this.end();
+    this.startCloseTimer();
+  }
+
+  isCongested(): boolean {
+    return this.stream.writableNeedDrain;
+  }
+
+  pauseInput(): void {
+    this.flags |= Flag.InputHeld;
+    this.stream.pause();
+  }
+
+  resumeInput(): void {
+    this.flags &= ~Flag.InputHeld;
+    if (!(this.flags & Flag.Paused)) this.stream.resume();
+  }
+
+  // ----------------------------------------------------- ConnectionHandler
+
+  onMessage(data: Buffer | Buffer[], isBinary: boolean): void {
+    this.events.emit('message', formatMessage(data, this.binaryType), isBinary);
+  }
+
+  onPing(payload: Buffer): void {
+    this.events.emit('ping', payload);
+  }
+
+  onPong(payload: Buffer): void {
+    this.events.emit('pong', payload);
+  }
+
+  onCloseFrame(): void {
+    this.detachInput();
+  }
+
+  onFail(error: ProtocolError): void {
+    this.detachInput();
+    // Peer errors are reported on 'error' only when someone listens: a
+    // misbehaving peer must not crash a server whose app forgot the listener.
+    if (this.events.listenerCount('error') > 0) this.emitError(error);
+  }
+
+  // ---------------------------------------------------- stream events
+
+  /** @internal the shared 'data' listener */
+  received(chunk: Buffer): void {
+    this.flags |= Flag.Active;
+    this.connection.receiveData(chunk);
+  }
+
+  /** @internal the shared 'end' listener: the peer's FIN */
+  ended(): void {
+    this.connection.receiveEof();
+    // allowHalfOpen streams stay writable after the peer's FIN: end ours too.
+    this.end();
+  }
+
+  /** @internal the shared 'close' listener */
+  closed(): void {
+    // A message still being decompressed was accepted from the peer: deliver it first.
+    this.connection.whenInputSettled(() => {
+      this.connection.transportClosed();
+      if (this.closeTimer !== null) {
+        clearTimeout(this.closeTimer);
+        this.closeTimer = null;
+      }
+      const lifecycle = this.connection.lifecycle;
+      this.events.emit('close', lifecycle.closeCode, lifecycle.closeReason);
+    });
+  }
+
+  /** @internal the shared 'drain' listener */
+  drained(): void {
+    this.connection.flushPendingPong();
+    this.events.emit('drain');
+  }
+
+  /** @internal end of the tick: write what was merged and uncork. */
+  uncork(): void {
+    this.flags &= ~Flag.Corked;
+    this.flush();
+    if (!this.stream.destroyed) this.stream.uncork();
+  }
+
+  emitError(error: Error): void {
+    if (this.flags & Flag.ErrorEmitted) return;
+    this.flags |= Flag.ErrorEmitted;
+    this.events.emit('error', error);
+  }
+
+  // ------------------------------------------------------------ internals
+
+  /** Hand merged small frames to the stream now (before ending it, say). */
+  private flush(): void {
+    const batch = this.batch;
+    if (batch === null) return;
+    const bytes = this.batchBytes;
+    this.batch = null;
+    this.batchBytes = 0;
+    const stream = this.stream;
+    if (stream.destroyed || stream.writableEnded) return;
+    stream.write(batch.length === 1 ? batch[0]! : Buffer.concat(batch, bytes));
+  }
+
+  /** End the byte stream after what was written (a FIN on TCP). */
+  private end(): void {
+    this.flush();
+    if (!this.stream.writableEnded) this.stream.end();
+  }
+
+  /** Stop reading after the peer's Close or a failure; keep consuming so its FIN is seen and 'close' fires. */
+  private detachInput(): void {
+    this.stream.removeListener('data', streamOnData);
+    this.stream.resume();
+  }
+
+  private startCloseTimer(): void {
+    if (this.closeTimer !== null) return;
+    this.closeTimer = setTimeout(destroyStream, this.connection.settings.closeTimeout, this.stream);
+  }
+}
+
+function uncork(driver: Driver): void {
+  driver.uncork();
+}
+
+function destroyStream(stream: Duplex): void {
+  stream.destroy();
+}
+
+function streamOnData(this: DriverStream, chunk: Buffer): void {
+  this[kDriver]!.received(chunk);
+}
+
+function streamOnEnd(this: DriverStream): void {
+  this[kDriver]!.ended();
+}
+
+function streamOnClose(this: DriverStream): void {
+  this[kDriver]!.closed();
+}
+
+function streamOnError(this: DriverStream): void {
+  // Transport errors (ECONNRESET, EPIPE...) end the connection; the 'close'
+  // event reports it as 1006. As in ws, they are not surfaced as 'error'.
+  this.destroy();
+}
+
+function streamOnDrain(this: DriverStream): void {
+  this[kDriver]!.drained();
+}
+
+/**
+ * The HTTP server added and removed listeners on the socket during the
+ * handshake ('timeout', 'resume', 'pause'...); removed events stay behind as
+ * keys holding undefined, which spill out of the stream's preallocated
+ * listener table into an extra property store kept for the socket's life.
+ * Rebuild the table in the stream's own layout (the literal below mirrors
+ * Node's), keeping every live entry: same listeners, same order, same count.
+ */
+const STREAM_EVENT_KEYS = ['close', 'error', 'prefinish', 'finish', 'drain', 'data', 'end', 'readable'];
+function compactEvents(stream: DriverStream): void {
+  const holder = stream as unknown as { _events?: Record<string | symbol, unknown> };
+  const old = holder._events;
+  if (old === undefined || old === null || Object.getPrototypeOf(old) !== Object.prototype) return;
+  const keys = Reflect.ownKeys(old);
+  let stale = false;
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    if (i < STREAM_EVENT_KEYS.length ? key !== STREAM_EVENT_KEYS[i] : old[key] === undefined) {
+      if (i < STREAM_EVENT_KEYS.length) return; // not the layout we know: leave it alone
+      stale = true;
+    }
+  }
+  if (!stale) return;
+  const fresh: Record<string | symbol, unknown> = {
+    close: old['close'],
+    error: old['error'],
+    prefinish: old['prefinish'],
+    finish: old['finish'],
+    drain: old['drain'],
+    data: old['data'],
+    end: old['end'],
+    readable: old['readable'],
+  };
+  for (let i = STREAM_EVENT_KEYS.length; i < keys.length; i++) {
+    const value = old[keys[i]!];
+    if (value !== undefined) fresh[keys[i]!] = value;
+  }
+  holder._events = fresh;
+}

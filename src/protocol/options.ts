@@ -1,0 +1,92 @@
+/**
+ * Every limit and default of hyperws, in one table (tungstenite's
+ * WebSocketConfig is the model): a reader finds any of them here, README's
+ * "Limits, timeouts and defaults" table shows the same values (a test checks
+ * that they agree), and no other module writes a default of its own.
+ *
+ * Owns: the values and the per-connection settings resolved from them. Must
+ * not touch: how they are enforced (the receiver, the sender, the Node driver,
+ * the server and the extensions each read what they need from here).
+ */
+import { randomMaskKey, type MaskKeySource } from './mask-key.js';
+
+export const DEFAULTS = {
+  /** Largest message accepted, after reassembly and decompression, in bytes (0: no limit). Above it: close 1009. */
+  maxPayload: 100 * 1024 * 1024,
+  /** Split outgoing messages into frames of at most this many bytes (0: never split). */
+  fragmentSize: 0,
+  /** Answer pings with pongs (only the latest ping, while the output is congested). */
+  autoPong: true,
+  /** Skip UTF-8 validation of received text and close reasons. */
+  skipUTF8Validation: false,
+  /** Time the closing handshake may take before the transport is destroyed, in ms. */
+  closeTimeout: 30_000,
+  /** Time an opening handshake may take on a server, in ms (0: none). Clients have none unless asked. */
+  handshakeTimeout: 10_000,
+  /** Redirects a client follows (with followRedirects) before failing. */
+  maxRedirects: 10,
+  /** Unsent bytes above which a topic subscriber gets no more publications. */
+  maxBackpressure: 1024 * 1024,
+  /** permessage-deflate (RFC 7692): memory-lean by default (no context kept between messages). */
+  perMessageDeflate: {
+    /** Messages smaller than this are sent uncompressed. */
+    threshold: 1024,
+    /** zlib operations that may run at once in the process. */
+    concurrencyLimit: 10,
+    /** zlib compression level. */
+    level: 1,
+    /** zlib memLevel. */
+    memLevel: 8,
+    /** A server answers with server_no_context_takeover. */
+    serverNoContextTakeover: true,
+    /** A server answers with client_no_context_takeover. */
+    clientNoContextTakeover: true,
+  },
+} as const;
+
+export type Role = 'server' | 'client';
+
+/** What a Connection is created with; anything left out takes its DEFAULTS value. */
+export interface ConnectionOptions {
+  role: Role;
+  /** Largest message accepted, after reassembly; 0 means no limit. */
+  maxPayload?: number | undefined;
+  /** Split outgoing messages into frames of at most this many bytes; 0 never splits. */
+  fragmentSize?: number | undefined;
+  /** Answer pings with pongs automatically. */
+  autoPong?: boolean | undefined;
+  /** Skip UTF-8 validation of incoming text. */
+  skipUTF8Validation?: boolean | undefined;
+  /** Source of client masking keys (default: crypto-random). Tests inject fixed keys. */
+  maskKeySource?: MaskKeySource | undefined;
+  /** Time the closing handshake may take, in ms: enforced by the driver (the core has no timers). */
+  closeTimeout?: number | undefined;
+}
+
+/**
+ * The resolved, immutable settings of a connection. A server resolves them
+ * once and every connection it accepts shares the same object: one pointer
+ * per connection instead of a field per setting.
+ */
+export interface ConnectionSettings {
+  readonly role: Role;
+  readonly maxPayload: number;
+  readonly fragmentSize: number;
+  readonly autoPong: boolean;
+  readonly skipUTF8Validation: boolean;
+  /** Null on a server: its frames are not masked. */
+  readonly maskKeySource: MaskKeySource | null;
+  readonly closeTimeout: number;
+}
+
+export function resolveSettings(options: ConnectionOptions): ConnectionSettings {
+  return Object.freeze({
+    role: options.role,
+    maxPayload: options.maxPayload ?? DEFAULTS.maxPayload,
+    fragmentSize: options.fragmentSize ?? DEFAULTS.fragmentSize,
+    autoPong: options.autoPong ?? DEFAULTS.autoPong,
+    skipUTF8Validation: options.skipUTF8Validation ?? DEFAULTS.skipUTF8Validation,
+    maskKeySource: options.role === 'client' ? (options.maskKeySource ?? randomMaskKey) : null,
+    closeTimeout: options.closeTimeout ?? DEFAULTS.closeTimeout,
+  });
+}

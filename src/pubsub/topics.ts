@@ -1,0 +1,111 @@
+/**
+ * Topics composed onto the Node classes by subclassing, chosen at
+ * construction: the package exports these two classes as its `WebSocket`
+ * and `WebSocketServer`. Importing anything patches nothing.
+ *
+ * - WebSocket adds subscribe / unsubscribe / isSubscribed / topics (server
+ *   side connections; a client has no server to subscribe on).
+ * - WebSocketServer adds publish / broadcast / subscriberCount and the
+ *   options adapter, maxBackpressure and backpressurePolicy; the connections
+ *   it accepts are this WebSocket class (or the user's subclass of it), linked
+ *   to the server's PubSub when accepted.
+ *
+ * Owns: that composition only; topics and fan-out live in pubsub.ts and
+ * topic-registry.ts.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocket as NodeWebSocket } from '../node/websocket.js';
+import { WebSocketServer as NodeWebSocketServer, type ServerOptions as NodeServerOptions } from '../node/websocket-server.js';
+import type { PubSubAdapter } from './adapter.js';
+import { PubSub, type BackpressurePolicy, type PublishOptions } from './pubsub.js';
+
+export interface ServerOptions extends NodeServerOptions {
+  /** Where publications go beyond this process (default: in-process only). */
+  adapter?: PubSubAdapter;
+  /** Unsent bytes above which a subscriber gets no more publications (default 1 MiB). */
+  maxBackpressure?: number;
+  /** What happens to such a subscriber: 'close' with 1008 (default) or 'drop' the publication. */
+  backpressurePolicy?: BackpressurePolicy;
+}
+
+// Set in the classes' static blocks: link an accepted connection to its server's topics; peek at them.
+let link: (ws: WebSocket, hub: () => PubSub) => void;
+let peek: (server: WebSocketServer) => PubSub | null;
+
+export class WebSocket extends NodeWebSocket {
+  /** The accepting server's topics (created on first use); null on a client. */
+  #hub: (() => PubSub) | null = null;
+
+  static {
+    link = (ws, hub) => {
+      ws.#hub = hub;
+    };
+  }
+
+  /** Subscribe this (server-side) connection to a topic; false if it already was or is not open. */
+  subscribe(topic: string): boolean {
+    return this.#pubsub().subscribe(this, topic);
+  }
+
+  unsubscribe(topic: string): boolean {
+    return this.#hub !== null && this.#hub().unsubscribe(this, topic);
+  }
+
+  isSubscribed(topic: string): boolean {
+    return this.#hub !== null && this.#hub().registry.isSubscribed(this, topic);
+  }
+
+  /** The topics this connection is subscribed to (a copy). */
+  get topics(): ReadonlySet<string> {
+    return this.#hub === null ? new Set() : this.#hub().registry.topicsOf(this);
+  }
+
+  #pubsub(): PubSub {
+    if (this.#hub === null) throw new Error('Topics are only available on connections accepted by a WebSocketServer');
+    return this.#hub();
+  }
+}
+
+export class WebSocketServer extends NodeWebSocketServer {
+  #pubsub: PubSub | null = null;
+  readonly #hub = (): PubSub => (this.#pubsub ??= new PubSub(this, this.options));
+  declare readonly options: NodeWebSocketServer['options'] & ServerOptions;
+
+  static {
+    peek = (server) => server.#pubsub;
+  }
+
+  constructor(options: ServerOptions = {}, callback?: () => void) {
+    super({ ...options, WebSocket: options.WebSocket ?? WebSocket }, callback);
+    // A server given an adapter closes it on close(), even if no topic was ever used.
+    if (options.adapter !== undefined) this.#hub();
+  }
+
+  override handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, callback: (ws: NodeWebSocket, req: IncomingMessage) => void): void {
+    super.handleUpgrade(req, socket, head, (ws, request) => {
+      if (ws instanceof WebSocket) link(ws, this.#hub);
+      callback(ws, request);
+    });
+  }
+
+  /** Send to every subscriber of `topic`, here and (through the adapter) on other nodes. Returns local deliveries. */
+  publish(topic: string, data: unknown, options?: PublishOptions): number {
+    return this.#hub().publish(topic, data, options);
+  }
+
+  /** Send to every connected client of this server, encoded once. Returns deliveries. */
+  broadcast(data: unknown, options?: PublishOptions): number {
+    return this.#hub().broadcast(this.clients, data, options);
+  }
+
+  /** Local subscribers of a topic. */
+  subscriberCount(topic: string): number {
+    return this.#pubsub?.registry.subscriberCount(topic) ?? 0;
+  }
+}
+
+/** The server's topics, if any were used (for tests and diagnostics). */
+export function pubsubOf(server: WebSocketServer): PubSub | null {
+  return peek(server);
+}
