@@ -9,7 +9,7 @@ import { request as httpsRequest } from 'node:https';
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import type { Duplex } from 'node:stream';
-import { buildClientRequestHeaders, formatExtensions, generateKey, validateUpgradeResponse } from '../handshake/index.js';
+import { buildClientRequestHeaders, formatExtensions, generateKey, validateUpgradeResponse, webSocketUrl } from '../handshake/index.js';
 import { clientPerMessageDeflate, type PerMessageDeflateOptions } from '../extensions/permessage-deflate/index.js';
 import type { MessageTransform } from '../protocol/extension.js';
 import type { WebSocket } from './websocket.js';
@@ -60,27 +60,6 @@ export function connectClient(ws: WebSocket, address: string | URL, protocols: s
     throw new RangeError(`Unsupported protocol version: ${options.protocolVersion} (supported versions: 13)`);
   }
   startHandshake(ws, url, protocols, options, { count: 0, originalHost: url.host, originalSecure: url.protocol === 'wss:' });
-}
-
-/**
- * Parse a WebSocket URL (relative to `base`, for a redirect's Location):
- * http(s) becomes ws(s); anything else but ws(s), or a fragment, is refused
- * with a SyntaxError, as is a string that is no URL at all.
- */
-function webSocketUrl(input: string, base?: URL): URL {
-  let url: URL;
-  try {
-    url = new URL(input, base);
-  } catch {
-    throw new SyntaxError(`Invalid URL: ${input}`);
-  }
-  if (url.protocol === 'http:') url.protocol = 'ws:';
-  else if (url.protocol === 'https:') url.protocol = 'wss:';
-  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') {
-    throw new SyntaxError(`The URL's protocol must be one of "ws:", "wss:", "http:", or "https:"`);
-  }
-  if (url.hash) throw new SyntaxError('The URL contains a fragment identifier');
-  return url;
 }
 
 /**
