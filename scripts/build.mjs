@@ -24,6 +24,7 @@ run(['-p', 'tsconfig.json']);
 run(['-p', 'tsconfig.json', '--module', 'commonjs', '--moduleResolution', 'node10',
   '--outDir', 'dist/cjs', '--declaration', 'false', '--sourceMap', 'false']);
 // The CLI is ESM-only (it uses import.meta): keep it out of the CommonJS copy.
+// The plumbing it shares with the chat app (app-kit, 'hyperws/app-kit') stays.
 rmSync(join(root, 'dist/cjs/cli'), { recursive: true, force: true });
 writeFileSync(join(root, 'dist/cjs/package.json'), '{ "type": "commonjs" }\n');
 writeFileSync(join(root, 'dist/cjs/index.cjs'), `'use strict';

@@ -11,8 +11,8 @@
  * with 0; a second signal terminates the clients that are still closing.
  */
 import { readFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingMessage } from 'node:http';
+import { RedisReadyTimeout, closeServers, listen, readyWithin, runUntilSignal, serveStatic } from '../app-kit/index.js';
 import { WebSocket, WebSocketServer } from '../pubsub/topics.js';
 import { redisAdapter, type RedisAdapter } from '../pubsub/redis-adapter.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, hostPort, parseInteger, printable, type CliIo } from './args.js';
@@ -118,50 +118,29 @@ function consolePage(wsPath: string): Buffer {
   return Buffer.from(html.replace('{{WS_PATH}}', escaped), 'utf8');
 }
 
-function sendText(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body), ...headers });
-  res.end(body);
-}
-
 /** Run the server until SIGINT/SIGTERM; resolves with the exit status. */
 export async function serve(options: ServeOptions, io: CliIo): Promise<number> {
   const page = consolePage(options.path);
   const log = (line: string) => io.stderr.write(`hyperws serve: ${line}\n`);
 
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const url = req.url ?? '/';
-    const q = url.indexOf('?');
-    const pathname = q === -1 ? url : url.slice(0, q);
-    if (pathname === '/') {
-      if (req.method !== 'GET' && req.method !== 'HEAD') return sendText(res, 405, 'Method Not Allowed\n', { Allow: 'GET, HEAD' });
-      res.writeHead(200, {
-        'Content-Type': 'text/html; charset=utf-8',
-        'Content-Length': page.length,
-        'Cache-Control': 'no-store',
-        'X-Content-Type-Options': 'nosniff',
-        'Content-Security-Policy': "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src ws: wss:",
-      });
-      res.end(req.method === 'HEAD' ? undefined : page);
-      return;
-    }
-    if (pathname === options.path) return sendText(res, 426, 'Upgrade Required: this is a WebSocket endpoint\n', { Upgrade: 'websocket' });
-    sendText(res, 404, 'Not Found\n');
-  });
+  const server = createServer(serveStatic({
+    files: new Map([['/', { body: page, type: 'text/html; charset=utf-8' }]]),
+    headers: {
+      'Cache-Control': 'no-store',
+      'X-Content-Type-Options': 'nosniff',
+      'Content-Security-Policy': "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src ws: wss:",
+    },
+    endpoint: { path: options.path, message: 'Upgrade Required: this is a WebSocket endpoint\n' },
+  }));
   let adapter: RedisAdapter | undefined;
   if (options.redis !== undefined) {
     adapter = redisAdapter({ url: options.redis, onError: () => {} });
-    let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([
-        adapter.ready,
-        new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('no answer')), REDIS_READY_TIMEOUT))),
-      ]);
+      await readyWithin(adapter, REDIS_READY_TIMEOUT);
     } catch (error) {
-      await adapter.close();
-      io.stderr.write(`hyperws serve: cannot connect to Redis at ${options.redis}: ${printable((error as Error).message)}\n`);
+      const why = error instanceof RedisReadyTimeout ? 'no answer' : (error as Error).message;
+      io.stderr.write(`hyperws serve: cannot connect to Redis at ${options.redis}: ${printable(why)}\n`);
       return EXIT_FAILURE;
-    } finally {
-      clearTimeout(timer);
     }
   }
   const wss = new WebSocketServer({
@@ -174,14 +153,9 @@ export async function serve(options: ServeOptions, io: CliIo): Promise<number> {
   // Listen errors reach both; the one below reports them.
   wss.on('error', () => {});
 
+  let port: number;
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(options.port, options.host, () => {
-        server.removeListener('error', reject);
-        resolve();
-      });
-    });
+    ({ port } = await listen(server, options.port, options.host));
   } catch (error) {
     wss.close();
     const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
@@ -222,43 +196,23 @@ export async function serve(options: ServeOptions, io: CliIo): Promise<number> {
     }
   });
 
-  const { port } = server.address() as AddressInfo;
   const where = hostPort(options.host, port);
   const mode = options.redis !== undefined ? `${options.mode} mode via ${options.redis}` : `${options.mode} mode`;
   io.stdout.write(`hyperws serve: listening on ws://${where}${options.path} (${mode}); console at http://${where}/\n`);
 
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    const onSignal = (name: NodeJS.Signals) => {
-      process.removeListener('SIGINT', onSignal);
-      process.removeListener('SIGTERM', onSignal);
-      resolve(name);
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+  // Kept for a second signal: the clients that were open when closing began.
+  let clients: Array<{ terminate(): void }> = [];
+  await runUntilSignal({
+    close(signal) {
+      clients = [...wss.clients].filter((ws) => ws.readyState !== WebSocket.CLOSED);
+      log(`${signal}: closing ${clients.length} connection${clients.length === 1 ? '' : 's'}`);
+      // wss.close() sends 1001 (Going Away) to every client; the http server is ours to close.
+      return closeServers(wss, server);
+    },
+    force() {
+      log('second signal: dropping the remaining connections');
+      for (const ws of clients) ws.terminate();
+    },
   });
-
-  const clients = [...wss.clients].filter((ws) => ws.readyState !== WebSocket.CLOSED);
-  log(`${signal}: closing ${clients.length} connection${clients.length === 1 ? '' : 's'}`);
-  const force = () => {
-    log('second signal: dropping the remaining connections');
-    for (const ws of clients) ws.terminate();
-  };
-  process.once('SIGINT', force);
-  process.once('SIGTERM', force);
-  try {
-    const closed = clients.map((ws) => new Promise<void>((resolve) => {
-      if (ws.readyState === WebSocket.CLOSED) resolve();
-      else ws.once('close', () => resolve());
-    }));
-    // wss.close() sends 1001 (Going Away) to every client but leaves the
-    // http server, which it does not own, to us.
-    await new Promise<void>((resolve) => wss.close(() => resolve()));
-    const listenerClosed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeIdleConnections();
-    await Promise.all([...closed, listenerClosed]);
-  } finally {
-    process.removeListener('SIGINT', force);
-    process.removeListener('SIGTERM', force);
-  }
   return EXIT_OK;
 }

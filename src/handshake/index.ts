@@ -35,3 +35,4 @@ export {
   type UpgradeResponseLike,
   type UpgradeResponseResult,
 } from './client-handshake.js';
+export { parseWebSocketUrl, pathnameOf, webSocketUrl, type WebSocketUrlOptions, type WebSocketUrlResult } from './websocket-url.js';

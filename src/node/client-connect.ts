@@ -9,7 +9,7 @@ import { request as httpsRequest } from 'node:https';
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import type { Duplex } from 'node:stream';
-import { buildClientRequestHeaders, formatExtensions, generateKey, validateUpgradeResponse } from '../handshake/index.js';
+import { buildClientRequestHeaders, formatExtensions, generateKey, validateUpgradeResponse, webSocketUrl } from '../handshake/index.js';
 import { clientPerMessageDeflate, type PerMessageDeflateOptions } from '../extensions/permessage-deflate/index.js';
 import type { EventEmitter } from 'node:events';
 import { DEFAULTS, resolveSettings, type MessageTransform } from '../protocol/index.js';
@@ -207,27 +207,6 @@ export class ClientHandshake {
     if (state.count > 0) events.emit('redirect', this.url, req);
     if (this.req === req) req.end(); // a 'redirect' listener may have closed the WebSocket
   }
-}
-
-/**
- * Parse a WebSocket URL (relative to `base`, for a redirect's Location):
- * http(s) becomes ws(s); anything else but ws(s), or a fragment, is refused
- * with a SyntaxError, as is a string that is no URL at all.
- */
-function webSocketUrl(input: string, base?: URL): URL {
-  let url: URL;
-  try {
-    url = new URL(input, base);
-  } catch {
-    throw new SyntaxError(`Invalid URL: ${input}`);
-  }
-  if (url.protocol === 'http:') url.protocol = 'ws:';
-  else if (url.protocol === 'https:') url.protocol = 'wss:';
-  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') {
-    throw new SyntaxError(`The URL's protocol must be one of "ws:", "wss:", "http:", or "https:"`);
-  }
-  if (url.hash) throw new SyntaxError('The URL contains a fragment identifier');
-  return url;
 }
 
 /**

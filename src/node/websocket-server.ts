@@ -23,7 +23,7 @@ import {
 } from '../handshake/index.js';
 import { CloseCode, DEFAULTS, resolveSettings, type ConnectionSettings } from '../protocol/index.js';
 import type { ExtensionOffer } from '../handshake/index.js';
-import { formatExtensions, selectSubprotocol } from '../handshake/index.js';
+import { formatExtensions, pathnameOf, selectSubprotocol } from '../handshake/index.js';
 import type { ServerExtension } from '../extensions/extension.js';
 import { serverPerMessageDeflate, type PerMessageDeflateOptions } from '../extensions/permessage-deflate/index.js';
 import { Heartbeat, type HeartbeatOptions } from './heartbeat.js';
@@ -222,9 +222,7 @@ export class WebSocketServer extends EventEmitter {
   /** Is this request for us? (path option; override for custom routing, as in ws) */
   shouldHandle(req: IncomingMessage): boolean {
     if (this.options.path === undefined) return true;
-    const url = req.url ?? '/';
-    const q = url.indexOf('?');
-    return (q === -1 ? url : url.slice(0, q)) === this.options.path;
+    return pathnameOf(req.url ?? '/') === this.options.path;
   }
 
   /**

@@ -15,7 +15,7 @@ import { toUSVString } from 'node:util';
 import { WebSocket as NodeWebSocket, type ClientOptions } from '../node/websocket.js';
 import { toArrayBuffer } from '../node/binary-data.js';
 import { ReadyState } from '../node/ready-state.js';
-import { isToken } from '../handshake/index.js';
+import { isToken, parseWebSocketUrl } from '../handshake/index.js';
 import { MAX_CLOSE_REASON_BYTES } from '../protocol/index.js';
 import { CloseEvent } from './close-event.js';
 import { getEventHandler, setEventHandler, type EventHandler } from './event-handler.js';
@@ -65,7 +65,7 @@ export class WebSocket extends EventTarget {
   constructor(url: string | URL, protocols: string | Iterable<string> = [], nodeOptions?: WebSocketNodeOptions) {
     super();
     if (arguments.length === 0) throw new TypeError('Failed to construct WebSocket: 1 argument required');
-    const urlRecord = parseWebSocketUrl(url);
+    const urlRecord = webSocketUrlRecord(url);
     const list = toProtocolList(protocols);
     const seen = new Set<string>();
     for (const protocol of list) {
@@ -310,23 +310,18 @@ for (const name of [
   Object.defineProperty(WebSocket.prototype, name, { enumerable: true });
 }
 
-function parseWebSocketUrl(url: unknown): URL {
-  let record: URL;
-  try {
-    record = new URL(toUSVString(`${url as string}`));
-  } catch {
-    throw new DOMException(`Invalid URL: ${String(url)}`, 'SyntaxError');
+/** The URL record, or the standard's SyntaxError DOMException (the rules are src/handshake's). */
+function webSocketUrlRecord(url: unknown): URL {
+  const parsed = parseWebSocketUrl(toUSVString(`${url as string}`), { refuseEmptyFragment: true });
+  if (parsed.ok) return parsed.url;
+  switch (parsed.problem) {
+    case 'invalid':
+      throw new DOMException(`Invalid URL: ${String(url)}`, 'SyntaxError');
+    case 'scheme':
+      throw new DOMException(`The URL's scheme must be either 'http', 'https', 'ws', or 'wss'. '${parsed.scheme}' is not allowed.`, 'SyntaxError');
+    case 'fragment':
+      throw new DOMException('The URL contains a fragment identifier', 'SyntaxError');
   }
-  if (record.protocol === 'http:') record.protocol = 'ws:';
-  else if (record.protocol === 'https:') record.protocol = 'wss:';
-  if (record.protocol !== 'ws:' && record.protocol !== 'wss:') {
-    throw new DOMException(`The URL's scheme must be either 'http', 'https', 'ws', or 'wss'. '${record.protocol.slice(0, -1)}' is not allowed.`, 'SyntaxError');
-  }
-  // `hash` is '' for both "no fragment" and an empty one ("ws://h/#"): the latter is non-null too.
-  if (record.hash !== '' || record.href.endsWith('#')) {
-    throw new DOMException('The URL contains a fragment identifier', 'SyntaxError');
-  }
-  return record;
 }
 
 /** WebIDL (DOMString or sequence<DOMString>): an iterable object is a sequence, anything else a string. */

@@ -20,12 +20,12 @@
  * 1001 and releases Redis.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { extname, join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CloseCode, WebSocket, WebSocketServer, redisAdapter, type HeartbeatOptions, type RedisAdapter, type VerifyClientInfo } from 'hyperws';
+import { RedisReadyTimeout, closeServers, listen, readStaticDir, readyWithin, serveStatic, type StaticFile } from 'hyperws/app-kit';
 import { DEFAULT_ABUSE, DEFAULT_RATE_LIMIT, TokenBucket, WindowCounter, type AbuseOptions, type RateLimitOptions } from './limits.js';
 import {
   ABUSE_CODES,
@@ -111,22 +111,17 @@ const SECURITY_HEADERS = {
   'Referrer-Policy': 'no-referrer',
 };
 
-/** The built page: every servable file of the web directory, read once. */
-function loadPage(webRoot: string): Map<string, { body: Buffer; type: string }> {
-  const files = new Map<string, { body: Buffer; type: string }>();
-  let names: string[];
+/** The built page: every servable file of the web directory, read once; index.html is also '/'. */
+function loadPage(webRoot: string): Map<string, StaticFile> {
+  let files: Map<string, StaticFile>;
   try {
-    names = readdirSync(webRoot);
+    files = readStaticDir(webRoot, CONTENT_TYPES);
   } catch (error) {
     throw new Error(`cannot read the chat page in ${webRoot} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); build it with npm run build`);
   }
-  for (const name of names) {
-    const type = CONTENT_TYPES[extname(name)];
-    if (type === undefined || !statSync(join(webRoot, name)).isFile()) continue;
-    files.set(`/${name}`, { body: readFileSync(join(webRoot, name)), type });
-  }
-  if (!files.has('/index.html')) throw new Error(`the chat page is not built (no index.html in ${webRoot}); build it with npm run build`);
-  return files;
+  const index = files.get('/index.html');
+  if (index === undefined) throw new Error(`the chat page is not built (no index.html in ${webRoot}); build it with npm run build`);
+  return files.set('/', index);
 }
 
 /**
@@ -155,7 +150,11 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
         if (!closing) log(`redis: ${error.message}`);
       },
     });
-    await readyWithin(adapter, options.redis, options.redisReadyTimeoutMs ?? 10_000);
+    try {
+      await readyWithin(adapter, options.redisReadyTimeoutMs ?? 10_000);
+    } catch (error) {
+      throw error instanceof RedisReadyTimeout ? new Error(`cannot connect to Redis at ${options.redis} (${error.message})`) : error;
+    }
     const redisStore = new RedisStore(adapter.client as unknown as RedisCommands, {
       nodeId,
       ...(options.nodeTtlMs !== undefined ? { nodeTtlMs: options.nodeTtlMs } : {}),
@@ -174,7 +173,11 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
     store = new MemoryStore();
   }
 
-  const http = createServer((req, res) => serveFile(page, req, res));
+  const http = createServer(serveStatic({
+    files: page,
+    headers: { 'Cache-Control': 'no-cache', ...SECURITY_HEADERS },
+    endpoint: { path: WS_PATH, message: 'Upgrade Required: this is the chat WebSocket endpoint\n' },
+  }));
   const wss = new WebSocketServer({
     server: http,
     path: WS_PATH,
@@ -196,14 +199,9 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
   wss.on('connection', (ws: WebSocket) => chat.accept(ws));
 
   const host = options.host ?? DEFAULT_HOST;
+  let port: number;
   try {
-    await new Promise<void>((resolve, reject) => {
-      http.once('error', reject);
-      http.listen(options.port ?? DEFAULT_PORT, host, () => {
-        http.removeListener('error', reject);
-        resolve();
-      });
-    });
+    ({ port } = await listen(http, options.port ?? DEFAULT_PORT, host));
   } catch (error) {
     closing = true;
     wss.close();
@@ -212,7 +210,6 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
     throw error;
   }
   http.on('error', (error) => log(`http: ${error.message}`));
-  const { port } = http.address() as AddressInfo;
 
   let closed: Promise<void> | null = null;
   return {
@@ -233,27 +230,7 @@ async function shutdown(chat: ChatNode, wss: WebSocketServer, http: Server, stor
   await store.close();
   // Here rather than through wss.close(), which only starts it: we wait for Redis to quit.
   await adapter?.close();
-  const clients = [...wss.clients].filter((ws) => ws.readyState !== WebSocket.CLOSED);
-  const clientsClosed = clients.map((ws) => new Promise<void>((resolve) => ws.once('close', () => resolve())));
-  await new Promise<void>((resolve) => wss.close(() => resolve()));
-  const httpClosed = new Promise<void>((resolve) => http.close(() => resolve()));
-  http.closeIdleConnections();
-  await Promise.all([...clientsClosed, httpClosed]);
-}
-
-function readyWithin(adapter: RedisAdapter, url: string, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`cannot connect to Redis at ${url} (not ready after ${ms} ms)`)), ms);
-  });
-  return Promise.race([adapter.ready, timeout]).then(
-    () => clearTimeout(timer),
-    async (error: Error) => {
-      clearTimeout(timer);
-      await adapter.close();
-      throw error;
-    },
-  );
+  await closeServers(wss, http);
 }
 
 function sameHost(origin: string, host: string | undefined): boolean {
@@ -262,22 +239,6 @@ function sameHost(origin: string, host: string | undefined): boolean {
   } catch {
     return false;
   }
-}
-
-function serveFile(page: Map<string, { body: Buffer; type: string }>, req: IncomingMessage, res: ServerResponse): void {
-  const url = req.url ?? '/';
-  const q = url.indexOf('?');
-  const pathname = q === -1 ? url : url.slice(0, q);
-  const text = (status: number, body: string, headers: Record<string, string> = {}) => {
-    res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body), ...headers });
-    res.end(body);
-  };
-  if (pathname === WS_PATH) return text(426, 'Upgrade Required: this is the chat WebSocket endpoint\n', { Upgrade: 'websocket' });
-  const file = page.get(pathname === '/' ? '/index.html' : pathname);
-  if (file === undefined) return text(404, 'Not Found\n');
-  if (req.method !== 'GET' && req.method !== 'HEAD') return text(405, 'Method Not Allowed\n', { Allow: 'GET, HEAD' });
-  res.writeHead(200, { 'Content-Type': file.type, 'Content-Length': file.body.length, 'Cache-Control': 'no-cache', ...SECURITY_HEADERS });
-  res.end(req.method === 'HEAD' ? undefined : file.body);
 }
 
 interface NodeOptions {

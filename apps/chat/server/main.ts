@@ -11,6 +11,7 @@
  * HYPERWS_CHAT_HEARTBEAT_TIMEOUT_MS (each defaults to chat-server.ts's DEFAULT_HEARTBEAT),
  * HYPERWS_CHAT_NODE_TTL_MS (Redis mode, default 15000).
  */
+import { runUntilSignal } from 'hyperws/app-kit';
 import { DEFAULT_HEARTBEAT, startChatServer, type ChatServer, type ChatServerOptions } from './chat-server.js';
 
 export interface ChatCliOptions {
@@ -56,28 +57,16 @@ export async function runChat(cli: ChatCliOptions, io: Io): Promise<number> {
   if (cli.redis !== undefined) log(`node ${server.nodeId} sharing rooms through ${cli.redis}`);
   io.stdout.write(`hyperws chat: ${server.url}\n`);
 
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    const onSignal = (name: NodeJS.Signals) => {
-      process.removeListener('SIGINT', onSignal);
-      process.removeListener('SIGTERM', onSignal);
-      resolve(name);
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+  await runUntilSignal({
+    close(signal) {
+      log(`${signal}: closing ${server.wss.clients.size} connection${server.wss.clients.size === 1 ? '' : 's'}`);
+      return server.close();
+    },
+    // A second signal gives up on clients that do not finish their closing handshake.
+    force() {
+      log('second signal: dropping the remaining connections');
+      for (const ws of server.wss.clients) ws.terminate();
+    },
   });
-  log(`${signal}: closing ${server.wss.clients.size} connection${server.wss.clients.size === 1 ? '' : 's'}`);
-  // A second signal gives up on clients that do not finish their closing handshake.
-  const force = () => {
-    log('second signal: dropping the remaining connections');
-    for (const ws of server.wss.clients) ws.terminate();
-  };
-  process.once('SIGINT', force);
-  process.once('SIGTERM', force);
-  try {
-    await server.close();
-  } finally {
-    process.removeListener('SIGINT', force);
-    process.removeListener('SIGTERM', force);
-  }
   return 0;
 }

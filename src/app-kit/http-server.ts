@@ -1,0 +1,39 @@
+/**
+ * The listening life of an app's HTTP server and of the WebSocketServer
+ * attached to it: listen and report where (or why not), then close both,
+ * clients first. Owns no routing and no logging: those are the app's.
+ */
+import type { Server as HttpServer } from 'node:http';
+import type { AddressInfo, Server as NetServer } from 'node:net';
+import type { WebSocketServer } from '../node/websocket-server.js';
+import { WebSocket } from '../node/websocket.js';
+
+/**
+ * Listen on `host:port` (port 0 picks a free one); resolves with the bound
+ * address, or rejects with the listen error as Node raised it (`code`
+ * 'EADDRINUSE', 'EACCES'...), leaving no listener of ours behind.
+ */
+export function listen(server: NetServer, port: number, host: string): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.removeListener('error', reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
+
+/**
+ * Close every client with 1001 (Going Away) and the listener; resolves once
+ * each client has closed and the HTTP server has let go of its last
+ * connection. wss.close() does not close an HTTP server it was given, hence
+ * both here. To give up on slow clients meanwhile, terminate them.
+ */
+export async function closeServers(wss: WebSocketServer, http: HttpServer): Promise<void> {
+  const clients = [...wss.clients].filter((ws) => ws.readyState !== WebSocket.CLOSED);
+  const clientsClosed = clients.map((ws) => new Promise<void>((resolve) => ws.once('close', () => resolve())));
+  await new Promise<void>((resolve) => wss.close(() => resolve()));
+  const httpClosed = new Promise<void>((resolve) => http.close(() => resolve()));
+  http.closeIdleConnections();
+  await Promise.all([...clientsClosed, httpClosed]);
+}
