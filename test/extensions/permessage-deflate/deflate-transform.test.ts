@@ -2,13 +2,14 @@
 // sockets: round trips across sizes and context-takeover modes, the exact
 // bytes of the RFC's examples, the trailer rule, invalid data (1007), a
 // decompression bomb (1009 within bounded memory), dispose() while zlib
-// works, and the process-wide concurrency limiter.
+// works, and how the transform uses the process-wide concurrency limiter
+// (the limiter itself: zlib-limiter.test.ts).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { constants, inflateRawSync } from 'node:zlib';
 import { DEFLATE_DEFAULTS, DeflateTransform, type DeflateAgreement, type PerMessageDeflateOptions } from '../../../src/extensions/permessage-deflate/index.js';
 import { SYNC_ZLIB_LIMIT } from '../../../src/extensions/permessage-deflate/deflate-transform.js';
-import { ZlibLimiter, sharedLimiter } from '../../../src/extensions/permessage-deflate/zlib-limiter.js';
+import { sharedLimiter } from '../../../src/extensions/permessage-deflate/zlib-limiter.js';
 import { CloseCode } from '../../../src/protocol/close-code.js';
 import { ProtocolError } from '../../../src/protocol/errors.js';
 import { GiB, KiB, MiB, compressible, decode, decodeOk, encode, zeroBomb } from './helpers.js';
@@ -457,36 +458,6 @@ describe('dispose and the concurrency limiter', () => {
       sender.dispose();
       for (const r of receivers) r.dispose();
     }
-  });
-
-  test('ZlibLimiter: at most `limit` jobs at once, started in FIFO order', () => {
-    const limiter = new ZlibLimiter(2);
-    const started: number[] = [];
-    const releases: Array<() => void> = [];
-    for (let i = 0; i < 5; i++) {
-      limiter.run((release) => {
-        started.push(i);
-        releases[i] = release;
-      });
-    }
-    assert.deepEqual(started, [0, 1]);
-    assert.deepEqual({ active: limiter.active, waiting: limiter.waiting }, { active: 2, waiting: 3 });
-    releases[1]!(); // the second finishes first: the third (not any other) starts
-    assert.deepEqual(started, [0, 1, 2]);
-    releases[0]!();
-    assert.deepEqual(started, [0, 1, 2, 3]);
-    releases[3]!();
-    releases[2]!();
-    assert.deepEqual(started, [0, 1, 2, 3, 4]);
-    assert.deepEqual({ active: limiter.active, waiting: limiter.waiting }, { active: 1, waiting: 0 });
-    releases[4]!();
-    assert.deepEqual({ active: limiter.active, waiting: limiter.waiting }, { active: 0, waiting: 0 });
-  });
-
-  test('sharedLimiter: one limiter per distinct limit', () => {
-    assert.equal(sharedLimiter(3), sharedLimiter(3));
-    assert.notEqual(sharedLimiter(3), sharedLimiter(4));
-    assert.equal(sharedLimiter(3).limit, 3);
   });
 });
 
