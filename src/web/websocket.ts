@@ -13,6 +13,7 @@
 import { Buffer } from 'node:buffer';
 import { toUSVString } from 'node:util';
 import { WebSocket as NodeWebSocket, type ClientOptions } from '../node/websocket.js';
+import type { WsCloseEvent } from '../node/event-target.js';
 import { toArrayBuffer } from '../node/binary-data.js';
 import { ReadyState } from '../node/ready-state.js';
 import { isToken, parseWebSocketUrl } from '../handshake/index.js';
@@ -85,7 +86,8 @@ export class WebSocket extends EventTarget {
     ws.on('error', () => {
       this.#failed = true;
     });
-    ws.on('close', (code: number, reason: Buffer) => this.#onClose(code, reason));
+    // The Node API's CloseEvent carries wasClean as the core's lifecycle defines it.
+    ws.addEventListener('close', (event: WsCloseEvent) => this.#onClose(event.code, event.reason, event.wasClean));
   }
 
   /** The URL, serialized (ws: or wss:, http(s) already mapped). */
@@ -279,16 +281,16 @@ export class WebSocket extends EventTarget {
     this.dispatchEvent(new MessageEvent('message', { data: payload, origin: this.#origin }));
   }
 
-  #onClose(code: number, reason: Buffer): void {
+  #onClose(code: number, reason: string, closeHandshakeDone: boolean): void {
     this.#pending.length = 0;
-    // The Node client reports the peer's Close frame code, or 1006 when none
-    // arrived (1006 is never valid on the wire). A failed connection reports
-    // 1006 too, whatever code we sent.
-    const wasClean = !this.#failed && code !== 1006;
+    // Clean means Close frames went both ways (the core's lifecycle says so)
+    // and nothing failed on our side; otherwise the standard reports 1006,
+    // whatever code we sent.
+    const wasClean = closeHandshakeDone && !this.#failed;
     const event = new CloseEvent('close', {
       wasClean,
       code: wasClean ? code : 1006,
-      reason: wasClean ? reason.toString('utf8') : '',
+      reason: wasClean ? reason : '',
     });
     // Queue a task: close() while CONNECTING makes the Node client report synchronously.
     setImmediate(() => {
