@@ -3,6 +3,7 @@
  * validating parameters, the server's choice among offers, the client's
  * offer and its check of the server's answer. Pure: no zlib here.
  */
+import { DEFAULTS } from '../../protocol/options.js';
 import type { ExtensionOffer, ExtensionParam } from '../../handshake/index.js';
 import type { PerMessageDeflateOptions } from './options.js';
 
@@ -95,9 +96,9 @@ export function acceptOffer(
     const params = parseDeflateParams(offer.params, 'offer');
     if (typeof params === 'string') continue;
     const response: ExtensionParam[] = [];
-    const serverNoContextTakeover = params.serverNoContextTakeover || (options.serverNoContextTakeover ?? true);
+    const serverNoContextTakeover = params.serverNoContextTakeover || (options.serverNoContextTakeover ?? DEFAULTS.perMessageDeflate.serverNoContextTakeover);
     if (serverNoContextTakeover) response.push({ name: 'server_no_context_takeover', value: null });
-    const clientNoContextTakeover = options.clientNoContextTakeover ?? true;
+    const clientNoContextTakeover = options.clientNoContextTakeover ?? DEFAULTS.perMessageDeflate.clientNoContextTakeover;
     if (clientNoContextTakeover) response.push({ name: 'client_no_context_takeover', value: null });
     let serverBits = 15;
     if (params.serverMaxWindowBits !== undefined || options.serverMaxWindowBits !== undefined) {

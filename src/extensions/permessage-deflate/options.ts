@@ -7,6 +7,7 @@
  * borrowed while a message is (de)compressed). Messages under 1 KiB are sent
  * uncompressed: the CPU is not worth the bytes there.
  */
+import { DEFAULTS } from '../../protocol/options.js';
 import type { ZlibOptions } from 'node:zlib';
 
 export interface PerMessageDeflateOptions {
@@ -33,12 +34,8 @@ export interface PerMessageDeflateOptions {
   concurrencyLimit?: number;
 }
 
-export const DEFLATE_DEFAULTS = {
-  threshold: 1024,
-  concurrencyLimit: 10,
-  level: 1,
-  memLevel: 8,
-} as const;
+/** permessage-deflate's entries of the one defaults table (src/protocol/options.ts). */
+export const DEFLATE_DEFAULTS = DEFAULTS.perMessageDeflate;
 
 export function isWindowBits(value: unknown): value is number {
   return typeof value === 'number' && Number.isInteger(value) && value >= 8 && value <= 15;
