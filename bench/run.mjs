@@ -11,7 +11,7 @@
 //          exits 1 if any run reported errors), --out DIR (bench/results).
 // See bench/README.md.
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -171,6 +171,48 @@ function clientSide(name, size) {
   };
 }
 
+/** CPU seconds a process has used, from /proc (for a process that answers no IPC, like the CLI). */
+function procCpuSeconds(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in USER_HZ (100 on Linux)
+}
+
+/**
+ * The client as people run it from a shell: `hyperws connect --echo URL`
+ * (stdout to /dev/null), one connection, against ws's client library
+ * echoing on one connection (ws has no CLI of its own).
+ */
+function cliSide(name, size) {
+  return {
+    name,
+    impls: ['hyperws', 'ws'],
+    unit: 'msg/s',
+    async run(impl) {
+      let client = null;
+      let before = 0;
+      let clientCpu = 0;
+      try {
+        const result = await loadgen({ scenario: 'client-side', size, pipeline: 32, durationMs }, (line, gen) => {
+          if (line.measured) clientCpu = procCpuSeconds(client.pid) - before;
+          if (line.listening === undefined) return;
+          const url = `ws://127.0.0.1:${line.listening}/`;
+          client = impl === 'hyperws'
+            ? spawn(process.execPath, [join(here, '../bin/hyperws'), 'connect', '--echo', '--no-deflate', url], { stdio: ['ignore', 'ignore', 'pipe'] })
+            : spawn(process.execPath, [join(here, 'lib/client-echo.mjs'), 'ws', url, '1'], { stdio: ['pipe', 'pipe', 'inherit', 'ipc'] });
+          (impl === 'hyperws' ? client.stderr : client.stdout).once('data', () => {
+            before = procCpuSeconds(client.pid);
+            gen.stdin.write('go\n');
+          });
+        });
+        const value = result.messagesPerSecond;
+        return { value, perServerCpuSecond: clientCpu > 0 ? value * (durationMs / 1000) / clientCpu : 0, serverCpu: clientCpu, loadgenCpu: result.loadgenCpuSeconds, errors: { ...result.errors } };
+      } finally {
+        if (client) await stop(client);
+      }
+    },
+  };
+}
+
 const ALL = ['hyperws', 'ws', 'raw'];
 const scenarios = [
   throughput('small-echo', 'echo', ALL, { scenario: 'echo', connections: S.conns, size: 32, pipeline: 1, durationMs }, (r) => r.messagesPerSecond, 'msg/s'),
@@ -185,6 +227,8 @@ const scenarios = [
   memory('deflate-idle-memory', 'deflate', ['hyperws', 'ws'], { connections: S.deflateIdle, deflate: true, message: 4096 }),
   clientSide('client-32B', 32),
   clientSide('client-64KiB', 64 * 1024),
+  cliSide('cli-connect-32B', 32),
+  cliSide('cli-connect-64KiB', 64 * 1024),
 ].filter((s) => !only || only.has(s.name));
 
 // ---------------------------------------------------------------- run

@@ -183,6 +183,8 @@ async function clientSide() {
   await new Promise((resolve) => setTimeout(resolve, spec.durationMs));
   const result = { messagesPerSecond: Math.round(((echoes - startEchoes) / (performance.now() - start)) * 1000) };
   running = false;
+  // The measurement is over: the orchestrator reads the client's CPU time now, before the sockets close.
+  process.stdout.write(`${JSON.stringify({ measured: true })}\n`);
   for (const s of sockets) s.destroy();
   server.close();
   return result;

@@ -125,10 +125,16 @@ function connectOptions(values: Record<string, unknown>, positionals: string[]):
 }
 
 /** How a received message is printed (without the newline). */
+/** '00'..'ff' by byte value. */
+const HEX_BYTE: readonly string[] = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
+
 export function formatReceived(data: Buffer, isBinary: boolean): string {
   if (!isBinary) return `< ${data.toString('utf8')}`;
   const n = data.length;
-  const preview = [...data.subarray(0, BINARY_PREVIEW_BYTES)].map((b) => b.toString(16).padStart(2, '0')).join(' ');
+  // A table lookup per byte: this runs for every binary message --echo receives.
+  const shown = Math.min(n, BINARY_PREVIEW_BYTES);
+  let preview = shown > 0 ? HEX_BYTE[data[0]!]! : '';
+  for (let i = 1; i < shown; i++) preview += ` ${HEX_BYTE[data[i]!]!}`;
   return `< [binary ${n} byte${n === 1 ? '' : 's'}]${preview ? ` ${preview}` : ''}${n > BINARY_PREVIEW_BYTES ? ' …' : ''}`;
 }
 
@@ -178,12 +184,31 @@ export function connect(options: ConnectOptions, io: CliIo): Promise<number> {
         stream.write(`${line}\n`);
       }
     };
-    const print = (line: string) => writeLine(io.stdout, line);
     const status = (line: string) => writeLine(io.stderr, line);
+    // Received messages: at a terminal, one line at a time above the prompt;
+    // otherwise the lines of one tick leave in one write (a read carrying 32
+    // messages is one write to stdout, not 32), and a stdout that does not
+    // keep up pauses the socket instead of buffering without bound.
+    let pendingOut = '';
+    const flushOut = () => {
+      const text = pendingOut;
+      pendingOut = '';
+      if (text === '') return;
+      if (!io.stdout.write(text) && ws.readyState === WebSocket.OPEN && !ws.isPaused) {
+        ws.pause();
+        io.stdout.once('drain', () => ws.resume());
+      }
+    };
+    const print = (line: string) => {
+      if (rl && interactiveTty) return writeLine(io.stdout, line);
+      if (pendingOut === '') setImmediate(flushOut);
+      pendingOut += `${line}\n`;
+    };
 
     const finish = (code: number, lastLine?: string) => {
       if (finished) return;
       finished = true;
+      flushOut();
       if (executeTimer !== null) clearTimeout(executeTimer);
       process.removeListener('SIGINT', onSignal);
       process.removeListener('SIGTERM', onSignal);
