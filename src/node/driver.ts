@@ -5,7 +5,8 @@
  * projections of the connection's lifecycle, emitted from here.
  *
  * Owns: reading (pause/resume by the user and while a message is decoded),
- * writing (cork for the tick, small frames merged), backpressure (drain, the
+ * writing (small frames merged: replies to a chunk leave when it is
+ * processed, other writes at the end of the tick, corked), backpressure (drain, the
  * held pong), the transport's end (FIN when the lifecycle says we close
  * first, the close timer otherwise, destroy on terminate) and the events
  * 'message', 'ping', 'pong', 'error', 'drain' and 'close'. Must not touch: the
@@ -50,6 +51,8 @@ const enum Flag {
   Active = 8,
   /** 'error' was emitted once already. */
   ErrorEmitted = 16,
+  /** Input is being processed: what is written meanwhile leaves when it is done, in one write. */
+  Receiving = 32,
 }
 
 export class Driver implements ConnectionHandler, ConnectionOutput {
@@ -147,7 +150,9 @@ export class Driver implements ConnectionHandler, ConnectionOutput {
       if (cb) process.nextTick(cb, new Error('The socket is closed'));
       return;
     }
-    if (!(this.flags & Flag.Corked)) {
+    // Replies to what is being received (an echo, a pong) are flushed when the
+    // chunk is done; anything else waits for the end of the tick, corked.
+    if (!(this.flags & (Flag.Corked | Flag.Receiving))) {
       this.flags |= Flag.Corked;
       stream.cork();
       process.nextTick(uncork, this);
@@ -211,8 +216,14 @@ export class Driver implements ConnectionHandler, ConnectionOutput {
 
   /** @internal the shared 'data' listener */
   received(chunk: Buffer): void {
-    this.flags |= Flag.Active;
-    this.connection.receiveData(chunk);
+    if (this.flags & Flag.Receiving) return this.connection.receiveData(chunk); // re-entered from a listener
+    this.flags |= Flag.Active | Flag.Receiving;
+    try {
+      this.connection.receiveData(chunk);
+    } finally {
+      this.flags &= ~Flag.Receiving;
+      if (!(this.flags & Flag.Corked)) this.flush();
+    }
   }
 
   /** @internal the shared 'end' listener: the peer's FIN */
