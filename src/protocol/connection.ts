@@ -259,7 +259,7 @@ export class Connection implements ReceiverOwner {
 
   private release(): void {
     this.receiver?.drop();
-    this.sender?.clear(new Error('The connection was closed'));
+    this.sender?.clear();
     this.extension?.dispose();
   }
 

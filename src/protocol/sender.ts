@@ -176,10 +176,11 @@ export class Sender {
     else this.queue.whenIdle(fn);
   }
 
-  /** Drop what waits behind a transform; its callbacks get the error. */
-  clear(error: Error): void {
+  /** The connection is gone: drop what waits behind a transform; its callbacks get an error. */
+  clear(): void {
     this.pendingPong = null;
-    this.queue?.clear(error);
+    // Only made when something waits: an Error's stack trace is not free, and most connections queue nothing.
+    this.queue?.clear(new Error('The connection was closed'));
   }
 
   private push(frames: Buffer[], cb?: WriteCallback): void {

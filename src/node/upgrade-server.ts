@@ -1,0 +1,121 @@
+/**
+ * The server a WebSocketServer runs when it is given `port`: a net.Server
+ * that reads each connection's request head with the strict, bounded parser
+ * of src/handshake/request-head.ts, hands upgrade requests on (as node:http's
+ * 'upgrade' event would: an IncomingMessage, the socket, the bytes after the
+ * head) and answers every other request itself, then closes the connection.
+ *
+ * Why not node:http: an upgrade needs none of its request/response machinery,
+ * which costs CPU on every handshake and leaves per-socket state behind for
+ * the WebSocket's whole life (listener wrappers on the socket, parser
+ * fields). Servers the user passes (`server`) keep node:http, of course.
+ *
+ * Owns: reading heads, the handshake deadline of every connection (from
+ * accept until it upgrades or closes, whatever it sends meanwhile), refusing
+ * malformed or oversized heads (400, 431, 505) and answering non-upgrade
+ * requests. Must not touch: what makes an upgrade acceptable (the
+ * WebSocketServer and src/handshake decide).
+ */
+import { IncomingMessage } from 'node:http';
+import { createServer, type Server, type Socket } from 'node:net';
+import { buildRejectResponse, findHeadEnd, parseRequestHead, type RequestHead, type RequestHeadLimits } from '../handshake/index.js';
+
+export interface UpgradeServerOptions extends RequestHeadLimits {
+  /** Time a connection has to send a complete upgrade request, in ms (0: none). */
+  handshakeTimeout: number;
+  upgrade(req: IncomingMessage, socket: Socket, head: Buffer): void;
+  /**
+   * A complete request that is not an upgrade: the answer (status, reason,
+   * headers), sent with `Connection: close`.
+   */
+  request(req: IncomingMessage): { status: number; reason: string; headers?: Record<string, string> };
+}
+
+export interface UpgradeServer extends Server {
+  /** Destroy the connections still before their upgrade (at shutdown). */
+  dropPending(): void;
+}
+
+export function createUpgradeServer(options: UpgradeServerOptions): UpgradeServer {
+  const pending = new Set<Socket>();
+  const server = createServer({ noDelay: true }, (socket) => readHead(socket, options, pending)) as UpgradeServer;
+  server.dropPending = () => {
+    for (const socket of pending) socket.destroy();
+  };
+  return server;
+}
+
+/** One connection before its upgrade: gather the head, within the deadline and the size limit. */
+function readHead(socket: Socket, options: UpgradeServerOptions, pending: Set<Socket>): void {
+  pending.add(socket);
+  let buffered: Buffer | null = null;
+  const timer = options.handshakeTimeout > 0 ? setTimeout(() => socket.destroy(), options.handshakeTimeout) : null;
+  const done = () => {
+    if (timer !== null) clearTimeout(timer);
+    pending.delete(socket);
+    socket.removeListener('data', onData);
+    socket.removeListener('close', done);
+  };
+  const onData = (chunk: Buffer) => {
+    const from = buffered === null ? 0 : buffered.length;
+    const buffer = buffered === null ? chunk : Buffer.concat([buffered, chunk]);
+    const end = findHeadEnd(buffer, from);
+    if (end === -1) {
+      if (buffer.length >= options.maxHeadBytes) refuse(431, `Request head larger than ${options.maxHeadBytes} bytes`);
+      else buffered = buffer;
+      return;
+    }
+    const parsed = parseRequestHead(buffer, end, options);
+    if (!parsed.ok) return refuse(parsed.status, parsed.reason);
+    const upgrade = isUpgrade(parsed.head);
+    const req = incomingMessage(socket, parsed.head, upgrade);
+    if (!upgrade) {
+      const answer = options.request(req);
+      return refuse(answer.status, answer.reason, answer.headers);
+    }
+    done();
+    // Not flowing, not paused: the WebSocket's driver starts reading when it
+    // adds its listener (node:http leaves an upgraded socket the same way).
+    socket.pause();
+    (socket as { readableFlowing: boolean | null }).readableFlowing = null;
+    options.upgrade(req, socket, buffer.subarray(end));
+  };
+  const refuse = (status: number, reason: string, headers?: Record<string, string>) => {
+    done();
+    socket.removeListener('error', onError);
+    socket.on('error', onError);
+    socket.end(buildRejectResponse(status, reason, headers));
+    // A peer that never reads must not keep the socket alive.
+    setTimeout(() => socket.destroy(), 1000).unref();
+  };
+  socket.on('data', onData);
+  socket.on('close', done);
+  socket.on('error', onError);
+}
+
+function onError(this: Socket): void {
+  this.destroy();
+}
+
+/** An upgrade asks for one with Connection: upgrade and an Upgrade header (RFC 9110 7.8), on GET or not. */
+function isUpgrade(head: RequestHead): boolean {
+  const upgrade = head.headers['upgrade'];
+  const connection = head.headers['connection'];
+  return typeof upgrade === 'string' && typeof connection === 'string' && /(^|,)\s*upgrade\s*(,|$)/i.test(connection);
+}
+
+/** The request as node:http would present it to an 'upgrade' listener. */
+function incomingMessage(socket: Socket, head: RequestHead, upgrade: boolean): IncomingMessage {
+  const req = new IncomingMessage(socket);
+  req.method = head.method;
+  req.url = head.url;
+  req.httpVersionMajor = 1;
+  req.httpVersionMinor = head.versionMinor;
+  req.httpVersion = `1.${head.versionMinor}`;
+  req.headers = head.headers as IncomingMessage['headers'];
+  req.rawHeaders = head.rawHeaders;
+  req.complete = true;
+  (req as IncomingMessage & { upgrade: boolean }).upgrade = upgrade;
+  req.push(null); // no body: the stream is already at its end
+  return req;
+}
