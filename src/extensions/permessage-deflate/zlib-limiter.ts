@@ -15,7 +15,9 @@ export class ZlibLimiter {
   /** A release() further up the stack is starting waiting jobs in its loop. */
   private starting = false;
 
-  constructor(readonly limit: number) {}
+  constructor(readonly limit: number) {
+    if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`A zlib concurrency limit must be an integer >= 1 (got ${String(limit)})`);
+  }
 
   run(job: Job): void {
     // A free slot with jobs still waiting only exists while release() is

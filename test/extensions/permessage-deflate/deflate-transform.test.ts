@@ -408,6 +408,13 @@ describe('dispose and the concurrency limiter', () => {
     }
   });
 
+  test('a transform built directly (no options check) refuses a concurrencyLimit that is not an integer >= 1', () => {
+    // A limit of 0 would queue every large message for ever; 1.5 would let two run.
+    for (const concurrencyLimit of [0, 1.5, Number.NaN]) {
+      assert.throws(() => new DeflateTransform('server', NO_TAKEOVER, { concurrencyLimit }), RangeError, String(concurrencyLimit));
+    }
+  });
+
   test('50,000 jobs of a disposed transform waiting behind a busy slot all release at once, without overflowing the stack', { timeout: TIMEOUT }, async () => {
     // The limiter once started each next job from the release() before it:
     // these jobs, which release as they start, nested one frame each and threw

@@ -1,8 +1,8 @@
 // The process-wide zlib concurrency limiter on its own, with jobs the test
 // releases by hand: the bound, FIFO order, when a job starts (synchronously,
 // inside run() or inside the release() that frees its slot), long runs of
-// jobs that release at once (a loop, not recursion), releasing twice, and
-// what a job that throws leaves behind.
+// jobs that release at once (a loop, not recursion), releasing twice, what a
+// job that throws leaves behind, and which limits are accepted.
 // How DeflateTransform uses it (jobs of a disposed transform release at once)
 // is in deflate-transform.test.ts.
 import { describe, it } from 'node:test';
@@ -260,6 +260,14 @@ describe('ZlibLimiter', () => {
     releases[1]!();
     assert.deepEqual(order, ['B', 'C', 'D', 'E']);
     assert.deepEqual(counts(limiter), { active: 2, waiting: 1 });
+  });
+
+  it('the limit must be an integer >= 1', () => {
+    for (const limit of [0, -1, 1.5, 0.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+      assert.throws(() => new ZlibLimiter(limit), RangeError, String(limit));
+    }
+    assert.equal(new ZlibLimiter(1).limit, 1);
+    assert.equal(new ZlibLimiter(64).limit, 64);
   });
 });
 
