@@ -144,8 +144,9 @@ describe('TopicRegistry: unsubscribe', () => {
   });
 
   it("removes the topic from the subscriber's topics; leaving the last one forgets the subscriber (hasTopics false)", () => {
-    // pubsub.ts adds its 'close' listener when hasTopics is false: the
-    // membership must end exactly when the last topic is left.
+    // pubsub.ts adds its 'close' listener when hasTopics is false and removes
+    // it when hasTopics turns false: the membership must end exactly when the
+    // last topic is left.
     const { reg, own } = registry();
     const a = sub('a');
     reg.subscribe(a, 'x');
