@@ -41,6 +41,12 @@ export class PubSub {
   readonly adapter: PubSubAdapter;
   private readonly maxBackpressure: number;
   private readonly policy: BackpressurePolicy;
+  /**
+   * A subscriber's 'close' listener, from its first topic to its last: one
+   * function for all (EventEmitter calls it with the connection as `this`),
+   * so it can be removed again and costs no closure per connection.
+   */
+  private readonly forget: (this: WebSocket) => void;
 
   /** `server` emits 'close' when it shuts down: the adapter is closed then. */
   constructor(server: EventEmitter, options: PubSubOptions) {
@@ -48,10 +54,13 @@ export class PubSub {
     this.maxBackpressure = options.maxBackpressure ?? DEFAULT_MAX_BACKPRESSURE;
     this.policy = options.backpressurePolicy ?? 'close';
     if (this.policy !== 'close' && this.policy !== 'drop') throw new TypeError(`Unknown backpressurePolicy: ${String(this.policy)}`);
-    this.registry = new TopicRegistry((topic, interested) => {
+    const registry = (this.registry = new TopicRegistry((topic, interested) => {
       if (interested) this.adapter.subscribe(topic);
       else this.adapter.unsubscribe(topic);
-    });
+    }));
+    this.forget = function (this: WebSocket) {
+      registry.removeAll(this);
+    };
     this.adapter.attach((publication) => this.deliver(publication));
     server.once('close', () => void this.adapter.close());
   }
@@ -59,12 +68,15 @@ export class PubSub {
   subscribe(ws: WebSocket, topic: string): boolean {
     checkTopic(topic);
     if (ws.readyState !== ReadyState.OPEN) return false;
-    if (!this.registry.hasTopics(ws)) ws.once('close', () => this.registry.removeAll(ws));
+    if (!this.registry.hasTopics(ws)) ws.once('close', this.forget);
     return this.registry.subscribe(ws, topic);
   }
 
   unsubscribe(ws: WebSocket, topic: string): boolean {
-    return this.registry.unsubscribe(ws, topic);
+    if (!this.registry.unsubscribe(ws, topic)) return false;
+    // Left its last topic: a later subscribe adds the listener again.
+    if (!this.registry.hasTopics(ws)) ws.removeListener('close', this.forget);
+    return true;
   }
 
   /** Publish to local subscribers and, through the adapter, to other nodes. Returns local deliveries. */

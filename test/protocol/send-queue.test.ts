@@ -1,6 +1,6 @@
 // SendQueue and writeFrames on their own, against a recording output: which
 // buffers reach the output, in which order, with which callback, and when
-// whenIdle and the callbacks of dropped or failed messages run. Frames are
+// whenIdle and the callbacks of dropped, failed or empty messages run. Frames are
 // opaque to the queue, so they are short ASCII labels here. Only the public
 // exports are used (the queue may move into a sender module).
 import { describe, it } from 'node:test';
@@ -115,6 +115,20 @@ describe('writeFrames', () => {
         ['z', undefined],
       ],
     );
+  });
+});
+
+describe('writeFrames: no frames', () => {
+  it('writes nothing (never undefined); the callback gets null on a later tick', async () => {
+    const out = new RecordingOutput();
+    const { log, errors, cb } = callbackLog();
+    writeFrames(out, [], cb('empty'));
+    writeFrames(out, [], undefined);
+    assert.deepEqual(out.writes, []);
+    assert.deepEqual(log, [], 'not called synchronously');
+    await afterTicks();
+    assert.deepEqual(log, ['empty']);
+    assert.deepEqual(errors, [null]);
   });
 });
 
@@ -274,6 +288,165 @@ describe('SendQueue: transformed messages', () => {
     assert.deepEqual(log, ['t:deflate failed'], 'called once');
   });
 
+  it('a transform whose start() throws: nothing written, its callback gets the error on a later tick, the queue moves on', async () => {
+    const out = new RecordingOutput();
+    const q = new SendQueue(out);
+    const { log, errors, cb } = callbackLog();
+    const t = new ManualTransform();
+    const next = new ManualTransform();
+    const failure = new Error('encode threw');
+    q.pushTransform(t.start, cb('t'));
+    q.pushTransform(() => {
+      throw failure;
+    }, cb('thrower'));
+    q.push([frame('a')], cb('a'));
+    q.pushTransform(next.start, cb('next'));
+    t.finish(null, [frame('t')]); // starts the thrower: the throw must not reach this caller
+    assert.deepEqual(out.labels, ['t', 'a']);
+    assert.equal(next.starts, 1, 'the next transform started');
+    assert.deepEqual(log, []);
+    await afterTicks();
+    assert.deepEqual(log, ['thrower:encode threw']);
+    assert.equal(errors[0], failure, 'what start() threw, as is');
+    next.finish(null, [frame('n')]);
+    assert.deepEqual(out.labels, ['t', 'a', 'n']);
+    // Idle again: a plain push goes straight out, and whenIdle runs at once.
+    q.push([frame('b')]);
+    assert.deepEqual(out.labels, ['t', 'a', 'n', 'b']);
+    let idle = false;
+    q.whenIdle(() => (idle = true));
+    assert.equal(idle, true);
+  });
+
+  it('a start() that throws at once, on an idle queue, does not throw from pushTransform; a non-Error is wrapped', async () => {
+    const out = new RecordingOutput();
+    const q = new SendQueue(out);
+    const { log, errors, cb } = callbackLog();
+    q.pushTransform(() => {
+      throw new RangeError('bad payload');
+    }, cb('first'));
+    q.pushTransform(() => {
+      throw 'not an error';
+    }, cb('second'));
+    q.pushTransform(() => {
+      throw new Error('no callback to tell');
+    });
+    q.push([frame('a')]);
+    assert.deepEqual(out.labels, ['a']);
+    await afterTicks();
+    assert.deepEqual(log, ['first:bad payload', 'second:not an error']);
+    assert.ok(errors[0] instanceof RangeError);
+    assert.ok(errors[1] instanceof Error);
+    assert.equal((errors[1] as Error).cause, 'not an error');
+  });
+
+  it('a start() that throws and finishes later: the late frames are not written, the callback is called once', async () => {
+    const out = new RecordingOutput();
+    const q = new SendQueue(out);
+    const { log, cb } = callbackLog();
+    let late: Finish | null = null;
+    q.pushTransform((finish) => {
+      late = finish;
+      throw new Error('threw');
+    }, cb('t'));
+    q.push([frame('a')]);
+    late!(null, [frame('late')]);
+    late!(new Error('late failure'));
+    await afterTicks();
+    assert.deepEqual(out.labels, ['a']);
+    assert.deepEqual(log, ['t:threw']);
+  });
+
+  it('a start() that finishes, then throws: its frames are written, the error reaches the caller, the queue is not stuck', async () => {
+    const out = new RecordingOutput();
+    const q = new SendQueue(out);
+    const { log, cb } = callbackLog();
+    const t = new ManualTransform();
+    const after = new ManualTransform();
+    q.pushTransform(t.start);
+    q.pushTransform((finish) => {
+      finish(null, [frame('s')]);
+      throw new Error('threw after finishing');
+    }, cb('s'));
+    q.push([frame('a')]);
+    q.pushTransform(after.start);
+    // The finish that started it is the caller here (a zlib callback in real use).
+    assert.throws(() => t.finish(null, [frame('t')]), /threw after finishing/);
+    assert.deepEqual(out.labels, ['t', 's', 'a']);
+    assert.equal(out.writes[1]!.cb !== undefined, true, "s's callback goes with its frame");
+    assert.equal(after.starts, 1);
+    after.finish(null, [frame('after')]);
+    assert.deepEqual(out.labels, ['t', 's', 'a', 'after']);
+    await afterTicks();
+    assert.deepEqual(log, [], 'the output completes s, not the queue');
+  });
+
+  it('finish called more than once: only the first outcome counts', async () => {
+    for (const mode of ['inside start()', 'later'] as const) {
+      const out = new RecordingOutput();
+      const q = new SendQueue(out);
+      const { log, cb } = callbackLog();
+      const blocker = new ManualTransform();
+      const finishThrice = (finish: Finish): void => {
+        finish(null, [frame('t')]);
+        finish(null, [frame('again')]);
+        finish(new Error('and failed'));
+      };
+      q.pushTransform(blocker.start);
+      if (mode === 'later') {
+        let finishT: Finish | null = null;
+        q.pushTransform((finish) => (finishT = finish), cb('t'));
+        q.push([frame('a')]);
+        blocker.finish(null, [frame('b')]);
+        finishThrice(finishT!);
+      } else {
+        q.pushTransform(finishThrice, cb('t'));
+        q.push([frame('a')]);
+        blocker.finish(null, [frame('b')]);
+      }
+      await afterTicks();
+      assert.deepEqual(out.labels, ['b', 't', 'a'], mode);
+      assert.deepEqual(log, [], `${mode}: no error reported for a message that was written`);
+    }
+  });
+
+  for (const [name, frames] of [
+    ['no frames', undefined],
+    ['an empty frame list', []],
+  ] as const) {
+    it(`finish(null) with ${name}: nothing written (never undefined); the callback gets null on a later tick; the queue moves on`, async () => {
+      for (const mode of ['pending', 'sync'] as const) {
+        const out = new RecordingOutput();
+        const q = new SendQueue(out);
+        const { log, errors, cb } = callbackLog();
+        const t = new ManualTransform();
+        let idle = 0;
+        if (mode === 'pending') {
+          q.pushTransform(t.start, cb('empty'));
+          q.push([frame('a')], cb('a'));
+          q.whenIdle(() => idle++);
+          t.finish(null, frames && [...frames]);
+        } else {
+          q.pushTransform((finish) => finish(null, frames && [...frames]), cb('empty'));
+          q.push([frame('a')], cb('a'));
+          q.whenIdle(() => idle++);
+        }
+        assert.deepEqual(out.labels, ['a'], mode);
+        assert.ok(
+          out.writes.every((w) => Buffer.isBuffer(w.data)),
+          `${mode}: only buffers reach the output`,
+        );
+        assert.equal(idle, 1, mode);
+        assert.deepEqual(log, [], `${mode}: not called synchronously`);
+        await afterTicks();
+        assert.deepEqual(log, ['empty'], mode);
+        assert.deepEqual(errors, [null], mode);
+        out.complete();
+        assert.deepEqual(log, ['empty', 'a'], mode);
+      }
+    });
+  }
+
   it('a failed transform without a callback is dropped silently', async () => {
     const out = new RecordingOutput();
     const q = new SendQueue(out);
@@ -367,7 +540,7 @@ describe('SendQueue: whenIdle', () => {
     assert.deepEqual(out.labels, ['t1']);
   });
 
-  it('a second whenIdle while busy runs both functions', { todo: 'whenIdle keeps one function: a second call replaces the first, which never runs (latent: Connection registers once)' }, () => {
+  it('a second whenIdle while busy runs both functions', () => {
     const q = new SendQueue(new RecordingOutput());
     const t = new ManualTransform();
     const calls: string[] = [];
@@ -376,6 +549,65 @@ describe('SendQueue: whenIdle', () => {
     q.whenIdle(() => calls.push('second'));
     t.finish(null, [frame('t')]);
     assert.deepEqual(calls, ['first', 'second']);
+  });
+
+  it('functions given while busy run once each, in call order, those given during a later transform included', () => {
+    const out = new RecordingOutput();
+    const q = new SendQueue(out);
+    const [t1, t2] = [new ManualTransform(), new ManualTransform()];
+    const calls: string[] = [];
+    q.pushTransform(t1.start);
+    q.whenIdle(() => calls.push('1'));
+    q.pushTransform(t2.start);
+    q.whenIdle(() => calls.push('2'));
+    q.whenIdle(() => calls.push('3'));
+    t1.finish(null, [frame('t1')]);
+    assert.deepEqual(calls, []);
+    t2.finish(null, [frame('t2')]);
+    assert.deepEqual(calls, ['1', '2', '3']);
+    q.pushTransform(syncTransform([frame('later')]).start);
+    const t3 = new ManualTransform();
+    q.pushTransform(t3.start);
+    t3.finish(null, [frame('t3')]);
+    assert.deepEqual(calls, ['1', '2', '3'], 'none runs twice');
+  });
+
+  it('one that queues a transform makes the later ones wait for it; one given from a function runs after those already waiting', () => {
+    const out = new RecordingOutput();
+    const q = new SendQueue(out);
+    const t = new ManualTransform();
+    const more = new ManualTransform();
+    const calls: string[] = [];
+    q.pushTransform(t.start);
+    q.whenIdle(() => {
+      calls.push('1');
+      q.whenIdle(() => calls.push('4, given by 1'));
+      calls.push('1 returns'); // before 2 runs: one function at a time
+    });
+    q.whenIdle(() => {
+      calls.push('2');
+      q.pushTransform(more.start);
+    });
+    q.whenIdle(() => calls.push(`3 after ${out.labels.join(',')}`));
+    t.finish(null, [frame('t')]);
+    assert.deepEqual(calls, ['1', '1 returns', '2']);
+    more.finish(null, [frame('more')]);
+    assert.deepEqual(calls, ['1', '1 returns', '2', '3 after t,more', '4, given by 1']);
+  });
+
+  it('a function that throws: the error reaches the caller; the others still run the next time the queue is idle', () => {
+    const q = new SendQueue(new RecordingOutput());
+    const t = new ManualTransform();
+    const calls: string[] = [];
+    q.pushTransform(t.start);
+    q.whenIdle(() => {
+      throw new Error('idle failed');
+    });
+    q.whenIdle(() => calls.push('second'));
+    assert.throws(() => t.finish(null, [frame('t')]), /idle failed/);
+    assert.equal(calls.length, 0);
+    q.whenIdle(() => calls.push('third'));
+    assert.deepEqual(calls, ['second', 'third']);
   });
 });
 
@@ -424,10 +656,14 @@ describe('SendQueue: clear', () => {
     let idle = 0;
     q.pushTransform(t.start);
     q.whenIdle(() => idle++);
+    q.whenIdle(() => idle++);
     q.clear(new Error('gone'));
     t.finish(null, [frame('t')]);
     await afterTicks();
     assert.equal(idle, 0);
+    // Nor later, when the queue is idle again.
+    q.whenIdle(() => (idle += 10));
+    assert.equal(idle, 10);
   });
 
   it('on an idle queue, calls nothing', async () => {

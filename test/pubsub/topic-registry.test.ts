@@ -1,19 +1,21 @@
 // TopicRegistry on its own, with plain subscriber objects: the return values
-// of subscribe/unsubscribe, each side's bookkeeping (the topic's subscriber
-// set, the subscriber's own topic set), and the interest callback, which
-// must fire exactly when a topic gains its first or loses its last
-// subscriber (the adapter (un)subscribes on the broker then). The server-level
-// behaviour (publish, cleanup on close) is in topics.test.ts.
+// of subscribe/unsubscribe, each side's bookkeeping as seen through the
+// registry (a topic's subscribers; a subscriber's topics, isSubscribed,
+// hasTopics), and the interest callback, which must fire exactly when a topic
+// gains its first or loses its last subscriber (the adapter (un)subscribes on
+// the broker then). The registry keeps memberships itself: subscribers are
+// never written to. The server-level behaviour (publish, cleanup on close) is
+// in topics.test.ts.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { TopicRegistry } from '../../src/pubsub/topic-registry.js';
 
 interface Sub {
-  name: string;
-  _topics: Set<string> | null;
+  readonly name: string;
 }
 
-const sub = (name: string): Sub => ({ name, _topics: null });
+/** Frozen: a registry that wrote to its subscribers would throw (ES modules are strict). */
+const sub = (name: string): Sub => Object.freeze({ name });
 
 /** A registry whose interest changes are logged as 'topic+' / 'topic-'. */
 function registry() {
@@ -23,10 +25,10 @@ function registry() {
     const set = reg.subscribers(topic);
     return set && [...set].map((s) => s.name);
   };
-  return { reg, interest, names };
+  /** The subscriber's topics, in subscription order, as topicsOf returns them. */
+  const own = (s: Sub): string[] => [...reg.topicsOf(s)];
+  return { reg, interest, names, own };
 }
-
-const own = (s: Sub): string[] | null => (s._topics === null ? null : [...s._topics]);
 
 describe('TopicRegistry: subscribe', () => {
   it('true when new, false when repeated; interest only with the first subscriber', () => {
@@ -45,17 +47,54 @@ describe('TopicRegistry: subscribe', () => {
     assert.deepEqual([...reg.topicNames()], ['news']);
   });
 
-  it("the subscriber's own topic set is created on its first subscription and follows it", () => {
-    const { reg } = registry();
+  it("the subscriber's topics follow its subscriptions: topicsOf, isSubscribed, hasTopics", () => {
+    const { reg, own } = registry();
     const a = sub('a');
-    assert.equal(a._topics, null);
+    assert.equal(reg.hasTopics(a), false);
+    assert.deepEqual(own(a), []);
+    assert.equal(reg.isSubscribed(a, 'x'), false);
     reg.subscribe(a, 'x');
-    const set = a._topics;
-    assert.deepEqual(own(a), ['x']);
+    assert.equal(reg.hasTopics(a), true);
+    assert.equal(reg.isSubscribed(a, 'x'), true);
+    assert.equal(reg.isSubscribed(a, 'y'), false);
     reg.subscribe(a, 'y');
     reg.subscribe(a, 'x');
-    assert.equal(a._topics, set, 'the same set, not a new one per subscription');
-    assert.deepEqual(own(a), ['x', 'y']);
+    assert.deepEqual(own(a), ['x', 'y'], 'each topic once, in subscription order');
+    assert.equal(reg.isSubscribed(a, 'y'), true);
+  });
+
+  it("topicsOf returns a copy: changing it changes nothing in the registry, and it does not follow later changes", () => {
+    const { reg, interest, names } = registry();
+    const a = sub('a');
+    reg.subscribe(a, 'x');
+    const copy = reg.topicsOf(a);
+    assert.notEqual(reg.topicsOf(a), copy, 'a new set per call');
+    copy.add('y');
+    copy.delete('x');
+    assert.equal(reg.isSubscribed(a, 'x'), true);
+    assert.equal(reg.isSubscribed(a, 'y'), false);
+    assert.deepEqual([...reg.topicsOf(a)], ['x']);
+    reg.subscribe(a, 'z');
+    assert.deepEqual([...copy], ['y'], 'a snapshot');
+    copy.clear();
+    assert.equal(reg.hasTopics(a), true);
+    assert.deepEqual(names('x'), ['a']);
+    assert.deepEqual(interest, ['x+', 'z+']);
+    // A subscriber without topics gets an empty set it may change freely too.
+    const none = reg.topicsOf(sub('b'));
+    none.add('x');
+    assert.equal(reg.isSubscribed(sub('b'), 'x'), false);
+  });
+
+  it('memberships are per subscriber object, not by equal contents', () => {
+    const { reg, own } = registry();
+    const [a, twin] = [sub('a'), sub('a')];
+    reg.subscribe(a, 'x');
+    assert.equal(reg.isSubscribed(twin, 'x'), false);
+    assert.equal(reg.hasTopics(twin), false);
+    assert.deepEqual(own(twin), []);
+    assert.equal(reg.subscribe(twin, 'x'), true);
+    assert.equal(reg.subscriberCount('x'), 2);
   });
 
   it('topics are exact strings, independent of each other', () => {
@@ -76,8 +115,12 @@ describe('TopicRegistry: unsubscribe', () => {
     assert.equal(reg.subscribers('news'), undefined, 'no empty set left behind');
     reg.subscribe(a, 'news');
     assert.equal(reg.unsubscribe(b, 'news'), false);
-    assert.equal(b._topics, null);
+    assert.equal(reg.hasTopics(b), false);
+    assert.equal(reg.isSubscribed(b, 'news'), false);
+    assert.equal(reg.unsubscribe(a, 'sports'), false, 'a subscriber, but not to that topic');
+    assert.equal(reg.isSubscribed(a, 'news'), true);
     assert.deepEqual(names('news'), ['a']);
+    assert.equal(reg.subscribers('sports'), undefined);
     assert.deepEqual(interest, ['news+']);
   });
 
@@ -100,19 +143,26 @@ describe('TopicRegistry: unsubscribe', () => {
     assert.deepEqual(interest, ['news+', 'sports+', 'news-'], 'no second loss');
   });
 
-  it("removes the topic from the subscriber's own set, which stays (empty) until removeAll", () => {
-    // pubsub.ts takes `_topics === null` to mean "no close listener yet":
-    // emptying the set by unsubscribing must not reset it to null.
-    const { reg } = registry();
+  it("removes the topic from the subscriber's topics; leaving the last one forgets the subscriber (hasTopics false)", () => {
+    // pubsub.ts adds its 'close' listener when hasTopics is false and removes
+    // it when hasTopics turns false: the membership must end exactly when the
+    // last topic is left.
+    const { reg, own } = registry();
     const a = sub('a');
     reg.subscribe(a, 'x');
     reg.subscribe(a, 'y');
-    const set = a._topics;
     reg.unsubscribe(a, 'x');
     assert.deepEqual(own(a), ['y']);
+    assert.equal(reg.isSubscribed(a, 'x'), false);
+    assert.equal(reg.hasTopics(a), true, 'one topic left');
     reg.unsubscribe(a, 'y');
-    assert.equal(a._topics, set);
+    assert.equal(reg.hasTopics(a), false);
+    assert.equal(reg.isSubscribed(a, 'y'), false);
     assert.deepEqual(own(a), []);
+    // A new membership starts from nothing.
+    assert.equal(reg.subscribe(a, 'z'), true);
+    assert.equal(reg.hasTopics(a), true);
+    assert.deepEqual(own(a), ['z']);
   });
 
   it('interest flips every time a topic empties and fills again', () => {
@@ -130,14 +180,16 @@ describe('TopicRegistry: unsubscribe', () => {
 
 describe('TopicRegistry: removeAll', () => {
   it('removes every subscription of one subscriber; interest lost only where it was the last, in its subscription order', () => {
-    const { reg, interest, names } = registry();
+    const { reg, interest, names, own } = registry();
     const [a, b] = [sub('a'), sub('b')];
     for (const topic of ['z', 'y', 'x']) reg.subscribe(a, topic);
     reg.subscribe(b, 'y');
     interest.length = 0;
     reg.removeAll(a);
     assert.deepEqual(interest, ['z-', 'x-']);
-    assert.equal(a._topics, null);
+    assert.equal(reg.hasTopics(a), false);
+    assert.deepEqual(own(a), []);
+    for (const topic of ['z', 'y', 'x']) assert.equal(reg.isSubscribed(a, topic), false, topic);
     assert.deepEqual(names('y'), ['b']);
     assert.deepEqual(own(b), ['y']);
     assert.deepEqual([...reg.topicNames()], ['y']);
@@ -149,33 +201,37 @@ describe('TopicRegistry: removeAll', () => {
     const [a, b] = [sub('a'), sub('b')];
     reg.subscribe(b, 't');
     reg.removeAll(a);
-    assert.equal(a._topics, null);
+    assert.equal(reg.hasTopics(a), false);
+    assert.deepEqual(interest, ['t+'], 'b untouched');
+    assert.equal(reg.isSubscribed(b, 't'), true);
     reg.removeAll(b);
+    assert.equal(reg.hasTopics(b), false);
     reg.removeAll(b);
     assert.deepEqual(interest, ['t+', 't-']);
     assert.deepEqual([...reg.topicNames()], []);
   });
 
-  it('a subscriber emptied by unsubscribe is reset to null by removeAll, with no interest event', () => {
+  it('a subscriber emptied by unsubscribe is already forgotten: removeAll then does nothing, with no interest event', () => {
     const { reg, interest } = registry();
     const a = sub('a');
     reg.subscribe(a, 't');
     reg.unsubscribe(a, 't');
     reg.removeAll(a);
-    assert.equal(a._topics, null);
+    assert.equal(reg.hasTopics(a), false);
     assert.deepEqual(interest, ['t+', 't-']);
   });
 
-  it('after removeAll the same subscriber can subscribe again, with a new own set', () => {
-    const { reg, interest } = registry();
+  it('after removeAll the same subscriber can subscribe again, starting from no topic', () => {
+    const { reg, interest, own } = registry();
     const a = sub('a');
     reg.subscribe(a, 't');
-    const first = a._topics;
+    reg.subscribe(a, 'u');
     reg.removeAll(a);
     assert.equal(reg.subscribe(a, 't'), true);
-    assert.notEqual(a._topics, first);
-    assert.deepEqual(own(a), ['t']);
-    assert.deepEqual(interest, ['t+', 't-', 't+']);
+    assert.equal(reg.hasTopics(a), true);
+    assert.deepEqual(own(a), ['t'], 'u is not remembered');
+    assert.equal(reg.isSubscribed(a, 'u'), false);
+    assert.deepEqual(interest, ['t+', 'u+', 't-', 'u-', 't+']);
   });
 });
 
@@ -184,17 +240,17 @@ describe('TopicRegistry: consistency seen from the outside', () => {
     const seen: string[] = [];
     const a = sub('a');
     const reg: TopicRegistry<Sub> = new TopicRegistry<Sub>((topic, interested) => {
-      seen.push(`${topic}${interested ? '+' : '-'} count=${reg.subscriberCount(topic)} listed=${[...reg.topicNames()].includes(topic)} own=${a._topics?.has(topic) ?? 'null'}`);
+      seen.push(`${topic}${interested ? '+' : '-'} count=${reg.subscriberCount(topic)} listed=${[...reg.topicNames()].includes(topic)} own=${reg.isSubscribed(a, topic)} has=${reg.hasTopics(a)}`);
     });
     reg.subscribe(a, 't');
     reg.unsubscribe(a, 't');
     reg.subscribe(a, 'u');
     reg.removeAll(a);
     assert.deepEqual(seen, [
-      't+ count=1 listed=true own=true',
-      't- count=0 listed=false own=false',
-      'u+ count=1 listed=true own=true',
-      'u- count=0 listed=false own=false',
+      't+ count=1 listed=true own=true has=true',
+      't- count=0 listed=false own=false has=false',
+      'u+ count=1 listed=true own=true has=true',
+      'u- count=0 listed=false own=false has=false',
     ]);
   });
 

@@ -236,6 +236,48 @@ test('subscriptions end when the connection closes (client close and terminate)'
   assert.equal(wss.publish('shared', 'late'), 0);
 });
 
+test('the close listener lives as long as the membership: subscribe/unsubscribe cycles add none', T, async (t) => {
+  const started = await startServer();
+  t.after(() => closeServer(started.wss));
+  const { wss } = started;
+  const a = await connectLogging(started);
+  const warnings: Error[] = [];
+  const onWarning = (w: Error): void => void warnings.push(w);
+  process.on('warning', onWarning);
+  t.after(() => process.removeListener('warning', onWarning));
+
+  const base = a.peer.listenerCount('close');
+  a.peer.subscribe('t');
+  assert.equal(a.peer.listenerCount('close'), base + 1, 'one with the first topic');
+  a.peer.subscribe('u');
+  a.peer.unsubscribe('t');
+  assert.equal(a.peer.listenerCount('close'), base + 1, 'still one while a topic is left');
+  a.peer.unsubscribe('u');
+  assert.equal(a.peer.listenerCount('close'), base, 'none once the last topic is left');
+  // A connection that toggles one topic for its whole life.
+  for (let i = 0; i < 50; i++) {
+    assert.equal(a.peer.subscribe('t'), true);
+    assert.equal(a.peer.unsubscribe('t'), true);
+  }
+  assert.equal(a.peer.listenerCount('close'), base);
+  assert.equal(a.peer.unsubscribe('t'), false);
+  assert.equal(a.peer.listenerCount('close'), base, 'an unsubscribe that removes nothing removes no listener');
+
+  // The membership after the cycles still ends when the connection closes.
+  a.peer.subscribe('t');
+  a.peer.subscribe('u');
+  const closed = once(a.peer, 'close');
+  a.ws.close(1000);
+  await closed;
+  assert.equal(wss.subscriberCount('t'), 0);
+  assert.deepEqual([...pubsubOf(wss)!.registry.topicNames()], []);
+  await new Promise((resolve) => setImmediate(resolve)); // a warning is emitted on a later tick
+  assert.deepEqual(
+    warnings.filter((w) => w.name === 'MaxListenersExceededWarning'),
+    [],
+  );
+});
+
 /** An adapter that records every call the server makes. */
 class RecordingAdapter implements PubSubAdapter {
   readonly calls: string[] = [];

@@ -30,7 +30,7 @@ export interface PerMessageDeflateOptions {
   zlibInflateOptions?: Pick<ZlibOptions, 'chunkSize'>;
   /** Messages smaller than this many bytes are sent uncompressed (default 1024). */
   threshold?: number;
-  /** How many zlib operations may run at once in this process (default 10). */
+  /** How many zlib operations may run at once in this process: an integer >= 1 (default 10). */
   concurrencyLimit?: number;
 }
 
@@ -47,7 +47,9 @@ export function checkOptions(options: PerMessageDeflateOptions): void {
     if (value !== undefined && !isWindowBits(value)) throw new RangeError(`perMessageDeflate.${key} must be an integer from 8 to 15`);
   }
   if (options.threshold !== undefined && !(options.threshold >= 0)) throw new RangeError('perMessageDeflate.threshold must be >= 0');
-  if (options.concurrencyLimit !== undefined && !(options.concurrencyLimit >= 1)) {
-    throw new RangeError('perMessageDeflate.concurrencyLimit must be >= 1');
+  // A fractional limit would act as the next integer up (1.5 lets two jobs run) and key its own limiter.
+  const limit = options.concurrencyLimit;
+  if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1)) {
+    throw new RangeError('perMessageDeflate.concurrencyLimit must be an integer >= 1');
   }
 }

@@ -3,7 +3,9 @@
  * context takeover: such a stream holds no state between messages, so any
  * connection can borrow one and hand it back after a reset. An idle
  * connection then costs no zlib memory at all. Pools are keyed by the zlib
- * parameters and hold at most MAX_IDLE idle streams each.
+ * parameters and hold at most MAX_IDLE idle streams each. A stream handed
+ * back with anything left in it (unread output, unprocessed input, an
+ * ended side) is closed instead of pooled.
  */
 import { constants, createDeflateRaw, createInflateRaw, type DeflateRaw, type InflateRaw } from 'node:zlib';
 
@@ -62,12 +64,30 @@ export function returnInflater(windowBits: number, chunkSize: number | undefined
 function giveBack<T extends DeflateRaw | InflateRaw>(pools: Map<string, T[]>, key: string, stream: T): void {
   let pool = pools.get(key);
   if (!pool) pools.set(key, (pool = []));
-  // A stream that saw a BFINAL block has ended its readable side for good:
-  // reset() cannot revive it, and the next borrower would fail.
-  if (pool.length < MAX_IDLE && !stream.destroyed && !stream.readableEnded) {
+  if (pool.length < MAX_IDLE && isClean(stream)) {
     stream.reset();
     pool.push(stream);
   } else {
     stream.close();
   }
+}
+
+/**
+ * Can the next borrower use this stream as new once it is reset? reset()
+ * only resets zlib's state: it neither empties the stream's buffers nor
+ * revives an ended side.
+ */
+function isClean(stream: DeflateRaw | InflateRaw): boolean {
+  return (
+    !stream.destroyed &&
+    // A block with BFINAL set ended the readable side for good; end() the writable side.
+    !stream.readableEnded &&
+    !stream.writableEnded &&
+    // Output nobody read would be the next borrower's first 'data'.
+    stream.readableLength === 0 &&
+    // Input not yet processed (a write still in the thread pool) would be
+    // compressed into the next borrower's output, and resetting zlib under
+    // it is not safe.
+    stream.writableLength === 0
+  );
 }

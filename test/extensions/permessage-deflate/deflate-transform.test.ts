@@ -408,6 +408,43 @@ describe('dispose and the concurrency limiter', () => {
     }
   });
 
+  test('a transform built directly (no options check) refuses a concurrencyLimit that is not an integer >= 1', () => {
+    // A limit of 0 would queue every large message for ever; 1.5 would let two run.
+    for (const concurrencyLimit of [0, 1.5, Number.NaN]) {
+      assert.throws(() => new DeflateTransform('server', NO_TAKEOVER, { concurrencyLimit }), RangeError, String(concurrencyLimit));
+    }
+  });
+
+  test('50,000 jobs of a disposed transform waiting behind a busy slot all release at once, without overflowing the stack', { timeout: TIMEOUT }, async () => {
+    // The limiter once started each next job from the release() before it:
+    // these jobs, which release as they start, nested one frame each and threw
+    // RangeError from the busy encode's zlib callback, losing a slot for good.
+    const limiter = sharedLimiter(1);
+    const busy = new DeflateTransform('server', NO_TAKEOVER, ONE);
+    const gone = new DeflateTransform('server', NO_TAKEOVER, ONE);
+    const after = new DeflateTransform('server', NO_TAKEOVER, ONE);
+    try {
+      const pending = encode(busy, compressible(4 * MiB));
+      assert.equal(limiter.active, 1);
+      gone.dispose();
+      // Above SYNC_ZLIB_LIMIT: past the fast path, so each call queues a job (the same buffer each time).
+      const payload = [compressible(ASYNC_SIZE)];
+      let called = 0;
+      for (let i = 0; i < 50_000; i++) gone.decode(payload, 0, () => called++);
+      assert.deepEqual({ active: limiter.active, waiting: limiter.waiting }, { active: 1, waiting: 50_000 });
+      await pending;
+      assert.deepEqual({ active: limiter.active, waiting: limiter.waiting }, { active: 0, waiting: 0 });
+      assert.equal(called, 0);
+      // No slot lost: the next large message goes through.
+      assert.ok((await encode(after, compressible(ASYNC_SIZE))).length > 0);
+      assert.equal(limiter.active, 0);
+    } finally {
+      busy.dispose();
+      gone.dispose();
+      after.dispose();
+    }
+  });
+
   test('dispose() during an encode: its callback never comes, its slot is released', { timeout: TIMEOUT }, async () => {
     for (const agreement of [NO_TAKEOVER, TAKEOVER]) {
       const limiter = sharedLimiter(1);

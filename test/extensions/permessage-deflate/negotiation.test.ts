@@ -258,6 +258,18 @@ describe('acceptOffer (server)', () => {
     assert.throws(() => clientPerMessageDeflate({ threshold: -1 }), RangeError);
     assert.throws(() => clientPerMessageDeflate({ concurrencyLimit: 0 }), RangeError);
   });
+
+  test('concurrencyLimit must be an integer >= 1', () => {
+    // 1.5 would let two jobs run at once under a limiter keyed 1.5.
+    for (const concurrencyLimit of [0, -1, 0.5, 1.5, 10.1, Number.NaN, Number.POSITIVE_INFINITY]) {
+      assert.throws(() => serverPerMessageDeflate({ concurrencyLimit }), { name: 'RangeError', message: /concurrencyLimit must be an integer >= 1/ }, String(concurrencyLimit));
+      assert.throws(() => clientPerMessageDeflate({ concurrencyLimit }), RangeError, String(concurrencyLimit));
+    }
+    for (const concurrencyLimit of [1, 2, 10, 1000]) {
+      assert.doesNotThrow(() => serverPerMessageDeflate({ concurrencyLimit }));
+      assert.doesNotThrow(() => clientPerMessageDeflate({ concurrencyLimit }));
+    }
+  });
 });
 
 describe('clientOffer', () => {
