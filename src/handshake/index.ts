@@ -36,4 +36,4 @@ export {
   type UpgradeResponseResult,
 } from './client-handshake.js';
 export { parseWebSocketUrl, pathnameOf, webSocketUrl, type WebSocketUrlOptions, type WebSocketUrlResult } from './websocket-url.js';
-export { findHeadEnd, parseRequestHead, type RequestHead, type RequestHeadLimits, type RequestHeadResult } from './request-head.js';
+export { findHeadEnd, isPlausibleRequestStart, parseRequestHead, type RequestHead, type RequestHeadLimits, type RequestHeadResult } from './request-head.js';

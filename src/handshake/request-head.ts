@@ -49,6 +49,25 @@ export function findHeadEnd(buffer: Buffer, from = 0): number {
   return at === -1 ? -1 : at + 4;
 }
 
+/** Longer methods are not worth waiting for (the registered ones have at most 17 letters). */
+const MAX_METHOD_LENGTH = 32;
+
+/**
+ * Can these first bytes of a connection still become a request line? They
+ * cannot once the method (the bytes before the first space) holds a byte
+ * that is no token character, or grows past 32 bytes: a TLS ClientHello or
+ * other non-HTTP bytes are then refused at once, without waiting for a head.
+ */
+export function isPlausibleRequestStart(buffer: Buffer): boolean {
+  const n = Math.min(buffer.length, MAX_METHOD_LENGTH + 1);
+  for (let i = 0; i < n; i++) {
+    const c = buffer[i]!;
+    if (c === 0x20) return i > 0;
+    if (c >= 128 || !isToken(String.fromCharCode(c))) return false;
+  }
+  return n <= MAX_METHOD_LENGTH;
+}
+
 // Fields node:http keeps only once (the first wins), from its own list.
 const SINGLE = new Set([
   'age', 'authorization', 'content-length', 'content-type', 'etag', 'expires', 'from', 'host', 'if-modified-since',

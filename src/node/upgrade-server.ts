@@ -18,7 +18,7 @@
  */
 import { IncomingMessage } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
-import { buildRejectResponse, findHeadEnd, parseRequestHead, type RequestHead, type RequestHeadLimits } from '../handshake/index.js';
+import { buildRejectResponse, findHeadEnd, isPlausibleRequestStart, parseRequestHead, type RequestHead, type RequestHeadLimits } from '../handshake/index.js';
 
 export interface UpgradeServerOptions extends RequestHeadLimits {
   /** Time a connection has to send a complete upgrade request, in ms (0: none). */
@@ -61,7 +61,8 @@ function readHead(socket: Socket, options: UpgradeServerOptions, pending: Set<So
     const buffer = buffered === null ? chunk : Buffer.concat([buffered, chunk]);
     const end = findHeadEnd(buffer, from);
     if (end === -1) {
-      if (buffer.length >= options.maxHeadBytes) refuse(431, `Request head larger than ${options.maxHeadBytes} bytes`);
+      if (from === 0 && !isPlausibleRequestStart(buffer)) refuse(400, 'Malformed request line');
+      else if (buffer.length >= options.maxHeadBytes) refuse(431, `Request head larger than ${options.maxHeadBytes} bytes`);
       else buffered = buffer;
       return;
     }

@@ -10,7 +10,7 @@
  * written once, and the socket closed. Accepted sockets become WebSocket instances.
  */
 import { EventEmitter } from 'node:events';
-import { createServer, STATUS_CODES, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
@@ -28,6 +28,7 @@ import type { ServerExtension } from '../extensions/extension.js';
 import { serverPerMessageDeflate, type PerMessageDeflateOptions } from '../extensions/permessage-deflate/index.js';
 import { Heartbeat, type HeartbeatOptions } from './heartbeat.js';
 import { ReadyState } from './ready-state.js';
+import { createUpgradeServer, type UpgradeServer } from './upgrade-server.js';
 import { WebSocket, openWebSocket } from './websocket.js';
 
 export interface VerifyClientInfo {
@@ -85,15 +86,12 @@ export interface ServerOptions {
 }
 
 
-const kHandshakeTimer = Symbol('hyperws.handshakeTimer');
-type TimedSocket = Socket & { [kHandshakeTimer]?: NodeJS.Timeout };
-
 export class WebSocketServer extends EventEmitter {
   readonly options: ServerOptions & { maxPayload: number; clientTracking: boolean };
   /** Connected clients (when clientTracking is on). */
   clients: Set<WebSocket> = new Set();
   /** The HTTP server whose upgrades we take (ours or the user's); null in noServer mode and once closed. */
-  private server: HttpServer | HttpsServer | null = null;
+  private server: HttpServer | HttpsServer | UpgradeServer | null = null;
   /** Every accepted connection shares these resolved settings. */
   private readonly settings: ConnectionSettings;
   /** 'close' listener of every tracked connection: one function per server, not a closure per connection. */
@@ -125,32 +123,17 @@ export class WebSocketServer extends EventEmitter {
       fragmentSize: options.fragmentSize,
     });
 
+    const emitConnection = (ws: WebSocket, req: IncomingMessage) => this.emit('connection', ws, req);
     if (options.port !== undefined) {
-      const server = createServer((req, res) => {
-        // Node only emits 'upgrade' when both Upgrade and Connection: upgrade
-        // are present. A request that tries to be a handshake but lacks one
-        // of them lands here: refuse it as a bad handshake (400 + reason,
-        // connection closed), not as a plain request that needs an upgrade.
-        const h = req.headers;
-        const attempt = h['upgrade'] !== undefined || h['sec-websocket-key'] !== undefined || h['sec-websocket-version'] !== undefined;
-        const checked = attempt ? validateUpgradeRequest(req) : null;
-        if (checked !== null && !checked.ok) {
-          const reason = Buffer.from(checked.reason);
-          res.writeHead(checked.status, {
-            ...checked.headers,
-            'Content-Length': reason.length,
-            'Content-Type': 'text/plain; charset=utf-8',
-            Connection: 'close',
-          });
-          res.end(reason);
-          return;
-        }
-        const body = STATUS_CODES[426]!;
-        res.writeHead(426, { 'Content-Length': body.length, 'Content-Type': 'text/plain' });
-        res.end(body);
+      // Our own port: heads are read by the upgrade server, not node:http (see upgrade-server.ts).
+      const server = createUpgradeServer({
+        handshakeTimeout: options.handshakeTimeout ?? DEFAULTS.handshakeTimeout,
+        maxHeadBytes: DEFAULTS.maxHeaderSize,
+        maxFields: DEFAULTS.maxHeaderFields,
+        upgrade: (req, socket, head) => this.handleUpgrade(req, socket, head, emitConnection),
+        request: answerPlainRequest,
       });
       this.ownsServer = true;
-      this.guardHandshakes(server, options.handshakeTimeout ?? DEFAULTS.handshakeTimeout);
       server.listen(options.port, options.host, options.backlog, callback);
       this.server = server;
     } else if (options.server) {
@@ -160,7 +143,6 @@ export class WebSocketServer extends EventEmitter {
       const server = this.server;
       const onListening = () => this.emit('listening');
       const onError = (error: Error) => this.emit('error', error);
-      const emitConnection = (ws: WebSocket, req: IncomingMessage) => this.emit('connection', ws, req);
       const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket, head, emitConnection);
       server.on('listening', onListening);
       server.on('error', onError);
@@ -213,7 +195,7 @@ export class WebSocketServer extends EventEmitter {
       };
       for (const ws of pending) ws.once('close', done);
       server.close(() => done());
-      server.closeIdleConnections?.();
+      (server as UpgradeServer).dropPending();
     } else {
       process.nextTick(finish);
     }
@@ -271,7 +253,6 @@ export class WebSocketServer extends EventEmitter {
   ): void {
     if (!socket.readable || !socket.writable) return void socket.destroy();
     if (this.state !== 'running') return this.refuse(socket, req, 503, 'The server is shutting down');
-    clearHandshakeTimer(socket as TimedSocket);
     let protocol: string | undefined;
     if (protocols.length > 0) {
       // ws's default without handleProtocols: the client's first preference.
@@ -318,7 +299,6 @@ export class WebSocketServer extends EventEmitter {
 
   /** Refuse the handshake: plain-text HTTP error, written once, socket closed. */
   private refuse(socket: Duplex, req: IncomingMessage, status: number, reason: string, headers?: Record<string, string>): void {
-    clearHandshakeTimer(socket as TimedSocket);
     if (this.listenerCount('wsClientError') > 0) {
       const error = Object.assign(new Error(reason), { statusCode: status });
       this.emit('wsClientError', error, socket, req);
@@ -326,16 +306,20 @@ export class WebSocketServer extends EventEmitter {
     }
     abortHandshake(socket, status, reason, headers);
   }
+}
 
-  /** Drop connections that do not complete a request in time (slowloris). */
-  private guardHandshakes(server: HttpServer, timeout: number): void {
-    if (!(timeout > 0)) return;
-    server.on('connection', (socket: TimedSocket) => {
-      socket[kHandshakeTimer] = setTimeout(destroySocket, timeout, socket);
-      socket.on('close', onGuardedSocketClose);
-    });
-    server.on('request', (req: IncomingMessage) => clearHandshakeTimer(req.socket as TimedSocket));
-  }
+/**
+ * The answer to a request on our own port that is not an upgrade. Node's
+ * parser only treats a request with both Upgrade and Connection: upgrade as
+ * one; a request that tries to be a handshake but lacks one of them is
+ * refused as a bad handshake (400 and the reason), anything else gets 426.
+ */
+function answerPlainRequest(req: IncomingMessage): { status: number; reason: string; headers?: Record<string, string> } {
+  const h = req.headers;
+  const attempt = h['upgrade'] !== undefined || h['sec-websocket-key'] !== undefined || h['sec-websocket-version'] !== undefined;
+  const checked = attempt ? validateUpgradeRequest(req) : null;
+  if (checked !== null && !checked.ok) return { status: checked.status, reason: checked.reason, ...(checked.headers ? { headers: checked.headers } : {}) };
+  return { status: 426, reason: STATUS_CODES[426]! };
 }
 
 export function abortHandshake(socket: Duplex, status: number, reason: string, headers?: Record<string, string>): void {
@@ -345,24 +329,6 @@ export function abortHandshake(socket: Duplex, status: number, reason: string, h
   socket.once('finish', () => socket.destroy());
   // A peer that never reads must not keep the socket alive.
   setTimeout(() => socket.destroy(), 1000).unref();
-}
-
-function clearHandshakeTimer(socket: TimedSocket): void {
-  const timer = socket[kHandshakeTimer];
-  if (timer !== undefined) {
-    clearTimeout(timer);
-    socket[kHandshakeTimer] = undefined;
-    socket.removeListener('close', onGuardedSocketClose);
-  }
-}
-
-// Shared listeners (no closure per connection: it matters at 100k connections).
-function onGuardedSocketClose(this: TimedSocket): void {
-  clearHandshakeTimer(this);
-}
-
-function destroySocket(socket: Duplex): void {
-  socket.destroy();
 }
 
 function onHandshakeSocketError(this: Duplex): void {

@@ -23,6 +23,10 @@ export const DEFAULTS = {
   closeTimeout: 30_000,
   /** Time an opening handshake may take on a server, in ms (0: none). Clients have none unless asked. */
   handshakeTimeout: 10_000,
+  /** Largest HTTP request head a server we create accepts, in bytes (as node:http's default). Above it: 431. */
+  maxHeaderSize: 16 * 1024,
+  /** Most header fields in a request to a server we create (a browser sends about 20). Above it: 431. */
+  maxHeaderFields: 100,
   /** Redirects a client follows (with followRedirects) before failing. */
   maxRedirects: 10,
   /** Unsent bytes above which a topic subscriber gets no more publications. */

@@ -1,7 +1,7 @@
 // The strict, bounded HTTP/1.1 request-head parser of the upgrade server.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { findHeadEnd, parseRequestHead } from '../../src/handshake/request-head.js';
+import { findHeadEnd, isPlausibleRequestStart, parseRequestHead } from '../../src/handshake/request-head.js';
 
 const LIMITS = { maxHeadBytes: 16 * 1024, maxFields: 100 };
 
@@ -22,6 +22,17 @@ describe('findHeadEnd', () => {
     assert.equal(findHeadEnd(buffer), buffer.length - 5);
     assert.equal(findHeadEnd(buffer, 26), buffer.length - 5, 'resumed 2 bytes before the end of the head');
     assert.equal(findHeadEnd(Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n')), -1);
+  });
+});
+
+describe('isPlausibleRequestStart', () => {
+  it('a method so far, or a method and a space: plausible; a TLS ClientHello or a long run without a space: not', () => {
+    assert.equal(isPlausibleRequestStart(Buffer.from('GE')), true);
+    assert.equal(isPlausibleRequestStart(Buffer.from('GET /')), true);
+    assert.equal(isPlausibleRequestStart(Buffer.from([0x16, 0x03, 0x01, 0x02])), false, 'TLS handshake record');
+    assert.equal(isPlausibleRequestStart(Buffer.from(' GET')), false, 'no method');
+    assert.equal(isPlausibleRequestStart(Buffer.from('A'.repeat(33))), false);
+    assert.equal(isPlausibleRequestStart(Buffer.from('A'.repeat(32))), true);
   });
 });
 
