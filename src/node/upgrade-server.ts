@@ -55,6 +55,7 @@ function readHead(socket: Socket, options: UpgradeServerOptions, pending: Set<So
     pending.delete(socket);
     socket.removeListener('data', onData);
     socket.removeListener('close', done);
+    socket.removeListener('error', onError);
   };
   const onData = (chunk: Buffer) => {
     const from = buffered === null ? 0 : buffered.length;
@@ -83,7 +84,6 @@ function readHead(socket: Socket, options: UpgradeServerOptions, pending: Set<So
   };
   const refuse = (status: number, reason: string, headers?: Record<string, string>) => {
     done();
-    socket.removeListener('error', onError);
     socket.on('error', onError);
     socket.end(buildRejectResponse(status, reason, headers));
     // A peer that never reads must not keep the socket alive.

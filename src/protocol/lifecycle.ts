@@ -61,15 +61,32 @@ const EMPTY: Buffer = Buffer.alloc(0);
 /** The WebSocket API's readyState for each phase (CONNECTING belongs to the opening handshake). */
 const READY_STATE = [0, 1, 2, 2, 3] as const;
 
+/** What closing leaves behind; created when closing begins, so an open connection carries none. */
+interface CloseRecord {
+  sent: CloseFrame | null;
+  received: CloseFrame | null;
+  failure: ProtocolError | null;
+}
+
 export class Lifecycle {
   phase: Phase = Phase.Open;
   cause: Cause = Cause.None;
+  private record: CloseRecord | null = null;
+
   /** Our Close frame (1005 when it carried no code), once sent. */
-  closeSent: CloseFrame | null = null;
+  get closeSent(): CloseFrame | null {
+    return this.record?.sent ?? null;
+  }
+
   /** The peer's Close frame (1005 when it carried no code), once received. */
-  closeReceived: CloseFrame | null = null;
+  get closeReceived(): CloseFrame | null {
+    return this.record?.received ?? null;
+  }
+
   /** The error that failed the connection, if it failed. */
-  failure: ProtocolError | null = null;
+  get failure(): ProtocolError | null {
+    return this.record?.failure ?? null;
+  }
 
   /** Can application data, pings and pongs still be sent? (not after our Close frame) */
   get canSend(): boolean {
@@ -93,8 +110,9 @@ export class Lifecycle {
 
   /** The close code reported to the application: the peer's, ours on failure, else 1006. */
   get closeCode(): number {
-    if (this.closeReceived !== null) return this.closeReceived.code;
-    if (this.failure !== null) return this.failure.closeCode;
+    const record = this.record;
+    if (record?.received) return record.received.code;
+    if (record?.failure) return record.failure.closeCode;
     return CloseCode.AbnormalClosure;
   }
 
@@ -116,18 +134,18 @@ export class Lifecycle {
 
   /** Our Close frame went out. */
   sentClose(frame: CloseFrame): void {
-    this.closeSent = frame;
+    this.closing().sent = frame;
     if (this.phase === Phase.Open) this.phase = Phase.ClosingByUs;
   }
 
   /** The peer's Close frame arrived (ours is sent in answer, if it was not already). */
   receivedClose(frame: CloseFrame): void {
-    this.closeReceived = frame;
+    this.closing().received = frame;
     this.stop(Cause.Clean);
   }
 
   failed(error: ProtocolError): void {
-    this.failure = error;
+    this.closing().failure = error;
     this.stop(Cause.Failed);
   }
 
@@ -142,6 +160,10 @@ export class Lifecycle {
   transportClosed(): void {
     this.stop(Cause.Aborted);
     this.phase = Phase.Closed;
+  }
+
+  private closing(): CloseRecord {
+    return (this.record ??= { sent: null, received: null, failure: null });
   }
 
   /** Frames stop for `cause`, unless they already stopped (the first cause stays). */
