@@ -26,6 +26,7 @@ import type { ExtensionOffer } from '../handshake/index.js';
 import { formatExtensions, selectSubprotocol } from '../handshake/index.js';
 import type { ServerExtension } from '../extensions/extension.js';
 import { serverPerMessageDeflate, type PerMessageDeflateOptions } from '../extensions/permessage-deflate/index.js';
+import { HandshakeGuard, clearHandshakeDeadline } from './handshake-guard.js';
 import { Heartbeat, type HeartbeatOptions } from './heartbeat.js';
 import { ReadyState } from './ready-state.js';
 import { WebSocket } from './websocket.js';
@@ -74,7 +75,15 @@ export interface ServerOptions {
   allowedOrigins?: string[];
   /** Ping idle clients and terminate those that do not answer in time. Off by default. */
   heartbeat?: HeartbeatOptions;
-  /** Time allowed for an opening handshake on a server we create (slowloris guard); default 10 s. */
+  /**
+   * Slowloris guard, in ms (default 10 s; 0 disables it). On the server
+   * created for `port`, a connection must upgrade within this time of
+   * connecting. On your server given as `server`, each request head must
+   * arrive within it (the first from the connection, later ones from their
+   * first byte, up to twice as long); the time your handlers take to answer
+   * ordinary requests is never counted. See src/node/handshake-guard.ts.
+   * With noServer, your code owns the sockets and their timeouts.
+   */
   handshakeTimeout?: number;
   /** Time allowed for the closing handshake before the socket is destroyed (default 30 s). */
   closeTimeout?: number;
@@ -86,9 +95,6 @@ export interface ServerOptions {
 
 export const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
 
-const kHandshakeTimer = Symbol('hyperws.handshakeTimer');
-type TimedSocket = Socket & { [kHandshakeTimer]?: NodeJS.Timeout };
-
 export class WebSocketServer extends EventEmitter {
   readonly options: ServerOptions & { maxPayload: number; clientTracking: boolean };
   /** Connected clients (when clientTracking is on). */
@@ -99,6 +105,7 @@ export class WebSocketServer extends EventEmitter {
   private removeServerListeners: (() => void) | null = null;
   private readonly heartbeat: Heartbeat | null;
   private readonly deflate: ServerExtension | null;
+  private guard: HandshakeGuard | null = null;
 
   constructor(options: ServerOptions = {}, callback?: () => void) {
     super();
@@ -134,11 +141,12 @@ export class WebSocketServer extends EventEmitter {
         res.end(body);
       });
       this.ownsServer = true;
-      this.guardHandshakes(server, options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT);
+      this.guard = HandshakeGuard.attach(server, options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT, 'connection');
       server.listen(options.port, options.host, options.backlog, callback);
       this._server = server;
     } else if (options.server) {
       this._server = options.server;
+      this.guard = HandshakeGuard.attach(options.server, options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT, 'request-head');
     }
     if (this._server) {
       const server = this._server;
@@ -182,6 +190,8 @@ export class WebSocketServer extends EventEmitter {
     for (const ws of this.clients) ws.close(CloseCode.GoingAway, 'Server shutting down');
     this.removeServerListeners?.();
     this.removeServerListeners = null;
+    // Our own server keeps its guard until it is down: a slow peer must not delay close().
+    if (!this.ownsServer) this.guard?.release();
     const finish = () => {
       this.state = 'closed';
       this.emit('close');
@@ -257,7 +267,7 @@ export class WebSocketServer extends EventEmitter {
   ): void {
     if (!socket.readable || !socket.writable) return void socket.destroy();
     if (this.state !== 'running') return this.refuse(socket, req, 503, 'The server is shutting down');
-    clearHandshakeTimer(socket as TimedSocket);
+    clearHandshakeDeadline(socket);
     let protocol: string | undefined;
     if (protocols.length > 0) {
       // ws's default without handleProtocols: the client's first preference.
@@ -310,23 +320,13 @@ export class WebSocketServer extends EventEmitter {
 
   /** Refuse the handshake: plain-text HTTP error, written once, socket closed. */
   private refuse(socket: Duplex, req: IncomingMessage, status: number, reason: string, headers?: Record<string, string>): void {
-    clearHandshakeTimer(socket as TimedSocket);
+    clearHandshakeDeadline(socket);
     if (this.listenerCount('wsClientError') > 0) {
       const error = Object.assign(new Error(reason), { statusCode: status });
       this.emit('wsClientError', error, socket, req);
       return;
     }
     abortHandshake(socket, status, reason, headers);
-  }
-
-  /** Drop connections that do not complete a request in time (slowloris). */
-  private guardHandshakes(server: HttpServer, timeout: number): void {
-    if (!(timeout > 0)) return;
-    server.on('connection', (socket: TimedSocket) => {
-      socket[kHandshakeTimer] = setTimeout(destroySocket, timeout, socket);
-      socket.on('close', onGuardedSocketClose);
-    });
-    server.on('request', (req: IncomingMessage) => clearHandshakeTimer(req.socket as TimedSocket));
   }
 }
 
@@ -339,24 +339,7 @@ export function abortHandshake(socket: Duplex, status: number, reason: string, h
   setTimeout(() => socket.destroy(), 1000).unref();
 }
 
-function clearHandshakeTimer(socket: TimedSocket): void {
-  const timer = socket[kHandshakeTimer];
-  if (timer !== undefined) {
-    clearTimeout(timer);
-    socket[kHandshakeTimer] = undefined;
-    socket.removeListener('close', onGuardedSocketClose);
-  }
-}
-
 // Shared listeners (no closure per connection: it matters at 100k connections).
-function onGuardedSocketClose(this: TimedSocket): void {
-  clearHandshakeTimer(this);
-}
-
-function destroySocket(socket: Duplex): void {
-  socket.destroy();
-}
-
 function removeFromClients(this: WebSocket): void {
   (this._server as WebSocketServer | null)?.clients.delete(this);
 }
