@@ -5,6 +5,10 @@
  * mode (each message back to its sender, same type) or broadcast mode (each
  * message to every connected client, sender included).
  *
+ * The HTTP server runs with tight node:http timeouts (SERVE_HTTP_TIMEOUTS)
+ * and the WebSocketServer's handshake guard covers it (--handshake-timeout),
+ * so slow or silent peers are dropped within seconds.
+ *
  * stdout carries exactly one line, the listening line, so scripts and tests
  * can parse the bound port; connection logs go to stderr, one line each.
  * SIGINT/SIGTERM close every client with 1001 and the listener, then resolve
@@ -13,6 +17,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage } from 'node:http';
 import { RedisReadyTimeout, closeServers, listen, readyWithin, runUntilSignal, serveStatic } from '../app-kit/index.js';
+import { DEFAULTS } from '../protocol/options.js';
 import { WebSocket, WebSocketServer } from '../pubsub/topics.js';
 import { redisAdapter, type RedisAdapter } from '../pubsub/redis-adapter.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, hostPort, parseInteger, printable, type CliIo } from './args.js';
@@ -31,7 +36,27 @@ export interface ServeOptions {
   deflate: boolean;
   /** Broadcast through this Redis: every serve process on it forms one broadcast group. */
   redis: string | undefined;
+  /** The WebSocketServer's handshakeTimeout: time to deliver each request head, in ms (0: off). */
+  handshakeTimeout: number;
 }
+
+/**
+ * node:http limits of serve's server. Node's defaults suit long uploads (60 s
+ * for a request head, 300 s for a whole request) and are enforced only every
+ * 30 s; serve answers bodiless GETs and upgrades, so much less will do. They
+ * are the second line behind the handshake guard, and the only one with
+ * --handshake-timeout 0.
+ */
+export const SERVE_HTTP_TIMEOUTS = {
+  /** A request head (at most 16 KiB) takes milliseconds on any working link. */
+  headersTimeout: 10_000,
+  /** A whole request, body included: serve takes none. */
+  requestTimeout: 30_000,
+  /** Idle time allowed between requests on a kept-alive connection (Node's default, stated). */
+  keepAliveTimeout: 5_000,
+  /** How often Node enforces headersTimeout and requestTimeout (default 30 s). */
+  connectionsCheckingInterval: 1_000,
+} as const;
 
 /** The topic every client subscribes to in broadcast mode. */
 const BROADCAST_TOPIC = 'hyperws-serve:broadcast';
@@ -62,6 +87,10 @@ Options:
       --redis URL       with --broadcast: broadcast through this Redis, so every
                         serve process connected to it forms one broadcast group
                         (needs the ioredis package)
+      --handshake-timeout MS
+                        drop connections that do not deliver a request head
+                        (or complete the opening handshake) in time
+                        (default ${DEFAULTS.handshakeTimeout}; 0 turns the guard off)
   -h, --help            show this help
 
 Prints one line on stdout when listening:
@@ -78,6 +107,7 @@ drops the clients that have not finished closing.`,
     path: { type: 'string' },
     deflate: { type: 'boolean' },
     redis: { type: 'string' },
+    'handshake-timeout': { type: 'string' },
   },
   allowPositionals: false,
   run: (values, _positionals, io) => serve(serveOptions(values), io),
@@ -86,6 +116,7 @@ drops the clients that have not finished closing.`,
 function serveOptions(values: Record<string, unknown>): ServeOptions {
   const v = values as {
     port?: string; host?: string; echo?: boolean; broadcast?: boolean; 'max-payload'?: string; path?: string; deflate?: boolean; redis?: string;
+    'handshake-timeout'?: string;
   };
   if (v.echo && v.broadcast) throw new UsageError("Options '--echo' and '--broadcast' cannot be used together");
   if (v.redis !== undefined && !v.broadcast) throw new UsageError("Option '--redis' only applies with '--broadcast'");
@@ -102,6 +133,9 @@ function serveOptions(values: Record<string, unknown>): ServeOptions {
     path,
     deflate: v.deflate === true,
     redis: v.redis,
+    handshakeTimeout: v['handshake-timeout'] === undefined
+      ? DEFAULTS.handshakeTimeout
+      : parseInteger('handshake-timeout', v['handshake-timeout'], 2 ** 31 - 1),
   };
 }
 
@@ -123,7 +157,7 @@ export async function serve(options: ServeOptions, io: CliIo): Promise<number> {
   const page = consolePage(options.path);
   const log = (line: string) => io.stderr.write(`hyperws serve: ${line}\n`);
 
-  const server = createServer(serveStatic({
+  const server = createServer(SERVE_HTTP_TIMEOUTS, serveStatic({
     files: new Map([['/', { body: page, type: 'text/html; charset=utf-8' }]]),
     headers: {
       'Cache-Control': 'no-store',
@@ -147,6 +181,7 @@ export async function serve(options: ServeOptions, io: CliIo): Promise<number> {
     server,
     path: options.path,
     perMessageDeflate: options.deflate,
+    handshakeTimeout: options.handshakeTimeout,
     ...(adapter !== undefined ? { adapter } : {}),
     ...(options.maxPayload !== undefined ? { maxPayload: options.maxPayload } : {}),
   });

@@ -40,5 +40,7 @@ const KEY_RE = /^[A-Za-z0-9+/]{21}[AQgw]==$/;
  * whitespace around header values, so any left over is part of the value.
  */
 export function isValidKey(key: string): boolean {
-  return KEY_RE.test(key);
+  // A valid key has exactly 24 characters: checking that first keeps the
+  // pattern off a hostile header's kilobytes.
+  return key.length === 24 && KEY_RE.test(key);
 }

@@ -6,7 +6,10 @@
  *
  * Parsers are small hand-written scanners rather than regular expressions so
  * that every error can say where and why the value is malformed, and so that
- * hostile header values cannot trigger regex backtracking.
+ * hostile header values cannot trigger regex backtracking. Each one reads every
+ * character a small constant number of times (through charCodeAt) and stops at
+ * the first error or at the caller's element limit, so the work a hostile
+ * header causes is proportional to its length (the tests count it).
  */
 
 /** A header value did not match the grammar. `index` is the 0-based offset of the problem. */
@@ -15,6 +18,22 @@ export class HeaderSyntaxError extends Error {
   constructor(
     message: string,
     readonly index: number,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * A list header holds more elements than the caller accepts. Thrown as soon as
+ * the first element past `limit` starts (at `index`), so the rest of the value
+ * is never read.
+ */
+export class HeaderLimitError extends Error {
+  override readonly name = 'HeaderLimitError';
+  constructor(
+    message: string,
+    readonly index: number,
+    readonly limit: number,
   ) {
     super(message);
   }
@@ -45,6 +64,11 @@ for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijkl
 
 const isTchar = (code: number): boolean => code < 128 && TCHAR[code] === 1;
 const isOws = (code: number): boolean => code === 0x20 || code === 0x09;
+const COMMA = 0x2c;
+const SEMICOLON = 0x3b;
+const EQUALS = 0x3d;
+const DQUOTE = 0x22;
+const BACKSLASH = 0x5c;
 
 /** True if `s` is a non-empty RFC 7230 token. */
 export function isToken(s: string): boolean {
@@ -68,10 +92,11 @@ const describe = (s: string, i: number): string =>
 /**
  * Parses a `#token` list (Connection, Upgrade, Sec-WebSocket-Protocol). Empty
  * elements are skipped, as RFC 7230 section 7 requires recipients to do. An
- * element that is not a token throws HeaderSyntaxError. Whether an empty list
- * is acceptable (`1#` rules) is the caller's decision.
+ * element that is not a token throws HeaderSyntaxError; a non-empty element
+ * past `maxElements` throws HeaderLimitError. Whether an empty list is
+ * acceptable (`1#` rules) is the caller's decision.
  */
-export function parseTokenList(value: string | string[] | undefined): string[] {
+export function parseTokenList(value: string | string[] | undefined, maxElements = Infinity): string[] {
   const s = joinInstances(value);
   const out: string[] = [];
   let i = 0;
@@ -80,8 +105,11 @@ export function parseTokenList(value: string | string[] | undefined): string[] {
     const start = i;
     while (i < s.length && isTchar(s.charCodeAt(i))) i++;
     const end = i;
+    if (end > start && out.length === maxElements) {
+      throw new HeaderLimitError(`more than ${maxElements} elements`, start, maxElements);
+    }
     while (i < s.length && isOws(s.charCodeAt(i))) i++;
-    if (i < s.length && s[i] !== ',') {
+    if (i < s.length && s.charCodeAt(i) !== COMMA) {
       throw new HeaderSyntaxError(`Unexpected ${describe(s, i)} at index ${i} in token list`, i);
     }
     if (end > start) out.push(s.slice(start, end));
@@ -97,11 +125,33 @@ export function parseTokenList(value: string | string[] | undefined): string[] {
  * legitimately hold non-token elements ("HTTP/2.0") next to the one we want.
  */
 export function headerHasToken(value: string | string[] | undefined, token: string): boolean {
+  const s = joinInstances(value);
   const wanted = token.toLowerCase();
-  for (const element of joinInstances(value).split(',')) {
-    if (element.replace(/^[ \t]+|[ \t]+$/g, '').toLowerCase() === wanted) return true;
+  let start = 0;
+  for (let i = 0; i <= s.length; i++) {
+    if (i < s.length && s.charCodeAt(i) !== COMMA) continue;
+    // The element is s[start, i) without its surrounding OWS. Trimming by index
+    // reads each character at most once more; a trim regex such as
+    // /^[ \t]+|[ \t]+$/ backtracks over every run of inner spaces, quadratically.
+    let from = start;
+    let to = i;
+    while (from < to && isOws(s.charCodeAt(from))) from++;
+    while (to > from && isOws(s.charCodeAt(to - 1))) to--;
+    if (equalsIgnoringAsciiCase(s, from, to, wanted)) return true;
+    start = i + 1;
   }
   return false;
+}
+
+/** s[from, to) equals `lower` (already lower-case) with ASCII letters compared case-insensitively. */
+function equalsIgnoringAsciiCase(s: string, from: number, to: number, lower: string): boolean {
+  if (to - from !== lower.length) return false;
+  for (let k = 0; k < lower.length; k++) {
+    let code = s.charCodeAt(from + k);
+    if (code >= 0x41 && code <= 0x5a) code += 0x20;
+    if (code !== lower.charCodeAt(k)) return false;
+  }
+  return true;
 }
 
 /**
@@ -115,28 +165,44 @@ export function headerHasToken(value: string | string[] | undefined, token: stri
  * elements ("a,,b") are skipped per RFC 7230 7; an entirely empty value gives
  * [] and the caller decides whether that satisfies `1#`. Anything else that
  * does not match throws HeaderSyntaxError: RFC 6455 9.1 says malformed
- * negotiation data MUST fail the connection, so nothing is guessed.
+ * negotiation data MUST fail the connection, so nothing is guessed. An offer
+ * past `maxOffers`, or a parameter past `maxParams` in one offer, throws
+ * HeaderLimitError.
  */
-export function parseExtensions(value: string | string[] | undefined): ExtensionOffer[] {
-  return new ExtensionScanner(joinInstances(value)).list();
+export function parseExtensions(value: string | string[] | undefined, limits: ExtensionLimits = {}): ExtensionOffer[] {
+  return new ExtensionScanner(joinInstances(value), limits.maxOffers ?? Infinity, limits.maxParams ?? Infinity).list();
+}
+
+export interface ExtensionLimits {
+  /** Most offers accepted in the whole header (default: no limit). */
+  maxOffers?: number;
+  /** Most parameters accepted in one offer (default: no limit). */
+  maxParams?: number;
 }
 
 class ExtensionScanner {
   private i = 0;
-  constructor(private readonly s: string) {}
+  constructor(
+    private readonly s: string,
+    private readonly maxOffers: number,
+    private readonly maxParams: number,
+  ) {}
 
   list(): ExtensionOffer[] {
     const offers: ExtensionOffer[] = [];
     for (;;) {
       this.skipOws();
       if (this.atEnd()) return offers;
-      if (this.peek() === ',') {
+      if (this.peek() === COMMA) {
         this.i++; // empty element
         continue;
       }
+      if (offers.length === this.maxOffers) {
+        throw new HeaderLimitError(`more than ${this.maxOffers} extension offers`, this.i, this.maxOffers);
+      }
       offers.push(this.extension());
       if (this.atEnd()) return offers;
-      if (this.peek() !== ',') this.fail('expected "," or ";"');
+      if (this.peek() !== COMMA) this.fail('expected "," or ";"');
       this.i++;
     }
   }
@@ -145,16 +211,19 @@ class ExtensionScanner {
     const name = this.token('extension name');
     const params: ExtensionParam[] = [];
     this.skipOws();
-    while (this.peek() === ';') {
+    while (this.peek() === SEMICOLON) {
       this.i++;
       this.skipOws();
+      if (params.length === this.maxParams) {
+        throw new HeaderLimitError(`more than ${this.maxParams} parameters in extension "${name}"`, this.i, this.maxParams);
+      }
       const paramName = this.token('parameter name');
       this.skipOws();
       let paramValue: string | null = null;
-      if (this.peek() === '=') {
+      if (this.peek() === EQUALS) {
         this.i++;
         this.skipOws();
-        paramValue = this.peek() === '"' ? this.quotedToken() : this.token('parameter value');
+        paramValue = this.peek() === DQUOTE ? this.quotedToken() : this.token('parameter value');
         this.skipOws();
       }
       params.push({ name: paramName, value: paramValue });
@@ -177,17 +246,18 @@ class ExtensionScanner {
       if (this.atEnd()) {
         throw new HeaderSyntaxError(`Unterminated quoted-string starting at index ${open}`, open);
       }
-      const code = this.s.charCodeAt(this.i);
-      if (code === 0x22) break;
-      if (code === 0x5c) {
+      let code = this.s.charCodeAt(this.i);
+      if (code === DQUOTE) break;
+      if (code === BACKSLASH) {
         this.i++;
         if (this.atEnd()) continue; // reported as unterminated on the next turn
-        const escaped = this.s.charCodeAt(this.i);
-        if (!(escaped === 0x09 || (escaped >= 0x20 && escaped !== 0x7f))) this.fail('invalid escaped character');
+        code = this.s.charCodeAt(this.i);
+        if (!(code === 0x09 || (code >= 0x20 && code !== 0x7f))) this.fail('invalid escaped character');
       } else if (!(code === 0x09 || (code >= 0x20 && code !== 0x7f))) {
         this.fail('invalid character in quoted-string');
       }
-      out += this.s[this.i++];
+      out += String.fromCharCode(code);
+      this.i++;
     }
     this.i++; // closing quote
     // RFC 6455 9.1: quoting is only a spelling; the unescaped value must be a token.
@@ -205,8 +275,9 @@ class ExtensionScanner {
     while (!this.atEnd() && isOws(this.s.charCodeAt(this.i))) this.i++;
   }
 
-  private peek(): string | undefined {
-    return this.s[this.i];
+  /** The current character's code, NaN at the end. */
+  private peek(): number {
+    return this.s.charCodeAt(this.i);
   }
 
   private atEnd(): boolean {

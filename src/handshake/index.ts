@@ -4,16 +4,21 @@
  */
 export { WS_GUID, computeAccept, generateKey, isValidKey } from './accept-key.js';
 export {
+  HeaderLimitError,
   HeaderSyntaxError,
   formatExtensions,
   headerHasToken,
   isToken,
   parseExtensions,
   parseTokenList,
+  type ExtensionLimits,
   type ExtensionOffer,
   type ExtensionParam,
 } from './header-grammar.js';
 export {
+  MAX_EXTENSION_OFFERS,
+  MAX_EXTENSION_PARAMS,
+  MAX_SUBPROTOCOLS,
   STATUS_TEXT,
   buildAcceptHeaderLines,
   buildAcceptResponse,

@@ -6,8 +6,10 @@
  * to the server adapter and the extension modules, not here.
  */
 import { Buffer } from 'node:buffer';
+import { DEFAULTS } from '../protocol/options.js';
 import { computeAccept, isValidKey } from './accept-key.js';
 import {
+  HeaderLimitError,
   HeaderSyntaxError,
   headerHasToken,
   isToken,
@@ -15,6 +17,21 @@ import {
   parseTokenList,
   type ExtensionOffer,
 } from './header-grammar.js';
+
+// Caps on what one request may offer. They bound the work a hostile request
+// can cause (each offer is parsed, kept and shown to handleProtocols or the
+// extension negotiation) far above anything a real client sends: browsers send
+// the subprotocols the page listed (the IANA registry holds about 50 names, a
+// client offering more than a handful is rare) and one permessage-deflate
+// offer with one parameter; RFC 7692 defines 4 parameters, each allowed once.
+// Above a cap the handshake is refused with 400 and a reason naming it.
+
+/** Most subprotocols a request may offer in Sec-WebSocket-Protocol (400 above). */
+export const MAX_SUBPROTOCOLS: number = DEFAULTS.maxSubprotocols;
+/** Most offers a request may make in Sec-WebSocket-Extensions (400 above). */
+export const MAX_EXTENSION_OFFERS: number = DEFAULTS.maxExtensionOffers;
+/** Most parameters one Sec-WebSocket-Extensions offer may carry (400 above). */
+export const MAX_EXTENSION_PARAMS: number = DEFAULTS.maxExtensionParams;
 
 /** The parts of an upgrade request we read; header names are lowercase, as in Node's IncomingMessage. */
 export interface UpgradeRequestLike {
@@ -53,6 +70,8 @@ const single = (value: string | string[] | undefined): string | undefined =>
  * Checks a client's opening handshake against RFC 6455 4.2.1, in the order the
  * RFC lists the fields, returning the first problem as an HTTP refusal. It does
  * not look at the path or Origin policy: those are the server's choices.
+ * Its cost is linear in the size of the headers: list headers are scanned
+ * once, up to the caps above.
  */
 export function validateUpgradeRequest(req: UpgradeRequestLike): UpgradeRequestInfo | HandshakeRejection {
   const h = req.headers;
@@ -99,16 +118,22 @@ export function validateUpgradeRequest(req: UpgradeRequestLike): UpgradeRequestI
   const protocolHeader = h['sec-websocket-protocol'];
   if (protocolHeader !== undefined) {
     try {
-      protocols = parseTokenList(protocolHeader);
+      protocols = parseTokenList(protocolHeader, MAX_SUBPROTOCOLS);
     } catch (err) {
+      if (err instanceof HeaderLimitError) {
+        return reject(400, `Invalid Sec-WebSocket-Protocol header: more than ${MAX_SUBPROTOCOLS} subprotocols`);
+      }
       return reject(400, `Invalid Sec-WebSocket-Protocol header: ${messageOf(err)}`);
     }
     if (protocols.length === 0) {
       return reject(400, 'Invalid Sec-WebSocket-Protocol header: the list is empty');
     }
-    const duplicate = protocols.find((p, i) => protocols.indexOf(p) !== i);
-    if (duplicate !== undefined) {
-      return reject(400, `Invalid Sec-WebSocket-Protocol header: subprotocol "${duplicate}" is listed twice`);
+    const seen = new Set<string>();
+    for (const protocol of protocols) {
+      if (seen.has(protocol)) {
+        return reject(400, `Invalid Sec-WebSocket-Protocol header: subprotocol "${protocol}" is listed twice`);
+      }
+      seen.add(protocol);
     }
   }
 
@@ -118,7 +143,7 @@ export function validateUpgradeRequest(req: UpgradeRequestLike): UpgradeRequestI
   const extensionHeader = h['sec-websocket-extensions'];
   if (extensionHeader !== undefined) {
     try {
-      extensions = parseExtensions(extensionHeader);
+      extensions = parseExtensions(extensionHeader, { maxOffers: MAX_EXTENSION_OFFERS, maxParams: MAX_EXTENSION_PARAMS });
     } catch (err) {
       return reject(400, `Invalid Sec-WebSocket-Extensions header: ${messageOf(err)}`);
     }
@@ -131,14 +156,17 @@ export function validateUpgradeRequest(req: UpgradeRequestLike): UpgradeRequestI
 }
 
 function isHttp11OrLater(httpVersion: string | undefined): boolean {
-  const m = /^(\d{1,3})\.(\d{1,3})$/.exec(httpVersion ?? '');
+  // The length check keeps the pattern off long input (it could not backtrack
+  // much anyway; the rule is simply that no regex sees an unbounded header).
+  if (httpVersion === undefined || httpVersion.length > 7) return false;
+  const m = /^(\d{1,3})\.(\d{1,3})$/.exec(httpVersion);
   if (m === null) return false;
   const major = Number(m[1]);
   return major > 1 || (major === 1 && Number(m[2]) >= 1);
 }
 
 function messageOf(err: unknown): string {
-  if (err instanceof HeaderSyntaxError) return err.message;
+  if (err instanceof HeaderSyntaxError || err instanceof HeaderLimitError) return err.message;
   throw err; // anything else is a bug in the parser, not bad input
 }
 

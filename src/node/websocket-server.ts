@@ -26,6 +26,7 @@ import type { ExtensionOffer } from '../handshake/index.js';
 import { formatExtensions, pathnameOf, selectSubprotocol } from '../handshake/index.js';
 import type { ServerExtension } from '../extensions/extension.js';
 import { serverPerMessageDeflate, type PerMessageDeflateOptions } from '../extensions/permessage-deflate/index.js';
+import { HandshakeGuard, clearHandshakeDeadline } from './handshake-guard.js';
 import { Heartbeat, type HeartbeatOptions } from './heartbeat.js';
 import { ReadyState } from './ready-state.js';
 import { createUpgradeServer, type UpgradeServer } from './upgrade-server.js';
@@ -75,7 +76,15 @@ export interface ServerOptions {
   allowedOrigins?: string[];
   /** Ping idle clients and terminate those that do not answer in time. Off by default. */
   heartbeat?: HeartbeatOptions;
-  /** Time allowed for an opening handshake on a server we create (slowloris guard); default 10 s. */
+  /**
+   * Slowloris guard, in ms (default 10 s; 0 disables it). On the server
+   * created for `port`, a connection must upgrade within this time of
+   * connecting. On your server given as `server`, each request head must
+   * arrive within it (the first from the connection, later ones from their
+   * first byte, up to twice as long); the time your handlers take to answer
+   * ordinary requests is never counted. See src/node/handshake-guard.ts.
+   * With noServer, your code owns the sockets and their timeouts.
+   */
   handshakeTimeout?: number;
   /** Time allowed for the closing handshake before the socket is destroyed (default 30 s). */
   closeTimeout?: number;
@@ -101,6 +110,7 @@ export class WebSocketServer extends EventEmitter {
   private removeServerListeners: (() => void) | null = null;
   private readonly heartbeat: Heartbeat | null;
   private readonly deflate: ServerExtension | null;
+  private guard: HandshakeGuard | null = null;
 
   constructor(options: ServerOptions = {}, callback?: () => void) {
     super();
@@ -138,6 +148,7 @@ export class WebSocketServer extends EventEmitter {
       this.server = server;
     } else if (options.server) {
       this.server = options.server;
+      this.guard = HandshakeGuard.attach(options.server, options.handshakeTimeout ?? DEFAULTS.handshakeTimeout, 'request-head');
     }
     if (this.server) {
       const server = this.server;
@@ -180,6 +191,7 @@ export class WebSocketServer extends EventEmitter {
     for (const ws of this.clients) ws.close(CloseCode.GoingAway, 'Server shutting down');
     this.removeServerListeners?.();
     this.removeServerListeners = null;
+    this.guard?.release();
     const finish = () => {
       this.state = 'closed';
       this.emit('close');
@@ -253,6 +265,7 @@ export class WebSocketServer extends EventEmitter {
   ): void {
     if (!socket.readable || !socket.writable) return void socket.destroy();
     if (this.state !== 'running') return this.refuse(socket, req, 503, 'The server is shutting down');
+    clearHandshakeDeadline(socket);
     let protocol: string | undefined;
     if (protocols.length > 0) {
       // ws's default without handleProtocols: the client's first preference.
@@ -299,6 +312,7 @@ export class WebSocketServer extends EventEmitter {
 
   /** Refuse the handshake: plain-text HTTP error, written once, socket closed. */
   private refuse(socket: Duplex, req: IncomingMessage, status: number, reason: string, headers?: Record<string, string>): void {
+    clearHandshakeDeadline(socket);
     if (this.listenerCount('wsClientError') > 0) {
       const error = Object.assign(new Error(reason), { statusCode: status });
       this.emit('wsClientError', error, socket, req);

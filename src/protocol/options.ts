@@ -27,6 +27,12 @@ export const DEFAULTS = {
   maxHeaderSize: 16 * 1024,
   /** Most header fields in a request to a server we create (a browser sends about 20). Above it: 431. */
   maxHeaderFields: 100,
+  /** Subprotocols one upgrade request may offer (the IANA registry holds about 50). Above it: 400. */
+  maxSubprotocols: 64,
+  /** Extension offers in one upgrade request (browsers send one). Above it: 400. */
+  maxExtensionOffers: 16,
+  /** Parameters in one extension offer (RFC 7692 defines 4). Above it: 400. */
+  maxExtensionParams: 16,
   /** Redirects a client follows (with followRedirects) before failing. */
   maxRedirects: 10,
   /** Unsent bytes above which a topic subscriber gets no more publications. */

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { WebSocket } from '../../src/index.js';
+import { connectRaw, type RawClient } from '../support/raw-socket.js';
 import { runCli, startServe, type ServeProcess } from './helpers.js';
 
 const T = { timeout: 30_000 };
@@ -198,6 +199,43 @@ describe('hyperws serve', () => {
     }
   });
 
+  it('--handshake-timeout: trickled request heads are dropped, on a fresh connection and after the console page', T, async (t) => {
+    const serve = await startServe(['--handshake-timeout', '200']);
+    const opened: RawClient[] = [];
+    try {
+      const dropped = (c: RawClient) =>
+        new Promise<string>((resolve, reject) => {
+          t.signal.addEventListener('abort', () => reject(new Error('the connection was not dropped')), { once: true });
+          c.readUntilEnd().then((rest) => resolve(rest.toString('latin1')), reject);
+        });
+      // One byte every few milliseconds: Node's keepAliveTimeout never fires, only the guard can end it.
+      const trickle = async (c: RawClient, head: string) => {
+        await c.write(`${head}X-Slow: `);
+        const timer = setInterval(() => c.socket.destroyed || c.socket.write('a'), 10);
+        c.socket.once('close', () => clearInterval(timer));
+      };
+      const fresh = await connectRaw(serve.port);
+      opened.push(fresh);
+      await trickle(fresh, 'GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n');
+      const reused = await connectRaw(serve.port);
+      opened.push(reused);
+      await reused.write('GET / HTTP/1.1\r\nHost: localhost\r\n\r\n');
+      const head = await reused.readHttpHead();
+      assert.equal(head.status, 200);
+      await reused.read(Number(head.headers['content-length']));
+      await trickle(reused, 'GET / HTTP/1.1\r\nHost: localhost\r\n');
+      assert.deepEqual(await Promise.all([dropped(fresh), dropped(reused)]), ['', '']);
+      const c = await client(`ws://127.0.0.1:${serve.port}/`);
+      c.ws.send('still served');
+      assert.equal((await c.next()).text, 'still served');
+      await closeAndAwaitLog(serve, c, 1);
+      assert.equal(await serve.stop('SIGTERM'), 0);
+    } finally {
+      for (const c of opened) await c.destroy();
+      await serve.kill();
+    }
+  });
+
   it('a busy port: one-line error, exit 1', T, async () => {
     const blocker = createServer();
     blocker.listen(0, '127.0.0.1');
@@ -223,6 +261,7 @@ describe('hyperws serve', () => {
       [['--port', 'x'], "Option '--port' expects an integer from 0 to 65535, got 'x'"],
       [['--max-payload', '1.5'], `Option '--max-payload' expects an integer from 0 to ${Number.MAX_SAFE_INTEGER}, got '1.5'`],
       [['--path', 'ws'], "Option '--path' must start with '/' and contain no spaces, got 'ws'"],
+      [['--handshake-timeout', 'soon'], "Option '--handshake-timeout' expects an integer from 0 to 2147483647, got 'soon'"],
       [['extra'], "Unexpected argument 'extra'"],
     ];
     for (const [args, message] of cases) {

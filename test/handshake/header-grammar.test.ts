@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  HeaderLimitError,
   HeaderSyntaxError,
   formatExtensions,
   headerHasToken,
@@ -8,6 +9,7 @@ import {
   parseExtensions,
   parseTokenList,
 } from '../../src/handshake/header-grammar.js';
+import { measureWork } from '../support/work-meter.js';
 
 /** Asserts that `fn` throws a HeaderSyntaxError with exactly this message. */
 function assertSyntaxError(fn: () => unknown, message: string, index: number): void {
@@ -64,6 +66,30 @@ describe('parseTokenList', () => {
   });
 });
 
+describe('parseTokenList: element limit', () => {
+  it('returns up to the limit, empty elements not counted', () => {
+    assert.deepEqual(parseTokenList(' a, ,b,,c ', 3), ['a', 'b', 'c']);
+  });
+
+  it('throws HeaderLimitError at the first element past the limit, with its index', () => {
+    assert.throws(() => parseTokenList('a, b, c, d', 2), (err: unknown) => {
+      assert.ok(err instanceof HeaderLimitError);
+      assert.equal(err.name, 'HeaderLimitError');
+      assert.equal(err.message, 'more than 2 elements');
+      assert.equal(err.index, 6);
+      assert.equal(err.limit, 2);
+      return true;
+    });
+  });
+
+  it('stops reading there: a 4,000-element list costs what its first elements cost', () => {
+    const value = Array.from({ length: 4000 }, (_, i) => `t${i}`).join(',');
+    const prefix = value.slice(0, value.indexOf(',t65,') + 5).length;
+    const { work } = measureWork(() => assert.throws(() => parseTokenList(value, 64), HeaderLimitError));
+    assert.ok(work.charReads + work.scanned <= 4 * prefix, `${work.charReads} reads + ${work.scanned} scanned for a ${prefix}-character prefix`);
+  });
+});
+
 describe('headerHasToken', () => {
   it('finds a token anywhere in the list, in any case', () => {
     assert.equal(headerHasToken('keep-alive, Upgrade', 'upgrade'), true);
@@ -84,6 +110,16 @@ describe('headerHasToken', () => {
     assert.equal(headerHasToken(undefined, 'upgrade'), false);
     assert.equal(headerHasToken('', 'upgrade'), false);
     assert.equal(headerHasToken([], 'upgrade'), false);
+  });
+
+  it('trims only the OWS around an element, and reads each character a bounded number of times', () => {
+    assert.equal(headerHasToken(' \t upgrade \t ,x', 'upgrade'), true);
+    assert.equal(headerHasToken('up\tgrade', 'upgrade'), false);
+    const hostile = `a${' '.repeat(12_000)}b, upgrade`;
+    const { result, work } = measureWork(() => headerHasToken(hostile, 'upgrade'));
+    assert.equal(result, true);
+    assert.deepEqual(work.regexInputs, []);
+    assert.ok(work.charReads + work.scanned <= 3 * hostile.length, `${work.charReads} reads + ${work.scanned} scanned`);
   });
 });
 
@@ -177,6 +213,39 @@ describe('parseExtensions', () => {
     assertSyntaxError(() => parseExtensions('a/1'), 'Unexpected character "/" at index 1: expected "," or ";"', 1);
     assertSyntaxError(() => parseExtensions('a; b=1=2'), 'Unexpected character "=" at index 6: expected "," or ";"', 6);
     assertSyntaxError(() => parseExtensions('a; b="1\x002"'), 'Unexpected character "\\u0000" at index 7: invalid character in quoted-string', 7);
+  });
+});
+
+describe('parseExtensions: limits', () => {
+  it('returns up to maxOffers offers of up to maxParams parameters', () => {
+    const parsed = parseExtensions('a; x; y, b, c; z=1', { maxOffers: 3, maxParams: 2 });
+    assert.deepEqual(parsed.map((o) => [o.name, o.params.length]), [['a', 2], ['b', 0], ['c', 1]]);
+  });
+
+  it('throws HeaderLimitError past maxOffers, at the offer that exceeds it', () => {
+    assert.throws(() => parseExtensions('a, b, c', { maxOffers: 2 }), (err: unknown) => {
+      assert.ok(err instanceof HeaderLimitError);
+      assert.equal(err.message, 'more than 2 extension offers');
+      assert.equal(err.index, 6);
+      assert.equal(err.limit, 2);
+      return true;
+    });
+  });
+
+  it('throws HeaderLimitError past maxParams, naming the extension', () => {
+    assert.throws(() => parseExtensions('ok; a, x; a; b="2"; c', { maxParams: 2 }), (err: unknown) => {
+      assert.ok(err instanceof HeaderLimitError);
+      assert.equal(err.message, 'more than 2 parameters in extension "x"');
+      assert.equal(err.index, 20);
+      assert.equal(err.limit, 2);
+      return true;
+    });
+  });
+
+  it('stops reading at the limit', () => {
+    const value = `x; ${Array.from({ length: 4000 }, (_, i) => `p${i}`).join('; ')}`;
+    const { work } = measureWork(() => assert.throws(() => parseExtensions(value, { maxParams: 16 }), HeaderLimitError));
+    assert.ok(work.charReads + work.scanned <= 200, `${work.charReads} reads + ${work.scanned} scanned`);
   });
 });
 

@@ -1,6 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  MAX_EXTENSION_OFFERS,
+  MAX_EXTENSION_PARAMS,
+  MAX_SUBPROTOCOLS,
   buildAcceptHeaderLines,
   buildAcceptResponse,
   buildRejectResponse,
@@ -10,6 +13,7 @@ import {
   validateUpgradeRequest,
   type UpgradeRequestLike,
 } from '../../src/handshake/server-handshake.js';
+import { measureWork } from '../support/work-meter.js';
 
 const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
 const ACCEPT = 's3pPLMBiTxaQ9kYGzzhZRbK+xOo=';
@@ -196,6 +200,110 @@ describe('validateUpgradeRequest: refused', () => {
     const result = validateUpgradeRequest(request({ 'sec-websocket-key': 'bad' }, { method: 'PUT' }));
     assert.equal(result.ok === false && result.status, 405);
   });
+});
+
+describe('validateUpgradeRequest: caps on list headers', () => {
+  it('documents its caps: 64 subprotocols, 16 extension offers, 16 parameters per offer', () => {
+    assert.deepEqual([MAX_SUBPROTOCOLS, MAX_EXTENSION_OFFERS, MAX_EXTENSION_PARAMS], [64, 16, 16]);
+  });
+
+  it('accepts 64 subprotocols and refuses 65 with 400', () => {
+    const list = (n: number): string => Array.from({ length: n }, (_, i) => `proto${i}`).join(', ');
+    const at = validateUpgradeRequest(request({ 'sec-websocket-protocol': list(64) }));
+    assert.equal(at.ok && at.protocols.length, 64);
+    assert.deepEqual(validateUpgradeRequest(request({ 'sec-websocket-protocol': list(65) })), {
+      ok: false,
+      status: 400,
+      reason: 'Invalid Sec-WebSocket-Protocol header: more than 64 subprotocols',
+    });
+  });
+
+  it('counts subprotocols across repeated header instances, and not empty elements', () => {
+    const half = (from: number): string => Array.from({ length: 32 }, (_, i) => `p${from + i}`).join(',');
+    const at = validateUpgradeRequest(request({ 'sec-websocket-protocol': [half(0), `,,${half(32)},,`] }));
+    assert.equal(at.ok && at.protocols.length, 64);
+    assert.deepEqual(validateUpgradeRequest(request({ 'sec-websocket-protocol': [half(0), half(32), 'one-more'] })), {
+      ok: false,
+      status: 400,
+      reason: 'Invalid Sec-WebSocket-Protocol header: more than 64 subprotocols',
+    });
+  });
+
+  it('still finds a duplicate at the end of a full list', () => {
+    const list = [...Array.from({ length: 63 }, (_, i) => `proto${i}`), 'proto0'].join(', ');
+    assert.deepEqual(validateUpgradeRequest(request({ 'sec-websocket-protocol': list })), {
+      ok: false,
+      status: 400,
+      reason: 'Invalid Sec-WebSocket-Protocol header: subprotocol "proto0" is listed twice',
+    });
+  });
+
+  it('accepts 16 extension offers and refuses 17 with 400', () => {
+    const offers = (n: number): string => Array.from({ length: n }, (_, i) => `x-ext${i}; a=1`).join(', ');
+    const at = validateUpgradeRequest(request({ 'sec-websocket-extensions': offers(16) }));
+    assert.equal(at.ok && at.extensions.length, 16);
+    assert.deepEqual(validateUpgradeRequest(request({ 'sec-websocket-extensions': offers(17) })), {
+      ok: false,
+      status: 400,
+      reason: 'Invalid Sec-WebSocket-Extensions header: more than 16 extension offers',
+    });
+  });
+
+  it('accepts 16 parameters in an offer and refuses 17 with 400', () => {
+    const offer = (n: number): string => ['permessage-deflate', ...Array.from({ length: n }, (_, i) => `p${i}="${i}"`)].join('; ');
+    const at = validateUpgradeRequest(request({ 'sec-websocket-extensions': `${offer(16)}, ${offer(16)}` }));
+    assert.deepEqual(at.ok && at.extensions.map((e) => e.params.length), [16, 16]);
+    assert.deepEqual(validateUpgradeRequest(request({ 'sec-websocket-extensions': `x-ok, ${offer(17)}` })), {
+      ok: false,
+      status: 400,
+      reason: 'Invalid Sec-WebSocket-Extensions header: more than 16 parameters in extension "permessage-deflate"',
+    });
+  });
+});
+
+// The cost of a handshake check, counted rather than timed (test/support/
+// work-meter.ts): for each hostile request below, of a size Node accepts
+// (its header block is capped at 16 KiB), the builtins' scans plus the
+// characters read stay within a small constant times the bytes of header
+// values, and no regular expression runs on more than a key's length of
+// input. A quadratic check (a linear search per element, a backtracking
+// trim) counts in the millions here.
+describe('validateUpgradeRequest: work is linear in the header bytes', () => {
+  const WORK_PER_BYTE = 8;
+  const REGEX_INPUT_MAX = 32;
+  // 4,000 distinct two-character tokens: 12 KB, the size of the reported attack.
+  const TCHARS = "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  const tokens = Array.from({ length: 4000 }, (_, i) => TCHARS[Math.floor(i / TCHARS.length)]! + TCHARS[i % TCHARS.length]!);
+  const spaces = ' '.repeat(12_000);
+  const long = (i: number): string => `${'p'.repeat(180)}${i}`;
+  const cases: Array<[string, Record<string, string | string[]>, number]> = [
+    ['4,000 subprotocols', { 'sec-websocket-protocol': tokens.join(',') }, 400],
+    ['64 long subprotocols', { 'sec-websocket-protocol': Array.from({ length: 64 }, (_, i) => long(i)).join(', ') }, 101],
+    ['64 long subprotocols, the last a duplicate', { 'sec-websocket-protocol': [...Array.from({ length: 63 }, (_, i) => long(i)), long(0)].join(', ') }, 400],
+    ['12 KB of empty list elements', { 'sec-websocket-protocol': ','.repeat(12_000) }, 400],
+    ['4,000 extension offers', { 'sec-websocket-extensions': tokens.join(',') }, 400],
+    ['4,000 parameters in one offer', { 'sec-websocket-extensions': `x; ${tokens.join('; ')}` }, 400],
+    ['16 offers of 16 quoted parameters', { 'sec-websocket-extensions': Array.from({ length: 16 }, () => ['x', ...Array.from({ length: 16 }, (_, i) => `p${i}="${'v'.repeat(40)}"`)].join('; ')).join(', ') }, 101],
+    ['a quoted value of 6,000 quoted-pairs', { 'sec-websocket-extensions': `x; p="${'\\v'.repeat(6000)}"` }, 101],
+    ['Upgrade with 12,000 inner spaces', { upgrade: `a${spaces}b, websocket` }, 101],
+    ['Upgrade with 12,000 inner spaces and no websocket', { upgrade: `a${spaces}b` }, 400],
+    ['Connection with 12,000 inner spaces', { connection: `a${spaces}b` }, 400],
+    ['a 12 KB key', { 'sec-websocket-key': 'A'.repeat(12_000) }, 400],
+    ['a 12 KB version', { 'sec-websocket-version': '1'.repeat(12_000) }, 426],
+  ];
+  for (const [name, headers, status] of cases) {
+    it(`${name} -> ${status}, linear work`, () => {
+      const req = request(headers);
+      const bytes = Object.values(req.headers).reduce((n: number, v) => n + (v === undefined ? 0 : [v].flat().join(',').length), 0);
+      const { result, work } = measureWork(() => validateUpgradeRequest(req));
+      assert.ok(
+        work.scanned + work.charReads <= WORK_PER_BYTE * bytes,
+        `${work.scanned} scanned + ${work.charReads} characters read for ${bytes} bytes of header values`,
+      );
+      assert.ok(work.regexInputs.every((n) => n <= REGEX_INPUT_MAX), `regex inputs of ${Math.max(...work.regexInputs)} characters`);
+      assert.equal(result.ok ? 101 : result.status, status);
+    });
+  }
 });
 
 describe('selectSubprotocol', () => {

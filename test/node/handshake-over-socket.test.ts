@@ -96,6 +96,22 @@ test('Connection without the upgrade token -> 400', T, async () => {
   assert.match(r.body, /Connection/);
 });
 
+test('4,000 subprotocols in 12 KB (under Node\'s header limit) -> 400 with the exact reason', T, async () => {
+  const tchars = "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  const tokens = Array.from({ length: 4000 }, (_, i) => tchars[Math.floor(i / tchars.length)]! + tchars[i % tchars.length]!);
+  assert.equal(new Set(tokens).size, 4000);
+  const r = await refusal({}, req({ 'Sec-WebSocket-Protocol': tokens.join(',') }));
+  assert.equal(r.status, 400);
+  assert.equal(r.body, 'Invalid Sec-WebSocket-Protocol header: more than 64 subprotocols');
+});
+
+test('17 extension offers -> 400 with the exact reason', T, async () => {
+  const offers = Array.from({ length: 17 }, (_, i) => `x-${i}`).join(', ');
+  const r = await refusal({}, req({ 'Sec-WebSocket-Extensions': offers }));
+  assert.equal(r.status, 400);
+  assert.equal(r.body, 'Invalid Sec-WebSocket-Extensions header: more than 16 extension offers');
+});
+
 test('allowedOrigins: a foreign Origin -> 403', T, async () => {
   const r = await refusal({ allowedOrigins: ['https://good.example'] }, req({ Origin: 'https://evil.example' }));
   assert.equal(r.status, 403);

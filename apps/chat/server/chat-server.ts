@@ -46,6 +46,23 @@ export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_HEARTBEAT: HeartbeatOptions = { intervalMs: 15_000, timeoutMs: 10_000 };
 /** Rate-limited messages tolerated within the window before closing with 1008. */
 export const DEFAULT_FLOOD: AbuseOptions = { limit: 100, windowMs: 10_000 };
+/**
+ * node:http limits of the chat's server, as for `hyperws serve`: Node's
+ * defaults (60 s for a request head, 300 s for a request, enforced every 30 s)
+ * suit uploads, and the chat serves only a few static files and upgrades.
+ * The WebSocketServer's handshake guard (handshakeTimeout) covers this server
+ * too; these are the second line.
+ */
+export const HTTP_TIMEOUTS = {
+  /** A request head (at most 16 KiB) takes milliseconds on any working link. */
+  headersTimeout: 10_000,
+  /** A whole request, body included: the chat takes none. */
+  requestTimeout: 30_000,
+  /** Idle time between requests on a kept-alive connection (the page's files come back to back). */
+  keepAliveTimeout: 5_000,
+  /** How often Node enforces headersTimeout and requestTimeout (default 30 s). */
+  connectionsCheckingInterval: 1_000,
+} as const;
 export const WS_PATH = '/ws';
 export const ROOMS_TOPIC = 'rooms';
 export const roomTopic = (room: string): string => `room:${room}`;
@@ -59,6 +76,8 @@ export interface ChatServerOptions {
   redis?: string;
   /** Ping/timeout of idle clients (default 15 s / 10 s); false disables it. */
   heartbeat?: HeartbeatOptions | false;
+  /** The WebSocketServer's slowloris guard: time to deliver each request head, in ms (default 10 s; 0 off). */
+  handshakeTimeout?: number;
   rateLimit?: RateLimitOptions;
   /** Malformed messages tolerated within a window (default 5 in 10 s). */
   abuse?: AbuseOptions;
@@ -173,7 +192,7 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
     store = new MemoryStore();
   }
 
-  const http = createServer(serveStatic({
+  const http = createServer(HTTP_TIMEOUTS, serveStatic({
     files: page,
     headers: { 'Cache-Control': 'no-cache', ...SECURITY_HEADERS },
     endpoint: { path: WS_PATH, message: 'Upgrade Required: this is the chat WebSocket endpoint\n' },
@@ -182,6 +201,7 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
     server: http,
     path: WS_PATH,
     maxPayload: LIMITS.maxPayload,
+    ...(options.handshakeTimeout !== undefined ? { handshakeTimeout: options.handshakeTimeout } : {}),
     ...(options.heartbeat !== false ? { heartbeat: options.heartbeat ?? DEFAULT_HEARTBEAT } : {}),
     ...(adapter !== null ? { adapter } : {}),
     // Browsers always send Origin: only the page's own origin may connect
