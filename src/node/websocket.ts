@@ -47,13 +47,23 @@ export interface Upgraded {
   extension: MessageTransform | null;
 }
 
-/** Names a connection reports; most server connections share the empty ones. */
-interface Names {
-  readonly url: string;
-  readonly protocol: string;
-  readonly extensions: string;
+/**
+ * What a WebSocket knows besides its driver: its names, and a client's state
+ * before it opened. Most server connections share SERVER_SIDE (nothing to
+ * say); the first write gives a connection its own (see own()).
+ */
+interface Info {
+  url: string;
+  protocol: string;
+  extensions: string;
+  /** binaryType chosen before the driver exists. */
+  binaryType: BinaryType;
+  /** As ws: bytes passed to send() after closing count in bufferedAmount (and are never sent). */
+  afterClose: number;
+  /** A client's opening handshake, while it runs (and after it failed). */
+  opening: ClientHandshake | null;
 }
-const NO_NAMES: Names = Object.freeze({ url: '', protocol: '', extensions: '' });
+const SERVER_SIDE: Readonly<Info> = Object.freeze({ url: '', protocol: '', extensions: '', binaryType: 'nodebuffer', afterClose: 0, opening: null });
 
 /**
  * The listener table EventEmitter keeps in `_events`. Its own table is a
@@ -96,13 +106,7 @@ export class WebSocket extends EventEmitter {
 
   /** Set once the connection is open. */
   #driver: Driver | null = null;
-  /** A client's opening handshake, while it runs (and after it failed). */
-  #opening: ClientHandshake | null = null;
-  #names: Names = NO_NAMES;
-  /** binaryType chosen before the driver exists. */
-  #binaryType: BinaryType = 'nodebuffer';
-  /** As ws: bytes passed to send() after closing count in bufferedAmount (and are never sent). */
-  #afterClose = 0;
+  #info: Readonly<Info> = SERVER_SIDE;
 
   static {
     driverOfImpl = (ws) => ws.#driver;
@@ -118,7 +122,7 @@ export class WebSocket extends EventEmitter {
       protocols = undefined;
     }
     const list = protocols === undefined ? [] : Array.isArray(protocols) ? protocols : [protocols];
-    this.#opening = new ClientHandshake(this, address, list, options ?? {}, {
+    this.#own().opening = new ClientHandshake(this, address, list, options ?? {}, {
       opened: (upgraded) => {
         this.#open(upgraded);
         this.emit('open');
@@ -129,32 +133,33 @@ export class WebSocket extends EventEmitter {
 
   get readyState(): ReadyState {
     if (this.#driver !== null) return this.#driver.readyState;
-    return this.#opening?.readyState ?? ReadyState.CONNECTING;
+    return this.#info.opening?.readyState ?? ReadyState.CONNECTING;
   }
 
   /** The URL (client side); '' on the server side. */
   get url(): string {
-    return this.#opening?.url ?? this.#names.url;
+    return this.#info.opening?.url ?? this.#info.url;
   }
 
   /** Negotiated subprotocol ('' if none). */
   get protocol(): string {
-    return this.#names.protocol;
+    return this.#info.protocol;
   }
 
   /** Names of the negotiated extensions ('' if none). */
   get extensions(): string {
-    return this.#names.extensions;
+    return this.#info.extensions;
   }
 
   get binaryType(): BinaryType {
-    return this.#driver?.binaryType ?? this.#binaryType;
+    return this.#driver?.binaryType ?? this.#info.binaryType;
   }
   set binaryType(type: BinaryType) {
     if (!BINARY_TYPES.includes(type)) return;
-    this.#binaryType = type;
     const driver = this.#driver;
-    if (driver !== null) {
+    if (driver === null) {
+      this.#own().binaryType = type;
+    } else {
       driver.binaryType = type;
       driver.connection.deliverFragments = type === 'fragments';
     }
@@ -162,7 +167,7 @@ export class WebSocket extends EventEmitter {
 
   /** Bytes queued to send and not yet handed to the OS. */
   get bufferedAmount(): number {
-    return this.#afterClose + (this.#driver?.bufferedAmount ?? 0);
+    return this.#info.afterClose + (this.#driver?.bufferedAmount ?? 0);
   }
 
   get isPaused(): boolean {
@@ -230,22 +235,29 @@ export class WebSocket extends EventEmitter {
   // ------------------------------------------------------------ internals
 
   #open(upgraded: Upgraded): void {
-    const opening = this.#opening;
+    const info = this.#info;
     const extensions = upgraded.extension?.name ?? '';
-    const url = opening?.url ?? '';
-    if (url !== '' || upgraded.protocol !== '' || extensions !== '') this.#names = { url, protocol: upgraded.protocol, extensions };
-    this.#opening = null;
+    const url = info.opening?.url ?? '';
     const driver = new Driver(upgraded.stream, upgraded.head, this, upgraded.settings, upgraded.extension);
-    if (this.#binaryType !== 'nodebuffer') {
-      driver.binaryType = this.#binaryType;
-      driver.connection.deliverFragments = this.#binaryType === 'fragments';
+    if (info.binaryType !== 'nodebuffer') {
+      driver.binaryType = info.binaryType;
+      driver.connection.deliverFragments = info.binaryType === 'fragments';
+    }
+    if (info !== SERVER_SIDE || upgraded.protocol !== '' || extensions !== '') {
+      this.#info = { ...info, url, protocol: upgraded.protocol, extensions, opening: null };
     }
     this.#driver = driver;
   }
 
+  /** This connection's own Info, made from the shared one on first write. */
+  #own(): Info {
+    if (this.#info === SERVER_SIDE) this.#info = { ...SERVER_SIDE };
+    return this.#info as Info;
+  }
+
   /** The opening handshake failed or was abandoned: 'error', then 'close' (1006). */
   #failHandshake(error: Error): void {
-    const opening = this.#opening;
+    const opening = this.#info.opening;
     if (opening === null || opening.readyState !== ReadyState.CONNECTING) return;
     opening.abort();
     this.emit('error', error);
@@ -269,7 +281,7 @@ export class WebSocket extends EventEmitter {
 
   /** As ws: data sent after close counts in bufferedAmount and fails its callback. */
   #sendAfterClose(data: unknown, cb?: Callback): void {
-    if (data !== undefined && data !== null) this.#afterClose += byteLengthOf(data);
+    if (data !== undefined && data !== null) this.#own().afterClose += byteLengthOf(data);
     if (cb) process.nextTick(cb, this.#notOpen());
   }
 
