@@ -143,46 +143,29 @@ function memory(name, mode, impls, spec) {
   };
 }
 
-function clientSide(name, size) {
-  return {
-    name,
-    impls: ['hyperws', 'ws'],
-    unit: 'msg/s',
-    async run(impl) {
-      let client = null;
-      let before = null;
-      try {
-        const result = await loadgen({ scenario: 'client-side', size, pipeline: 32, durationMs }, (line, gen) => {
-          if (line.listening === undefined) return;
-          client = spawn(process.execPath, [join(here, 'lib/client-echo.mjs'), impl, `ws://127.0.0.1:${line.listening}/`, String(S.conns)], { stdio: ['pipe', 'pipe', 'inherit', 'ipc'] });
-          client.stdout.once('data', async () => {
-            before = await stats(client);
-            gen.stdin.write('go\n');
-          });
-        });
-        // The process under test is the client: its CPU time is the "per CPU-s" figure here.
-        const clientCpu = cpuSeconds(before, await stats(client));
-        const value = result.messagesPerSecond;
-        return { value, perServerCpuSecond: clientCpu > 0 ? value * (durationMs / 1000) / clientCpu : 0, serverCpu: clientCpu, loadgenCpu: result.loadgenCpuSeconds, errors: { ...result.errors } };
-      } finally {
-        if (client) await stop(client);
-      }
-    },
-  };
-}
-
-/** CPU seconds a process has used, from /proc (for a process that answers no IPC, like the CLI). */
+/** CPU seconds a process has used, from /proc (the CLI answers no IPC). */
 function procCpuSeconds(pid) {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in USER_HZ (100 on Linux)
 }
 
 /**
- * The client as people run it from a shell: `hyperws connect --echo URL`
- * (stdout to /dev/null), one connection, against ws's client library
- * echoing on one connection (ws has no CLI of its own).
+ * The echoing client under test, started against the load generator's URL;
+ * resolves `ready` once it is connected.
+ * - library: the library in one process, S.conns connections (bench/lib/client-echo.mjs).
+ * - cli: as people run it from a shell, `hyperws connect --echo URL` (stdout to
+ *   /dev/null), one connection, against ws's client library on one connection
+ *   (ws has no CLI of its own).
  */
-function cliSide(name, size) {
+const CLIENTS = {
+  library: (impl, url) => spawn(process.execPath, [join(here, 'lib/client-echo.mjs'), impl, url, String(S.conns)], { stdio: ['pipe', 'pipe', 'inherit', 'ipc'] }),
+  cli: (impl, url) =>
+    impl === 'hyperws'
+      ? spawn(process.execPath, [join(here, '../bin/hyperws'), 'connect', '--echo', '--no-deflate', url], { stdio: ['ignore', 'ignore', 'pipe'] })
+      : spawn(process.execPath, [join(here, 'lib/client-echo.mjs'), 'ws', url, '1'], { stdio: ['pipe', 'pipe', 'inherit', 'ipc'] }),
+};
+
+function clientSide(name, size, kind) {
   return {
     name,
     impls: ['hyperws', 'ws'],
@@ -193,13 +176,12 @@ function cliSide(name, size) {
       let clientCpu = 0;
       try {
         const result = await loadgen({ scenario: 'client-side', size, pipeline: 32, durationMs }, (line, gen) => {
+          // The process under test is the client: its CPU time is the "per CPU-s" figure here.
           if (line.measured) clientCpu = procCpuSeconds(client.pid) - before;
           if (line.listening === undefined) return;
-          const url = `ws://127.0.0.1:${line.listening}/`;
-          client = impl === 'hyperws'
-            ? spawn(process.execPath, [join(here, '../bin/hyperws'), 'connect', '--echo', '--no-deflate', url], { stdio: ['ignore', 'ignore', 'pipe'] })
-            : spawn(process.execPath, [join(here, 'lib/client-echo.mjs'), 'ws', url, '1'], { stdio: ['pipe', 'pipe', 'inherit', 'ipc'] });
-          (impl === 'hyperws' ? client.stderr : client.stdout).once('data', () => {
+          client = CLIENTS[kind](impl, `ws://127.0.0.1:${line.listening}/`);
+          // The CLI says "connected to ..." on stderr; client-echo.mjs says READY on stdout.
+          (client.stdout ?? client.stderr).once('data', () => {
             before = procCpuSeconds(client.pid);
             gen.stdin.write('go\n');
           });
@@ -225,10 +207,10 @@ const scenarios = [
   throughput('fan-out', 'fanout', ALL, { scenario: 'fanout', subscribers: S.subs, size: 32, window: 32, durationMs }, (r) => r.deliveriesPerSecond, 'deliveries/s'),
   throughput('deflate-echo', 'deflate', ['hyperws', 'ws'], { scenario: 'echo', connections: 10, size: 16 * 1024, pipeline: 1, deflate: true, durationMs }, (r) => r.messagesPerSecond, 'msg/s'),
   memory('deflate-idle-memory', 'deflate', ['hyperws', 'ws'], { connections: S.deflateIdle, deflate: true, message: 4096 }),
-  clientSide('client-32B', 32),
-  clientSide('client-64KiB', 64 * 1024),
-  cliSide('cli-connect-32B', 32),
-  cliSide('cli-connect-64KiB', 64 * 1024),
+  clientSide('client-32B', 32, 'library'),
+  clientSide('client-64KiB', 64 * 1024, 'library'),
+  clientSide('cli-connect-32B', 32, 'cli'),
+  clientSide('cli-connect-64KiB', 64 * 1024, 'cli'),
 ].filter((s) => !only || only.has(s.name));
 
 // ---------------------------------------------------------------- run

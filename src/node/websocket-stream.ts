@@ -6,7 +6,7 @@
  */
 import { Duplex, type DuplexOptions } from 'node:stream';
 import { ReadyState } from './ready-state.js';
-import type { WebSocket } from './websocket.js';
+import { driverOf, type WebSocket } from './websocket.js';
 
 export function createWebSocketStream(ws: WebSocket, options?: DuplexOptions): Duplex {
   let terminateOnDestroy = true;
@@ -55,7 +55,7 @@ export function createWebSocketStream(ws: WebSocket, options?: DuplexOptions): D
       ws.once('open', () => duplex._final(callback));
       return;
     }
-    const socket = ws._socket;
+    const socket = driverOf(ws)?.stream ?? null;
     if (socket === null) return;
     if (socket.writableFinished) {
       callback();

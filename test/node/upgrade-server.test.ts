@@ -1,0 +1,152 @@
+// The server a WebSocketServer runs for `port`: heads read with the strict
+// parser, upgrades handed on as node:http would, everything else answered
+// and closed, and the deadline from accept to upgrade.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { IncomingMessage } from 'node:http';
+import { connect, type AddressInfo, type Socket } from 'node:net';
+import { once } from 'node:events';
+import { createUpgradeServer, type UpgradeServer, type UpgradeServerOptions } from '../../src/node/upgrade-server.js';
+
+const T = { timeout: 20_000 };
+const HEAD = 'GET /chat?x=1 HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n';
+
+interface Upgraded {
+  req: IncomingMessage;
+  socket: Socket;
+  head: Buffer;
+}
+
+async function start(options: Partial<UpgradeServerOptions> = {}): Promise<{ server: UpgradeServer; port: number; upgrades: Upgraded[]; requests: IncomingMessage[] }> {
+  const upgrades: Upgraded[] = [];
+  const requests: IncomingMessage[] = [];
+  const server = createUpgradeServer({
+    handshakeTimeout: 0,
+    maxHeadBytes: 1024,
+    maxFields: 10,
+    upgrade: (req, socket, head) => {
+      upgrades.push({ req, socket, head });
+      socket.end();
+    },
+    request: (req) => {
+      requests.push(req);
+      return { status: 426, reason: 'Upgrade Required' };
+    },
+    ...options,
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { server, port: (server.address() as AddressInfo).port, upgrades, requests };
+}
+
+/** Connects, writes `pieces` one by one, and returns everything the server sent until it closed. */
+async function exchange(port: number, pieces: Array<string | Buffer>): Promise<string> {
+  const socket = connect(port, '127.0.0.1');
+  await once(socket, 'connect');
+  const chunks: Buffer[] = [];
+  socket.on('data', (c: Buffer) => chunks.push(c));
+  socket.on('error', () => {});
+  for (const piece of pieces) {
+    socket.write(piece);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  await once(socket, 'close');
+  return Buffer.concat(chunks).toString('latin1');
+}
+
+async function stop(server: UpgradeServer): Promise<void> {
+  server.dropPending();
+  await new Promise((resolve) => server.close(resolve));
+}
+
+test('an upgrade: the request as node:http presents it, the socket, and the bytes after the head', T, async () => {
+  const { server, port, upgrades } = await start();
+  try {
+    await exchange(port, [Buffer.from(`${HEAD}\x81\x80ABCD`, 'latin1')]);
+    assert.equal(upgrades.length, 1);
+    const { req, head } = upgrades[0]!;
+    assert.equal(req.method, 'GET');
+    assert.equal(req.url, '/chat?x=1');
+    assert.equal(req.httpVersion, '1.1');
+    assert.equal(req.headers['upgrade'], 'websocket');
+    assert.equal(req.headers['sec-websocket-key'], 'dGhlIHNhbXBsZSBub25jZQ==');
+    assert.deepEqual(req.rawHeaders.slice(0, 2), ['Host', 'h']);
+    assert.equal(req.socket, upgrades[0]!.socket);
+    assert.equal(head.toString('latin1'), '\x81\x80ABCD');
+  } finally {
+    await stop(server);
+  }
+});
+
+test('a head that arrives one byte at a time is read all the same', T, async () => {
+  const { server, port, upgrades } = await start();
+  try {
+    await exchange(port, [...HEAD]);
+    assert.equal(upgrades.length, 1);
+    assert.equal(upgrades[0]!.head.length, 0);
+  } finally {
+    await stop(server);
+  }
+});
+
+test('a request that is no upgrade gets the answer with Connection: close, then the connection closes', T, async () => {
+  const { server, port, requests, upgrades } = await start();
+  try {
+    const response = await exchange(port, ['GET / HTTP/1.1\r\nHost: h\r\n\r\n']);
+    assert.equal(response, 'HTTP/1.1 426 Upgrade Required\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 16\r\n\r\nUpgrade Required');
+    assert.equal(requests.length, 1);
+    assert.equal(requests[0]!.url, '/');
+    assert.equal(upgrades.length, 0);
+  } finally {
+    await stop(server);
+  }
+});
+
+for (const [name, pieces, status] of [
+  ['a malformed head', ['GET / HTTP/1.1\r\nBad Header: x\r\n\r\n'], '400 Bad Request'],
+  ['a head over maxHeadBytes that never ends', [`GET / HTTP/1.1\r\nX: ${'a'.repeat(1100)}`], '431 Request Header Fields Too Large'],
+  ['more fields than maxFields', [`GET / HTTP/1.1\r\n${'X: a\r\n'.repeat(11)}\r\n`], '431 Request Header Fields Too Large'],
+  ['TLS bytes, at once', [Buffer.from([0x16, 0x03, 0x01, 0x00, 0xa5, 0x01])], '400 Bad Request'],
+] as const) {
+  test(`${name}: ${status}, connection closed`, T, async () => {
+    const { server, port, upgrades, requests } = await start();
+    try {
+      const response = await exchange(port, [...pieces]);
+      assert.match(response, new RegExp(`^HTTP/1.1 ${status}\r\n`));
+      assert.equal(upgrades.length + requests.length, 0);
+    } finally {
+      await stop(server);
+    }
+  });
+}
+
+test('handshakeTimeout: a connection that sends nothing is dropped, one that upgraded is not', T, async () => {
+  const { server, port, upgrades } = await start({
+    handshakeTimeout: 100,
+    upgrade: (req, socket, head) => upgrades.push({ req, socket, head }),
+  });
+  try {
+    const silent = connect(port, '127.0.0.1');
+    silent.on('error', () => {});
+    const upgraded = connect(port, '127.0.0.1');
+    upgraded.write(HEAD);
+    await once(silent, 'close'); // dropped at the deadline, having received nothing
+    assert.equal(upgrades.length, 1);
+    assert.equal(upgrades[0]!.socket.destroyed, false, 'the upgraded one is past the deadline and still open');
+    upgrades[0]!.socket.destroy();
+    upgraded.destroy();
+  } finally {
+    await stop(server);
+  }
+});
+
+test('dropPending destroys connections still before their upgrade', T, async () => {
+  const { server, port } = await start();
+  const waiting = connect(port, '127.0.0.1');
+  waiting.on('error', () => {});
+  await once(waiting, 'connect');
+  await new Promise((resolve) => setImmediate(resolve));
+  const closed = once(waiting, 'close');
+  await stop(server);
+  await closed;
+});
