@@ -36,7 +36,11 @@ export interface ConnectOptions {
 }
 
 export const DEFAULT_EXECUTE_WAIT = 2000;
-export const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
+/**
+ * `connect`'s own default for its opening handshake (the library's client has
+ * none, as ws): a person at a terminal wants an answer, not a hang.
+ */
+export const CONNECT_HANDSHAKE_TIMEOUT = 10_000;
 /** Binary messages are previewed as hex, up to this many bytes. */
 export const BINARY_PREVIEW_BYTES = 32;
 /** Close codes that count as a normal end (exit status 0). */
@@ -69,7 +73,7 @@ Options:
   -L, --location          follow redirects of the opening handshake (up to ${DEFAULT_MAX_REDIRECTS})
   -t, --handshake-timeout MS
                           give up when the opening handshake takes longer
-                          (default ${DEFAULT_HANDSHAKE_TIMEOUT}; 0 waits forever; with -L,
+                          (default ${CONNECT_HANDSHAKE_TIMEOUT}; 0 waits forever; with -L,
                           per request)
       --deflate           offer permessage-deflate (the default, as browsers do)
       --no-deflate        offer no compression
@@ -120,7 +124,7 @@ function connectOptions(values: Record<string, unknown>, positionals: string[]):
     wait: v.wait === undefined ? DEFAULT_EXECUTE_WAIT : parseInteger('wait', v.wait, 2 ** 31 - 1),
     deflate: v['no-deflate'] !== true,
     location: v.location ?? false,
-    handshakeTimeout: v['handshake-timeout'] === undefined ? DEFAULT_HANDSHAKE_TIMEOUT : parseInteger('handshake-timeout', v['handshake-timeout'], 2 ** 31 - 1),
+    handshakeTimeout: v['handshake-timeout'] === undefined ? CONNECT_HANDSHAKE_TIMEOUT : parseInteger('handshake-timeout', v['handshake-timeout'], 2 ** 31 - 1),
   };
 }
 

@@ -62,7 +62,7 @@ function readHead(socket: Socket, options: UpgradeServerOptions, pending: Set<So
     const buffer = buffered === null ? chunk : Buffer.concat([buffered, chunk]);
     const end = findHeadEnd(buffer, from);
     if (end === -1) {
-      if (from === 0 && !isPlausibleRequestStart(buffer)) refuse(400, 'Malformed request line');
+      if (!isPlausibleRequestStart(buffer)) refuse(400, 'Malformed request line');
       else if (buffer.length >= options.maxHeadBytes) refuse(431, `Request head larger than ${options.maxHeadBytes} bytes`);
       else buffered = buffer;
       return;
