@@ -30,7 +30,7 @@ export function listen(server: NetServer, port: number, host: string): Promise<A
  * both here. To give up on slow clients meanwhile, terminate them.
  */
 export async function closeServers(wss: WebSocketServer, http: HttpServer): Promise<void> {
-  const clients = [...wss.clients].filter((ws) => ws.readyState !== WebSocket.CLOSED);
+  const clients = [...(wss.clients ?? [])].filter((ws) => ws.readyState !== WebSocket.CLOSED);
   const clientsClosed = clients.map((ws) => new Promise<void>((resolve) => ws.once('close', () => resolve())));
   await new Promise<void>((resolve) => wss.close(() => resolve()));
   const httpClosed = new Promise<void>((resolve) => http.close(() => resolve()));

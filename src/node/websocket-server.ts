@@ -97,8 +97,8 @@ export interface ServerOptions {
 
 export class WebSocketServer extends EventEmitter {
   readonly options: ServerOptions & { maxPayload: number; clientTracking: boolean };
-  /** Connected clients (when clientTracking is on). */
-  clients: Set<WebSocket> = new Set();
+  /** Connected clients; undefined with `clientTracking: false`, as in ws. */
+  declare readonly clients: Set<WebSocket>;
   /** The HTTP server whose upgrades we take (ours or the user's); null in noServer mode and once closed. */
   private server: HttpServer | HttpsServer | UpgradeServer | null = null;
   /** Every accepted connection shares these resolved settings. */
@@ -120,7 +120,8 @@ export class WebSocketServer extends EventEmitter {
     }
     if (options.heartbeat && options.clientTracking === false) throw new TypeError('heartbeat needs clientTracking');
     this.options = { ...options, maxPayload: options.maxPayload ?? DEFAULTS.maxPayload, clientTracking: options.clientTracking ?? true };
-    const clients = this.clients;
+    const clients = new Set<WebSocket>();
+    if (this.options.clientTracking) (this as { clients: Set<WebSocket> }).clients = clients;
     this.untrack = function (this: WebSocket) {
       clients.delete(this);
     };
@@ -188,7 +189,7 @@ export class WebSocketServer extends EventEmitter {
     if (this.state === 'closing') return;
     this.state = 'closing';
     this.heartbeat?.stop();
-    for (const ws of this.clients) ws.close(CloseCode.GoingAway, 'Server shutting down');
+    for (const ws of this.clients ?? []) ws.close(CloseCode.GoingAway, 'Server shutting down');
     this.removeServerListeners?.();
     this.removeServerListeners = null;
     this.guard?.release();
@@ -200,7 +201,7 @@ export class WebSocketServer extends EventEmitter {
     this.server = null;
     if (server && this.ownsServer) {
       // Resolve once every WebSocket has closed and the listener is down.
-      const pending = [...this.clients].filter((ws) => ws.readyState !== ReadyState.CLOSED);
+      const pending = [...(this.clients ?? [])].filter((ws) => ws.readyState !== ReadyState.CLOSED);
       let waiting = pending.length + 1;
       const done = () => {
         if (--waiting === 0) finish();

@@ -96,7 +96,7 @@ export class WebSocketServer extends NodeWebSocketServer {
 
   /** Send to every connected client of this server, encoded once. Returns deliveries. */
   broadcast(data: unknown, options?: PublishOptions): number {
-    return this.#hub().broadcast(this.clients, data, options);
+    return this.#hub().broadcast(this.clients ?? [], data, options);
   }
 
   /** Local subscribers of a topic. */

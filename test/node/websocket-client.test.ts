@@ -414,3 +414,21 @@ test('server frames that arrive in the same packet as the 101 are delivered afte
     await raw.close();
   }
 });
+
+test('close() or terminate() from an error listener while connecting: no throw, then one close (1006)', T, async () => {
+  for (const method of ['close', 'terminate'] as const) {
+    const ws = new WebSocket('ws://127.0.0.1:1/'); // nothing listens on port 1
+    const log: unknown[] = [];
+    ws.on('error', () => {
+      ws[method]();
+      log.push(['error', ws.readyState]);
+    });
+    await new Promise<void>((resolve) =>
+      ws.on('close', (code: number) => {
+        log.push(['close', code, ws.readyState]);
+        resolve();
+      }),
+    );
+    assert.deepEqual(log, [['error', WebSocket.CLOSING], ['close', 1006, WebSocket.CLOSED]], method);
+  }
+});

@@ -184,11 +184,13 @@ test('clientTracking: server.clients goes 0 -> 2 -> 0', T, async () => {
   }
 });
 
-test('clientTracking: false leaves server.clients empty', T, async () => {
+test('clientTracking: false leaves server.clients undefined, as in ws; broadcast reaches nobody, close() still works', T, async () => {
   const started = await startServer({ clientTracking: false });
   try {
     const { client, server } = await connectPair(started);
-    assert.equal(started.wss.clients.size, 0);
+    assert.equal(started.wss.clients, undefined);
+    assert.equal('clients' in started.wss, false);
+    assert.equal(started.wss.broadcast('x'), 0);
     await closePair(client, server);
   } finally {
     await closeServer(started.wss);
