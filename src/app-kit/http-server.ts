@@ -5,6 +5,7 @@
  */
 import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo, Server as NetServer } from 'node:net';
+import type { UpgradeServer } from '../node/upgrade-server.js';
 import type { WebSocketServer } from '../node/websocket-server.js';
 import { WebSocket } from '../node/websocket.js';
 
@@ -29,11 +30,13 @@ export function listen(server: NetServer, port: number, host: string): Promise<A
  * connection. wss.close() does not close an HTTP server it was given, hence
  * both here. To give up on slow clients meanwhile, terminate them.
  */
-export async function closeServers(wss: WebSocketServer, http: HttpServer): Promise<void> {
+export async function closeServers(wss: WebSocketServer, http: HttpServer | UpgradeServer): Promise<void> {
   const clients = [...(wss.clients ?? [])].filter((ws) => ws.readyState !== WebSocket.CLOSED);
   const clientsClosed = clients.map((ws) => new Promise<void>((resolve) => ws.once('close', () => resolve())));
   await new Promise<void>((resolve) => wss.close(() => resolve()));
   const httpClosed = new Promise<void>((resolve) => http.close(() => resolve()));
-  http.closeIdleConnections();
+  // Connections with no request in flight (node:http) or still before their upgrade (our upgrade server).
+  if ('dropPending' in http) http.dropPending();
+  else http.closeIdleConnections();
   await Promise.all([...clientsClosed, httpClosed]);
 }

@@ -1,13 +1,15 @@
 /**
  * Serving an app's page: a fixed set of files held in memory, answered to
  * GET and HEAD, with a 426 on the WebSocket endpoint's path (a plain request
- * there is a mistake worth naming) and 404 elsewhere. Owns the HTTP answers;
+ * there is a mistake worth naming) and 404 elsewhere; as a node:http listener
+ * or as the answers of an upgrade server. Owns the HTTP answers;
  * what the files are and which headers protect them are the app's.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join } from 'node:path';
 import { pathnameOf } from '../handshake/index.js';
+import type { HttpAnswer } from '../node/upgrade-server.js';
 
 export interface StaticFile {
   readonly body: Buffer;
@@ -24,19 +26,30 @@ export interface StaticSite {
   readonly endpoint: { readonly path: string; readonly message: string };
 }
 
-/** A request listener for node:http serving `site`. */
+/**
+ * The answer to a request for `site`: 200 with the file (GET and HEAD), 405
+ * for other methods on a file, 426 on the WebSocket endpoint, 404 elsewhere.
+ */
+export function answerStatic(site: StaticSite, method: string | undefined, url: string | undefined): HttpAnswer {
+  const pathname = pathnameOf(url ?? '/');
+  const file = site.files.get(pathname);
+  if (file !== undefined) {
+    if (method !== 'GET' && method !== 'HEAD') return text(405, 'Method Not Allowed\n', { Allow: 'GET, HEAD' });
+    return { status: 200, headers: { 'Content-Type': file.type, ...site.headers }, body: file.body };
+  }
+  if (pathname === site.endpoint.path) return text(426, site.endpoint.message, { Upgrade: 'websocket' });
+  return text(404, 'Not Found\n');
+}
+
+/** A request listener for node:http serving `site` (see answerStatic). */
 export function serveStatic(site: StaticSite): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
-    const pathname = pathnameOf(req.url ?? '/');
-    const file = site.files.get(pathname);
-    if (file !== undefined) {
-      if (req.method !== 'GET' && req.method !== 'HEAD') return sendText(res, 405, 'Method Not Allowed\n', { Allow: 'GET, HEAD' });
-      res.writeHead(200, { 'Content-Type': file.type, 'Content-Length': file.body.length, ...site.headers });
-      res.end(req.method === 'HEAD' ? undefined : file.body);
-      return;
-    }
-    if (pathname === site.endpoint.path) return sendText(res, 426, site.endpoint.message, { Upgrade: 'websocket' });
-    sendText(res, 404, 'Not Found\n');
+    const { status, headers, body } = answerStatic(site, req.method, req.url);
+    const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+    const [type, ...rest] = Object.entries(headers);
+    // Content-Type, Content-Length, then the rest: the order node:http clients have always seen.
+    res.writeHead(status, { [type![0]]: type![1], 'Content-Length': bytes.length, ...Object.fromEntries(rest) });
+    res.end(req.method === 'HEAD' ? undefined : bytes);
   };
 }
 
@@ -55,7 +68,6 @@ export function readStaticDir(dir: string, types: Readonly<Record<string, string
   return files;
 }
 
-function sendText(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body), ...headers });
-  res.end(body);
+function text(status: number, body: string, headers: Record<string, string> = {}): HttpAnswer {
+  return { status, headers: { 'Content-Type': 'text/plain; charset=utf-8', ...headers }, body };
 }

@@ -1,13 +1,14 @@
 /**
- * `hyperws serve`: an HTTP server with our WebSocketServer attached on the
- * same port. Plain HTTP GET / returns the browser console page
- * (static/console.html); WebSocket upgrades on --path are served in echo
- * mode (each message back to its sender, same type) or broadcast mode (each
- * message to every connected client, sender included).
+ * `hyperws serve`: one port for the browser console page and the WebSocket
+ * endpoint. Plain HTTP GET / returns the page (static/console.html);
+ * WebSocket upgrades on --path are served in echo mode (each message back to
+ * its sender, same type) or broadcast mode (each message to every connected
+ * client, sender included).
  *
- * The HTTP server runs with tight node:http timeouts (SERVE_HTTP_TIMEOUTS)
- * and the WebSocketServer's handshake guard covers it (--handshake-timeout),
- * so slow or silent peers are dropped within seconds.
+ * The port is the library's upgrade server (src/node/upgrade-server.ts), not
+ * node:http: strict, bounded request heads, the console page answered with
+ * Connection: close, and every connection dropped unless it upgrades within
+ * --handshake-timeout. A connection then costs what the library's does.
  *
  * stdout carries exactly one line, the listening line, so scripts and tests
  * can parse the bound port; connection logs go to stderr, one line each.
@@ -15,8 +16,9 @@
  * with 0; a second signal terminates the clients that are still closing.
  */
 import { readFileSync } from 'node:fs';
-import { createServer, type IncomingMessage } from 'node:http';
-import { RedisReadyTimeout, closeServers, listen, readyWithin, runUntilSignal, serveStatic } from '../app-kit/index.js';
+import type { IncomingMessage } from 'node:http';
+import { RedisReadyTimeout, answerStatic, closeServers, listen, readyWithin, runUntilSignal, type StaticSite } from '../app-kit/index.js';
+import { createUpgradeServer } from '../node/upgrade-server.js';
 import { DEFAULTS } from '../protocol/options.js';
 import { WebSocket, WebSocketServer } from '../pubsub/topics.js';
 import { redisAdapter, type RedisAdapter } from '../pubsub/redis-adapter.js';
@@ -36,27 +38,9 @@ export interface ServeOptions {
   deflate: boolean;
   /** Broadcast through this Redis: every serve process on it forms one broadcast group. */
   redis: string | undefined;
-  /** The WebSocketServer's handshakeTimeout: time to deliver each request head, in ms (0: off). */
+  /** Time a connection has to upgrade after connecting, in ms (0: no limit). */
   handshakeTimeout: number;
 }
-
-/**
- * node:http limits of serve's server. Node's defaults suit long uploads (60 s
- * for a request head, 300 s for a whole request) and are enforced only every
- * 30 s; serve answers bodiless GETs and upgrades, so much less will do. They
- * are the second line behind the handshake guard, and the only one with
- * --handshake-timeout 0.
- */
-export const SERVE_HTTP_TIMEOUTS = {
-  /** A request head (at most 16 KiB) takes milliseconds on any working link. */
-  headersTimeout: 10_000,
-  /** A whole request, body included: serve takes none. */
-  requestTimeout: 30_000,
-  /** Idle time allowed between requests on a kept-alive connection (Node's default, stated). */
-  keepAliveTimeout: 5_000,
-  /** How often Node enforces headersTimeout and requestTimeout (default 30 s). */
-  connectionsCheckingInterval: 1_000,
-} as const;
 
 /** The topic every client subscribes to in broadcast mode. */
 const BROADCAST_TOPIC = 'hyperws-serve:broadcast';
@@ -88,9 +72,10 @@ Options:
                         serve process connected to it forms one broadcast group
                         (needs the ioredis package)
       --handshake-timeout MS
-                        drop connections that do not deliver a request head
-                        (or complete the opening handshake) in time
-                        (default ${DEFAULTS.handshakeTimeout}; 0 turns the guard off)
+                        drop connections that have not upgraded this long
+                        after connecting (the console page is answered and
+                        its connection closed at once)
+                        (default ${DEFAULTS.handshakeTimeout}; 0: no limit)
   -h, --help            show this help
 
 Prints one line on stdout when listening:
@@ -152,12 +137,22 @@ function consolePage(wsPath: string): Buffer {
   return Buffer.from(html.replace('{{WS_PATH}}', escaped), 'utf8');
 }
 
+/** A connection of serve's: its number and the error that ended it, for the log lines. */
+class ServeSocket extends WebSocket {
+  id = 0;
+  failure: Error | null = null;
+}
+
+function resumeSelf(this: WebSocket): void {
+  this.resume();
+}
+
 /** Run the server until SIGINT/SIGTERM; resolves with the exit status. */
 export async function serve(options: ServeOptions, io: CliIo): Promise<number> {
   const page = consolePage(options.path);
   const log = (line: string) => io.stderr.write(`hyperws serve: ${line}\n`);
 
-  const server = createServer(SERVE_HTTP_TIMEOUTS, serveStatic({
+  const site: StaticSite = {
     files: new Map([['/', { body: page, type: 'text/html; charset=utf-8' }]]),
     headers: {
       'Cache-Control': 'no-store',
@@ -165,7 +160,7 @@ export async function serve(options: ServeOptions, io: CliIo): Promise<number> {
       'Content-Security-Policy': "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src ws: wss:",
     },
     endpoint: { path: options.path, message: 'Upgrade Required: this is a WebSocket endpoint\n' },
-  }));
+  };
   let adapter: RedisAdapter | undefined;
   if (options.redis !== undefined) {
     adapter = redisAdapter({ url: options.redis, onError: () => {} });
@@ -178,15 +173,20 @@ export async function serve(options: ServeOptions, io: CliIo): Promise<number> {
     }
   }
   const wss = new WebSocketServer({
-    server,
+    noServer: true,
+    WebSocket: ServeSocket,
     path: options.path,
     perMessageDeflate: options.deflate,
-    handshakeTimeout: options.handshakeTimeout,
     ...(adapter !== undefined ? { adapter } : {}),
     ...(options.maxPayload !== undefined ? { maxPayload: options.maxPayload } : {}),
   });
-  // Listen errors reach both; the one below reports them.
-  wss.on('error', () => {});
+  const server = createUpgradeServer({
+    handshakeTimeout: options.handshakeTimeout,
+    maxHeadBytes: DEFAULTS.maxHeaderSize,
+    maxFields: DEFAULTS.maxHeaderFields,
+    upgrade: (req, socket, head) => wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req)),
+    request: (req) => answerStatic(site, req.method, req.url),
+  });
 
   let port: number;
   try {
@@ -199,35 +199,39 @@ export async function serve(options: ServeOptions, io: CliIo): Promise<number> {
   }
   server.on('error', (error) => log(`server error: ${printable(error.message)}`));
 
+  // Listeners shared by every connection (one function each, not three
+  // closures per connection): a serve process may hold many idle clients.
   let nextId = 1;
-  wss.on('connection', (ws: WebSocket, req: IncomingMessage) => {
-    const id = nextId++;
-    const peer = hostPort(req.socket.remoteAddress ?? '?', req.socket.remotePort ?? 0);
-    let failure: Error | null = null;
-    log(`connection #${id} from ${peer} (${wss.clients.size} connected)`);
-    ws.on('error', (error: Error) => {
-      failure = error;
-    });
-    ws.on('close', (code: number, reason: Buffer) => {
-      const why = reason.length > 0 ? ` ${printable(reason.toString())}` : '';
-      const error = failure ? ` (error: ${printable(failure.message)})` : '';
-      log(`connection #${id} closed: ${code}${why}${error} (${wss.clients.size} connected)`);
-    });
+  function onError(this: ServeSocket, error: Error): void {
+    this.failure = error;
+  }
+  function onClose(this: ServeSocket, code: number, reason: Buffer): void {
+    const why = reason.length > 0 ? ` ${printable(reason.toString())}` : '';
+    const error = this.failure ? ` (error: ${printable(this.failure.message)})` : '';
+    log(`connection #${this.id} closed: ${code}${why}${error} (${wss.clients.size} connected)`);
+  }
+  function onEcho(this: ServeSocket, data: Buffer, isBinary: boolean): void {
+    this.send(data, { binary: isBinary });
+    // A client that sends without reading must not grow our memory without bound.
+    if (this.bufferedAmount > ECHO_HIGH_WATER_MARK && !this.isPaused) {
+      this.pause();
+      this.once('drain', resumeSelf);
+    }
+  }
+  function onBroadcast(this: ServeSocket, data: Buffer, isBinary: boolean): void {
+    // Topics: encoded once for every client, and through Redis to every other node.
+    wss.publish(BROADCAST_TOPIC, data, { binary: isBinary, compress: options.deflate });
+  }
+  wss.on('connection', (ws: ServeSocket, req: IncomingMessage) => {
+    ws.id = nextId++;
+    log(`connection #${ws.id} from ${hostPort(req.socket.remoteAddress ?? '?', req.socket.remotePort ?? 0)} (${wss.clients.size} connected)`);
+    ws.on('error', onError);
+    ws.on('close', onClose);
     if (options.mode === 'echo') {
-      ws.on('message', (data: Buffer, isBinary: boolean) => {
-        ws.send(data, { binary: isBinary });
-        // A client that sends without reading must not grow our memory without bound.
-        if (ws.bufferedAmount > ECHO_HIGH_WATER_MARK && !ws.isPaused) {
-          ws.pause();
-          ws.once('drain', () => ws.resume());
-        }
-      });
+      ws.on('message', onEcho);
     } else {
-      // Topics: encoded once for every client, and through Redis to every other node.
       ws.subscribe(BROADCAST_TOPIC);
-      ws.on('message', (data: Buffer, isBinary: boolean) => {
-        wss.publish(BROADCAST_TOPIC, data, { binary: isBinary, compress: options.deflate });
-      });
+      ws.on('message', onBroadcast);
     }
   });
 

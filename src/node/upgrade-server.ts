@@ -16,19 +16,25 @@
  * requests. Must not touch: what makes an upgrade acceptable (the
  * WebSocketServer and src/handshake decide).
  */
-import { IncomingMessage } from 'node:http';
+import { IncomingMessage, STATUS_CODES } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
-import { buildRejectResponse, findHeadEnd, isPlausibleRequestStart, parseRequestHead, type RequestHead, type RequestHeadLimits } from '../handshake/index.js';
+import { findHeadEnd, isPlausibleRequestStart, parseRequestHead, type RequestHead, type RequestHeadLimits } from '../handshake/index.js';
+
+/** The answer to a request that is not an upgrade; sent with `Connection: close` and its Content-Length. */
+export interface HttpAnswer {
+  status: number;
+  /** Content-Type first, then whatever the app adds (caching, security policy, Allow, Upgrade). */
+  headers: Record<string, string>;
+  /** Not sent to a HEAD request (its length still is). */
+  body: string | Buffer;
+}
 
 export interface UpgradeServerOptions extends RequestHeadLimits {
   /** Time a connection has to send a complete upgrade request, in ms (0: none). */
   handshakeTimeout: number;
   upgrade(req: IncomingMessage, socket: Socket, head: Buffer): void;
-  /**
-   * A complete request that is not an upgrade: the answer (status, reason,
-   * headers), sent with `Connection: close`.
-   */
-  request(req: IncomingMessage): { status: number; reason: string; headers?: Record<string, string> };
+  /** A complete request that is not an upgrade: its answer. */
+  request(req: IncomingMessage): HttpAnswer;
 }
 
 export interface UpgradeServer extends Server {
@@ -71,10 +77,7 @@ function readHead(socket: Socket, options: UpgradeServerOptions, pending: Set<So
     if (!parsed.ok) return refuse(parsed.status, parsed.reason);
     const upgrade = isUpgrade(parsed.head);
     const req = incomingMessage(socket, parsed.head, upgrade);
-    if (!upgrade) {
-      const answer = options.request(req);
-      return refuse(answer.status, answer.reason, answer.headers);
-    }
+    if (!upgrade) return answer(options.request(req), req.method === 'HEAD');
     done();
     // Not flowing, not paused: the WebSocket's driver starts reading when it
     // adds its listener (node:http leaves an upgraded socket the same way).
@@ -82,16 +85,28 @@ function readHead(socket: Socket, options: UpgradeServerOptions, pending: Set<So
     (socket as { readableFlowing: boolean | null }).readableFlowing = null;
     options.upgrade(req, socket, buffer.subarray(end));
   };
-  const refuse = (status: number, reason: string, headers?: Record<string, string>) => {
+  /** Write the answer, then close: no keep-alive on a port that serves WebSockets. */
+  const answer = (reply: HttpAnswer, head: boolean) => {
     done();
     socket.on('error', onError);
-    socket.end(buildRejectResponse(status, reason, headers));
+    socket.end(serializeAnswer(reply, head));
     // A peer that never reads must not keep the socket alive.
     setTimeout(() => socket.destroy(), 1000).unref();
+  };
+  const refuse = (status: 400 | 431 | 505, reason: string) => {
+    answer({ status, headers: { 'Content-Type': 'text/plain; charset=utf-8' }, body: reason }, false);
   };
   socket.on('data', onData);
   socket.on('close', done);
   socket.on('error', onError);
+}
+
+function serializeAnswer(reply: HttpAnswer, head: boolean): Buffer {
+  const body = typeof reply.body === 'string' ? Buffer.from(reply.body) : reply.body;
+  let text = `HTTP/1.1 ${reply.status} ${STATUS_CODES[reply.status] ?? 'Unknown'}\r\nConnection: close\r\n`;
+  for (const [name, value] of Object.entries(reply.headers)) text += `${name}: ${value.replace(/[\r\n\0]/g, '')}\r\n`;
+  text += `Content-Length: ${body.length}\r\n\r\n`;
+  return head || body.length === 0 ? Buffer.from(text, 'latin1') : Buffer.concat([Buffer.from(text, 'latin1'), body]);
 }
 
 function onError(this: Socket): void {

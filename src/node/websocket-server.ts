@@ -29,7 +29,7 @@ import { serverPerMessageDeflate, type PerMessageDeflateOptions } from '../exten
 import { HandshakeGuard, clearHandshakeDeadline } from './handshake-guard.js';
 import { Heartbeat, type HeartbeatOptions } from './heartbeat.js';
 import { ReadyState } from './ready-state.js';
-import { createUpgradeServer, type UpgradeServer } from './upgrade-server.js';
+import { createUpgradeServer, type HttpAnswer, type UpgradeServer } from './upgrade-server.js';
 import { WebSocket, openWebSocket } from './websocket.js';
 
 export interface VerifyClientInfo {
@@ -329,12 +329,13 @@ export class WebSocketServer extends EventEmitter {
  * one; a request that tries to be a handshake but lacks one of them is
  * refused as a bad handshake (400 and the reason), anything else gets 426.
  */
-function answerPlainRequest(req: IncomingMessage): { status: number; reason: string; headers?: Record<string, string> } {
+function answerPlainRequest(req: IncomingMessage): HttpAnswer {
   const h = req.headers;
   const attempt = h['upgrade'] !== undefined || h['sec-websocket-key'] !== undefined || h['sec-websocket-version'] !== undefined;
   const checked = attempt ? validateUpgradeRequest(req) : null;
-  if (checked !== null && !checked.ok) return { status: checked.status, reason: checked.reason, ...(checked.headers ? { headers: checked.headers } : {}) };
-  return { status: 426, reason: STATUS_CODES[426]! };
+  const text = { 'Content-Type': 'text/plain; charset=utf-8' };
+  if (checked !== null && !checked.ok) return { status: checked.status, headers: { ...text, ...checked.headers }, body: checked.reason };
+  return { status: 426, headers: text, body: STATUS_CODES[426]! };
 }
 
 export function abortHandshake(socket: Duplex, status: number, reason: string, headers?: Record<string, string>): void {

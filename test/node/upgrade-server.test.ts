@@ -30,7 +30,7 @@ async function start(options: Partial<UpgradeServerOptions> = {}): Promise<{ ser
     },
     request: (req) => {
       requests.push(req);
-      return { status: 426, reason: 'Upgrade Required' };
+      return { status: 426, headers: { 'Content-Type': 'text/plain; charset=utf-8' }, body: 'Upgrade Required' };
     },
     ...options,
   });
@@ -84,6 +84,16 @@ test('a head that arrives one byte at a time is read all the same', T, async () 
     await exchange(port, [...HEAD]);
     assert.equal(upgrades.length, 1);
     assert.equal(upgrades[0]!.head.length, 0);
+  } finally {
+    await stop(server);
+  }
+});
+
+test('a HEAD request gets the answer without its body', T, async () => {
+  const { server, port } = await start();
+  try {
+    const response = await exchange(port, ['HEAD / HTTP/1.1\r\nHost: h\r\n\r\n']);
+    assert.equal(response, 'HTTP/1.1 426 Upgrade Required\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 16\r\n\r\n');
   } finally {
     await stop(server);
   }
