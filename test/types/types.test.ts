@@ -71,3 +71,23 @@ test('types: ESM syntax compiled to CommonJS under nodenext (esModuleInterop)', 
 test('types: node10 resolution (module commonjs), both import styles', T, () => {
   assert.equal(compile({ module: 'commonjs', moduleResolution: 'node10', esModuleInterop: true }, [...ESM, ...CJS], 'commonjs'), '');
 });
+
+test('types: the packed package resolves its types in every mode (arethetypeswrong, offline)', T, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hyperws-pack-'));
+  try {
+    // --ignore-scripts: pack the dist already built (no rebuild under a running test run).
+    const packed = JSON.parse(execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], { cwd: root, encoding: 'utf8' })) as { filename: string }[];
+    const attw = join(root, 'node_modules', '@arethetypeswrong', 'cli', 'dist', 'index.js');
+    let out: string;
+    try {
+      out = execFileSync(process.execPath, [attw, join(dir, packed[0]!.filename), '--format', 'json'], { cwd: root, encoding: 'utf8' });
+    } catch (error) {
+      out = (error as { stdout?: string }).stdout ?? String(error); // exits 1 when it finds problems
+    }
+    const report = JSON.parse(out) as { problems?: unknown[] | Record<string, unknown[]> };
+    const problems = Object.values(report.problems ?? {}).flat();
+    assert.deepEqual(problems, [], JSON.stringify(report.problems, null, 2));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
