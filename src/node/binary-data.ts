@@ -7,6 +7,8 @@ export type BinaryType = 'nodebuffer' | 'arraybuffer' | 'fragments';
 export const BINARY_TYPES: readonly BinaryType[] = ['nodebuffer', 'arraybuffer', 'fragments'];
 
 export type MessageData = Buffer | ArrayBuffer | Buffer[];
+/** A 'message' event's data as ws's types name it (`WebSocket.RawData`). */
+export type RawData = MessageData;
 
 /** A Buffer view over `data` without copying; strings become UTF-8 bytes. */
 export function toBuffer(data: unknown): Buffer {

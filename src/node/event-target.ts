@@ -5,19 +5,22 @@
  * and ws. The full WHATWG WebSocket (a real EventTarget) is in src/web.
  */
 import type { EventEmitter } from 'node:events';
+import type { WebSocket } from './websocket.js';
 
 const kTarget = Symbol('hyperws.target');
+type Targeted = { [kTarget]: unknown };
 const kListener = Symbol('hyperws.listener');
 const kForOnAttribute = Symbol('hyperws.onAttribute');
 
 export class WsEvent {
   readonly type: string;
-  [kTarget]: unknown = null;
   constructor(type: string) {
     this.type = type;
+    // Kept out of the class's type, so ws-typed events (./WebSocketEventMap) and these classes match.
+    (this as unknown as Targeted)[kTarget] = null;
   }
   get target(): unknown {
-    return this[kTarget];
+    return (this as unknown as Targeted)[kTarget];
   }
 }
 
@@ -54,13 +57,51 @@ export class WsErrorEvent extends WsEvent {
 type Listener = ((event: any) => void) | { handleEvent(event: any): void };
 type Wrapped = ((...args: any[]) => void) & { [kListener]?: Listener; [kForOnAttribute]?: boolean };
 
+/** What a message event carries: text as a string, binary per binaryType (ws's `WebSocket.Data`). */
+export type Data = string | Buffer | ArrayBuffer | Buffer[];
+
+// The events as ws's types describe them (`WebSocket.Event`, `.MessageEvent`...):
+// listeners are typed with these; the objects passed are the classes above.
+export interface WebSocketEvent {
+  type: string;
+  target: WebSocket;
+}
+export interface WebSocketErrorEvent extends WebSocketEvent {
+  error: any;
+  message: string;
+}
+export interface WebSocketCloseEvent extends WebSocketEvent {
+  wasClean: boolean;
+  code: number;
+  reason: string;
+}
+export interface WebSocketMessageEvent extends WebSocketEvent {
+  data: Data;
+}
+export interface WebSocketEventMap {
+  open: WebSocketEvent;
+  error: WebSocketErrorEvent;
+  close: WebSocketCloseEvent;
+  message: WebSocketMessageEvent;
+}
+export interface EventListenerOptions {
+  once?: boolean | undefined;
+}
+
 export interface WsEventTargetMethods {
-  addEventListener(type: string, listener: Listener, options?: { once?: boolean }): void;
-  removeEventListener(type: string, listener: Listener): void;
-  onopen: ((event: WsEvent) => void) | null;
-  onmessage: ((event: WsMessageEvent) => void) | null;
-  onclose: ((event: WsCloseEvent) => void) | null;
-  onerror: ((event: WsErrorEvent) => void) | null;
+  addEventListener<K extends keyof WebSocketEventMap>(
+    type: K,
+    listener: ((event: WebSocketEventMap[K]) => void) | { handleEvent(event: WebSocketEventMap[K]): void },
+    options?: EventListenerOptions,
+  ): void;
+  removeEventListener<K extends keyof WebSocketEventMap>(
+    type: K,
+    listener: ((event: WebSocketEventMap[K]) => void) | { handleEvent(event: WebSocketEventMap[K]): void },
+  ): void;
+  onopen: ((event: WebSocketEvent) => void) | null;
+  onmessage: ((event: WebSocketMessageEvent) => void) | null;
+  onclose: ((event: WebSocketCloseEvent) => void) | null;
+  onerror: ((event: WebSocketErrorEvent) => void) | null;
 }
 
 type EmitterWithClose = EventEmitter;
@@ -78,7 +119,7 @@ function wrap(type: string, listener: Listener, target: EmitterWithClose, wasCle
     case 'message':
       wrapped = (data: unknown, isBinary: boolean) => {
         const event = new WsMessageEvent('message', { data: isBinary ? data : String(data) });
-        event[kTarget] = target;
+        (event as unknown as Targeted)[kTarget] = target;
         call(listener, target, event);
       };
       break;
@@ -86,21 +127,21 @@ function wrap(type: string, listener: Listener, target: EmitterWithClose, wasCle
       wrapped = (code: number, reason: Buffer) => {
         const wasClean = wasCleanOf(target);
         const event = new WsCloseEvent('close', { code, reason: reason.toString(), wasClean });
-        event[kTarget] = target;
+        (event as unknown as Targeted)[kTarget] = target;
         call(listener, target, event);
       };
       break;
     case 'error':
       wrapped = (error: Error) => {
         const event = new WsErrorEvent('error', { error, message: error.message });
-        event[kTarget] = target;
+        (event as unknown as Targeted)[kTarget] = target;
         call(listener, target, event);
       };
       break;
     case 'open':
       wrapped = () => {
         const event = new WsEvent('open');
-        event[kTarget] = target;
+        (event as unknown as Targeted)[kTarget] = target;
         call(listener, target, event);
       };
       break;

@@ -32,10 +32,10 @@ import { ReadyState } from './ready-state.js';
 import { createUpgradeServer, type HttpAnswer, type UpgradeServer } from './upgrade-server.js';
 import { WebSocket, openWebSocket } from './websocket.js';
 
-export interface VerifyClientInfo {
+export interface VerifyClientInfo<Request extends IncomingMessage = IncomingMessage> {
   origin: string;
   secure: boolean;
-  req: IncomingMessage;
+  req: Request;
 }
 export type VerifyClientCallback = (
   verified: boolean,
@@ -43,23 +43,28 @@ export type VerifyClientCallback = (
   message?: string,
   headers?: Record<string, string>,
 ) => void;
-export type VerifyClient =
-  | ((info: VerifyClientInfo) => boolean)
-  | ((info: VerifyClientInfo, callback: VerifyClientCallback) => void);
+export type VerifyClient<Request extends IncomingMessage = IncomingMessage> =
+  | ((info: VerifyClientInfo<Request>) => boolean)
+  | ((info: VerifyClientInfo<Request>, callback: VerifyClientCallback) => void);
 
-export interface ServerOptions {
+/**
+ * `T` is the class of the connections (ws's types call it `U`): a server
+ * given `WebSocket: MyWebSocket` hands out MyWebSocket instances, and its
+ * types say so. `R` is the request class of the HTTP server.
+ */
+export interface ServerOptions<T extends typeof WebSocket = typeof WebSocket, R extends typeof IncomingMessage = typeof IncomingMessage> {
   host?: string;
   port?: number;
   backlog?: number;
   /** Attach to an existing http/https server: normal requests keep working. */
-  server?: HttpServer | HttpsServer;
+  server?: HttpServer<R> | HttpsServer<R>;
   /** Create no server: call handleUpgrade() from your own 'upgrade' listener. */
   noServer?: boolean;
   /** Only accept upgrades whose pathname equals this. */
   path?: string;
-  verifyClient?: VerifyClient;
+  verifyClient?: VerifyClient<InstanceType<R>>;
   /** Pick a subprotocol among those offered; false (or undefined) for none. */
-  handleProtocols?: (protocols: Set<string>, request: IncomingMessage) => string | false;
+  handleProtocols?: (protocols: Set<string>, request: InstanceType<R>) => string | false;
   /**
    * Accept permessage-deflate (RFC 7692) when a client offers it. Default
    * false, as in ws: compression costs CPU on every message above the
@@ -91,14 +96,48 @@ export interface ServerOptions {
   /** Split outgoing messages into frames of at most this many bytes (default 0: never). */
   fragmentSize?: number;
   /** The class instantiated for each connection (a subclass of WebSocket). */
-  WebSocket?: typeof WebSocket;
+  WebSocket?: T;
 }
 
 
-export class WebSocketServer extends EventEmitter {
-  readonly options: ServerOptions & { maxPayload: number; clientTracking: boolean };
+/** The events, typed as ws's types have them (the server's connections are `InstanceType<T>`). */
+export interface WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R extends typeof IncomingMessage = typeof IncomingMessage> {
+  on(event: 'connection', listener: (this: this, socket: InstanceType<T>, request: InstanceType<R>) => void): this;
+  on(event: 'error', listener: (this: this, error: Error) => void): this;
+  on(event: 'headers', listener: (this: this, headers: string[], request: InstanceType<R>) => void): this;
+  on(event: 'close' | 'listening', listener: (this: this) => void): this;
+  on(event: 'wsClientError', listener: (this: this, error: Error, socket: Duplex, request: InstanceType<R>) => void): this;
+  on(event: string | symbol, listener: (this: this, ...args: any[]) => void): this;
+  once(event: 'connection', listener: (this: this, socket: InstanceType<T>, request: InstanceType<R>) => void): this;
+  once(event: 'error', listener: (this: this, error: Error) => void): this;
+  once(event: 'headers', listener: (this: this, headers: string[], request: InstanceType<R>) => void): this;
+  once(event: 'close' | 'listening', listener: (this: this) => void): this;
+  once(event: 'wsClientError', listener: (this: this, error: Error, socket: Duplex, request: InstanceType<R>) => void): this;
+  once(event: string | symbol, listener: (this: this, ...args: any[]) => void): this;
+  off(event: 'connection', listener: (this: this, socket: InstanceType<T>, request: InstanceType<R>) => void): this;
+  off(event: 'error', listener: (this: this, error: Error) => void): this;
+  off(event: 'headers', listener: (this: this, headers: string[], request: InstanceType<R>) => void): this;
+  off(event: 'close' | 'listening', listener: (this: this) => void): this;
+  off(event: 'wsClientError', listener: (this: this, error: Error, socket: Duplex, request: InstanceType<R>) => void): this;
+  off(event: string | symbol, listener: (this: this, ...args: any[]) => void): this;
+  addListener(event: 'connection', listener: (socket: InstanceType<T>, request: InstanceType<R>) => void): this;
+  addListener(event: 'error', listener: (error: Error) => void): this;
+  addListener(event: 'headers', listener: (headers: string[], request: InstanceType<R>) => void): this;
+  addListener(event: 'close' | 'listening', listener: () => void): this;
+  addListener(event: 'wsClientError', listener: (error: Error, socket: Duplex, request: InstanceType<R>) => void): this;
+  addListener(event: string | symbol, listener: (...args: any[]) => void): this;
+  removeListener(event: 'connection', listener: (socket: InstanceType<T>, request: InstanceType<R>) => void): this;
+  removeListener(event: 'error', listener: (error: Error) => void): this;
+  removeListener(event: 'headers', listener: (headers: string[], request: InstanceType<R>) => void): this;
+  removeListener(event: 'close' | 'listening', listener: () => void): this;
+  removeListener(event: 'wsClientError', listener: (error: Error, socket: Duplex, request: InstanceType<R>) => void): this;
+  removeListener(event: string | symbol, listener: (...args: any[]) => void): this;
+}
+
+export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R extends typeof IncomingMessage = typeof IncomingMessage> extends EventEmitter {
+  readonly options: ServerOptions<T, R> & { maxPayload: number; clientTracking: boolean };
   /** Connected clients; undefined with `clientTracking: false`, as in ws. */
-  declare readonly clients: Set<WebSocket>;
+  declare readonly clients: Set<InstanceType<T>>;
   /** The HTTP server whose upgrades we take (ours or the user's); null in noServer mode and once closed. */
   private server: HttpServer | HttpsServer | UpgradeServer | null = null;
   /** Every accepted connection shares these resolved settings. */
@@ -112,7 +151,7 @@ export class WebSocketServer extends EventEmitter {
   private readonly deflate: ServerExtension | null;
   private guard: HandshakeGuard | null = null;
 
-  constructor(options: ServerOptions = {}, callback?: () => void) {
+  constructor(options: ServerOptions<T, R> = {}, callback?: () => void) {
     super();
     const modes = [options.port !== undefined, options.server !== undefined, options.noServer === true].filter(Boolean).length;
     if (modes !== 1) {
@@ -123,7 +162,7 @@ export class WebSocketServer extends EventEmitter {
     const clients = new Set<WebSocket>();
     if (this.options.clientTracking) (this as { clients: Set<WebSocket> }).clients = clients;
     this.untrack = function (this: WebSocket) {
-      clients.delete(this);
+      clients.delete(this as InstanceType<T>);
     };
     this.settings = resolveSettings({
       role: 'server',
@@ -134,14 +173,14 @@ export class WebSocketServer extends EventEmitter {
       fragmentSize: options.fragmentSize,
     });
 
-    const emitConnection = (ws: WebSocket, req: IncomingMessage) => this.emit('connection', ws, req);
+    const emitConnection = (ws: InstanceType<T>, req: InstanceType<R>) => this.emit('connection', ws, req);
     if (options.port !== undefined) {
       // Our own port: heads are read by the upgrade server, not node:http (see upgrade-server.ts).
       const server = createUpgradeServer({
         handshakeTimeout: options.handshakeTimeout ?? DEFAULTS.handshakeTimeout,
         maxHeadBytes: DEFAULTS.maxHeaderSize,
         maxFields: DEFAULTS.maxHeaderFields,
-        upgrade: (req, socket, head) => this.handleUpgrade(req, socket, head, emitConnection),
+        upgrade: (req, socket, head) => this.handleUpgrade(req as InstanceType<R>, socket, head, emitConnection),
         request: answerPlainRequest,
       });
       this.ownsServer = true;
@@ -155,7 +194,7 @@ export class WebSocketServer extends EventEmitter {
       const server = this.server;
       const onListening = () => this.emit('listening');
       const onError = (error: Error) => this.emit('error', error);
-      const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket, head, emitConnection);
+      const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req as InstanceType<R>, socket, head, emitConnection);
       server.on('listening', onListening);
       server.on('error', onError);
       server.on('upgrade', onUpgrade);
@@ -224,7 +263,7 @@ export class WebSocketServer extends EventEmitter {
    * Complete (or refuse) an upgrade request. On success `callback(ws, req)`
    * runs with the new WebSocket; on refusal the socket gets an HTTP error.
    */
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, callback: (ws: WebSocket, req: IncomingMessage) => void): void {
+  handleUpgrade(req: InstanceType<R>, socket: Duplex, head: Buffer, callback: (ws: InstanceType<T>, req: InstanceType<R>) => void): void {
     socket.on('error', onHandshakeSocketError);
     if (this.state !== 'running') return this.refuse(socket, req, 503, 'The server is shutting down');
     if (!this.shouldHandle(req)) return this.refuse(socket, req, 400, `No WebSocket endpoint at ${JSON.stringify(req.url)}`);
@@ -259,10 +298,10 @@ export class WebSocketServer extends EventEmitter {
     key: string,
     protocols: string[],
     offers: ExtensionOffer[],
-    req: IncomingMessage,
+    req: InstanceType<R>,
     socket: Duplex,
     head: Buffer,
-    callback: (ws: WebSocket, req: IncomingMessage) => void,
+    callback: (ws: InstanceType<T>, req: InstanceType<R>) => void,
   ): void {
     if (!socket.readable || !socket.writable) return void socket.destroy();
     if (this.state !== 'running') return this.refuse(socket, req, 503, 'The server is shutting down');
@@ -295,7 +334,7 @@ export class WebSocketServer extends EventEmitter {
     socket.write(response);
     socket.removeListener('error', onHandshakeSocketError);
     const Ctor = this.options.WebSocket ?? WebSocket;
-    const ws = new Ctor(null);
+    const ws = new Ctor(null) as InstanceType<T>;
     openWebSocket(ws, {
       stream: socket,
       head,

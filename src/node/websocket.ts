@@ -10,10 +10,10 @@
  * It holds no state of the connection itself.
  */
 import { EventEmitter } from 'node:events';
-import type { IncomingMessage } from 'node:http';
+import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { checkControlPayload, type ConnectionSettings, type MessageTransform } from '../protocol/index.js';
-import { BINARY_TYPES, byteLengthOf, toBuffer, type BinaryType } from './binary-data.js';
+import { BINARY_TYPES, byteLengthOf, toBuffer, type BinaryType, type RawData } from './binary-data.js';
 import { ClientHandshake, type ClientOptions } from './client-connect.js';
 import { Driver } from './driver.js';
 import { addWsEventTargetMethods, type WsEventTargetMethods } from './event-target.js';
@@ -33,7 +33,10 @@ export interface SendOptions {
   compress?: boolean;
 }
 
-export type Callback = (error?: Error | null) => void;
+/** The callback of send() (and of ping()/pong(), which ws types `(err: Error) => void`). */
+export type Callback = (err?: Error) => void;
+/** What the implementations take: any of the callback shapes above, handed on as the core's write callback. */
+type AnyCallback = (error?: any) => void;
 
 /** What an opening handshake hands over: the upgraded stream and what was negotiated. */
 export interface Upgraded {
@@ -91,7 +94,57 @@ export function openWebSocket(ws: WebSocket, upgraded: Upgraded): void {
   openImpl(ws, upgraded);
 }
 
-export interface WebSocket extends WsEventTargetMethods {}
+/**
+ * The events, typed as ws's types have them (the last overload of each
+ * keeps any other event name open, as EventEmitter does).
+ */
+export interface WebSocket extends WsEventTargetMethods {
+  on(event: 'close', listener: (this: this, code: number, reason: Buffer) => void): this;
+  on(event: 'error', listener: (this: this, error: Error) => void): this;
+  on(event: 'upgrade', listener: (this: this, response: IncomingMessage) => void): this;
+  on(event: 'message', listener: (this: this, data: RawData, isBinary: boolean) => void): this;
+  on(event: 'open', listener: (this: this) => void): this;
+  on(event: 'ping' | 'pong', listener: (this: this, data: Buffer) => void): this;
+  on(event: 'redirect', listener: (this: this, url: string, request: ClientRequest) => void): this;
+  on(event: 'unexpected-response', listener: (this: this, request: ClientRequest, response: IncomingMessage) => void): this;
+  on(event: string | symbol, listener: (this: this, ...args: any[]) => void): this;
+  once(event: 'close', listener: (this: this, code: number, reason: Buffer) => void): this;
+  once(event: 'error', listener: (this: this, error: Error) => void): this;
+  once(event: 'upgrade', listener: (this: this, response: IncomingMessage) => void): this;
+  once(event: 'message', listener: (this: this, data: RawData, isBinary: boolean) => void): this;
+  once(event: 'open', listener: (this: this) => void): this;
+  once(event: 'ping' | 'pong', listener: (this: this, data: Buffer) => void): this;
+  once(event: 'redirect', listener: (this: this, url: string, request: ClientRequest) => void): this;
+  once(event: 'unexpected-response', listener: (this: this, request: ClientRequest, response: IncomingMessage) => void): this;
+  once(event: string | symbol, listener: (this: this, ...args: any[]) => void): this;
+  off(event: 'close', listener: (this: this, code: number, reason: Buffer) => void): this;
+  off(event: 'error', listener: (this: this, error: Error) => void): this;
+  off(event: 'upgrade', listener: (this: this, response: IncomingMessage) => void): this;
+  off(event: 'message', listener: (this: this, data: RawData, isBinary: boolean) => void): this;
+  off(event: 'open', listener: (this: this) => void): this;
+  off(event: 'ping' | 'pong', listener: (this: this, data: Buffer) => void): this;
+  off(event: 'redirect', listener: (this: this, url: string, request: ClientRequest) => void): this;
+  off(event: 'unexpected-response', listener: (this: this, request: ClientRequest, response: IncomingMessage) => void): this;
+  off(event: string | symbol, listener: (this: this, ...args: any[]) => void): this;
+  addListener(event: 'close', listener: (code: number, reason: Buffer) => void): this;
+  addListener(event: 'error', listener: (error: Error) => void): this;
+  addListener(event: 'upgrade', listener: (response: IncomingMessage) => void): this;
+  addListener(event: 'message', listener: (data: RawData, isBinary: boolean) => void): this;
+  addListener(event: 'open', listener: () => void): this;
+  addListener(event: 'ping' | 'pong', listener: (data: Buffer) => void): this;
+  addListener(event: 'redirect', listener: (url: string, request: ClientRequest) => void): this;
+  addListener(event: 'unexpected-response', listener: (request: ClientRequest, response: IncomingMessage) => void): this;
+  addListener(event: string | symbol, listener: (...args: any[]) => void): this;
+  removeListener(event: 'close', listener: (code: number, reason: Buffer) => void): this;
+  removeListener(event: 'error', listener: (error: Error) => void): this;
+  removeListener(event: 'upgrade', listener: (response: IncomingMessage) => void): this;
+  removeListener(event: 'message', listener: (data: RawData, isBinary: boolean) => void): this;
+  removeListener(event: 'open', listener: () => void): this;
+  removeListener(event: 'ping' | 'pong', listener: (data: Buffer) => void): this;
+  removeListener(event: 'redirect', listener: (url: string, request: ClientRequest) => void): this;
+  removeListener(event: 'unexpected-response', listener: (request: ClientRequest, response: IncomingMessage) => void): this;
+  removeListener(event: string | symbol, listener: (...args: any[]) => void): this;
+}
 
 export class WebSocket extends EventEmitter {
   static readonly CONNECTING = ReadyState.CONNECTING;
@@ -179,7 +232,10 @@ export class WebSocket extends EventEmitter {
     return this.#driver?.stream ?? null;
   }
 
-  send(data: unknown, options?: SendOptions | Callback, cb?: Callback): void {
+  // Public signatures as ws's types: callbacks get `err?: Error` (ping/pong: `err: Error`).
+  send(data: unknown, cb?: Callback): void;
+  send(data: unknown, options: SendOptions, cb?: Callback): void;
+  send(data: unknown, options?: SendOptions | AnyCallback, cb?: AnyCallback): void {
     if (typeof options === 'function') {
       cb = options;
       options = undefined;
@@ -193,11 +249,13 @@ export class WebSocket extends EventEmitter {
     if (!sent) this.#sendAfterClose(data, cb);
   }
 
-  ping(data?: unknown, mask?: boolean | Callback, cb?: Callback): void {
+  ping(data?: unknown, mask?: boolean, cb?: (err: Error) => void): void;
+  ping(data?: unknown, mask?: boolean | AnyCallback, cb?: AnyCallback): void {
     this.#control('ping', data, mask, cb);
   }
 
-  pong(data?: unknown, mask?: boolean | Callback, cb?: Callback): void {
+  pong(data?: unknown, mask?: boolean, cb?: (err: Error) => void): void;
+  pong(data?: unknown, mask?: boolean | AnyCallback, cb?: AnyCallback): void {
     this.#control('pong', data, mask, cb);
   }
 
@@ -265,7 +323,7 @@ export class WebSocket extends EventEmitter {
     this.emit('close', 1006, EMPTY_REASON);
   }
 
-  #control(kind: 'ping' | 'pong', data: unknown, mask: boolean | Callback | undefined, cb: Callback | undefined): void {
+  #control(kind: 'ping' | 'pong', data: unknown, mask: boolean | AnyCallback | undefined, cb: AnyCallback | undefined): void {
     if (typeof mask === 'function') {
       cb = mask;
       mask = undefined;
@@ -280,7 +338,7 @@ export class WebSocket extends EventEmitter {
   }
 
   /** As ws: data sent after close counts in bufferedAmount and fails its callback. */
-  #sendAfterClose(data: unknown, cb?: Callback): void {
+  #sendAfterClose(data: unknown, cb?: AnyCallback): void {
     if (data !== undefined && data !== null) this.#own().afterClose += byteLengthOf(data);
     if (cb) process.nextTick(cb, this.#notOpen());
   }

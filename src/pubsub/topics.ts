@@ -20,7 +20,8 @@ import { WebSocketServer as NodeWebSocketServer, type ServerOptions as NodeServe
 import type { PubSubAdapter } from './adapter.js';
 import { PubSub, type BackpressurePolicy, type PublishOptions } from './pubsub.js';
 
-export interface ServerOptions extends NodeServerOptions {
+export interface ServerOptions<T extends typeof WebSocket = typeof WebSocket, R extends typeof IncomingMessage = typeof IncomingMessage>
+  extends NodeServerOptions<T, R> {
   /** Where publications go beyond this process (default: in-process only). */
   adapter?: PubSubAdapter;
   /** Unsent bytes above which a subscriber gets no more publications (default 1 MiB). */
@@ -67,22 +68,25 @@ export class WebSocket extends NodeWebSocket {
   }
 }
 
-export class WebSocketServer extends NodeWebSocketServer {
+export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R extends typeof IncomingMessage = typeof IncomingMessage> extends NodeWebSocketServer<
+  T,
+  R
+> {
   #pubsub: PubSub | null = null;
   readonly #hub = (): PubSub => (this.#pubsub ??= new PubSub(this, this.options));
-  declare readonly options: NodeWebSocketServer['options'] & ServerOptions;
+  declare readonly options: NodeWebSocketServer<T, R>['options'] & ServerOptions<T, R>;
 
   static {
     peek = (server) => server.#pubsub;
   }
 
-  constructor(options: ServerOptions = {}, callback?: () => void) {
-    super({ ...options, WebSocket: options.WebSocket ?? WebSocket }, callback);
+  constructor(options: ServerOptions<T, R> = {}, callback?: () => void) {
+    super({ ...options, WebSocket: options.WebSocket ?? (WebSocket as T) }, callback);
     // A server given an adapter closes it on close(), even if no topic was ever used.
     if (options.adapter !== undefined) this.#hub();
   }
 
-  override handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, callback: (ws: NodeWebSocket, req: IncomingMessage) => void): void {
+  override handleUpgrade(req: InstanceType<R>, socket: Duplex, head: Buffer, callback: (ws: InstanceType<T>, req: InstanceType<R>) => void): void {
     super.handleUpgrade(req, socket, head, (ws, request) => {
       if (ws instanceof WebSocket) link(ws, this.#hub);
       callback(ws, request);

@@ -13,7 +13,6 @@
 import { Buffer } from 'node:buffer';
 import { toUSVString } from 'node:util';
 import { WebSocket as NodeWebSocket, type ClientOptions } from '../node/websocket.js';
-import type { WsCloseEvent } from '../node/event-target.js';
 import { toArrayBuffer } from '../node/binary-data.js';
 import { ReadyState } from '../node/ready-state.js';
 import { isToken, parseWebSocketUrl } from '../handshake/index.js';
@@ -87,7 +86,7 @@ export class WebSocket extends EventTarget {
       this.#failed = true;
     });
     // The Node API's CloseEvent carries wasClean as the core's lifecycle defines it.
-    ws.addEventListener('close', (event: WsCloseEvent) => this.#onClose(event.code, event.reason, event.wasClean));
+    ws.addEventListener('close', (event) => this.#onClose(event.code, event.reason, event.wasClean));
   }
 
   /** The URL, serialized (ws: or wss:, http(s) already mapped). */
