@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { WebSocket } from '../../src/index.js';
-import { connectRaw, type RawClient } from '../support/raw-socket.js';
+import { connectRaw, trickle, untilDropped, type RawClient } from '../support/raw-socket.js';
 import { runCli, startServe, type ServeProcess } from './helpers.js';
 
 const T = { timeout: 30_000 };
@@ -203,17 +203,6 @@ describe('hyperws serve', () => {
     const serve = await startServe(['--handshake-timeout', '200']);
     const opened: RawClient[] = [];
     try {
-      const dropped = (c: RawClient) =>
-        new Promise<string>((resolve, reject) => {
-          t.signal.addEventListener('abort', () => reject(new Error('the connection was not dropped')), { once: true });
-          c.readUntilEnd().then((rest) => resolve(rest.toString('latin1')), reject);
-        });
-      // One byte every few milliseconds: Node's keepAliveTimeout never fires, only the guard can end it.
-      const trickle = async (c: RawClient, head: string) => {
-        await c.write(`${head}X-Slow: `);
-        const timer = setInterval(() => c.socket.destroyed || c.socket.write('a'), 10);
-        c.socket.once('close', () => clearInterval(timer));
-      };
       const fresh = await connectRaw(serve.port);
       opened.push(fresh);
       await trickle(fresh, 'GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n');
@@ -224,7 +213,7 @@ describe('hyperws serve', () => {
       assert.equal(head.status, 200);
       assert.equal(head.headers['connection'], 'close', 'no keep-alive to trickle a second head on');
       assert.equal((await page.readUntilEnd()).length, Number(head.headers['content-length']), 'the page, then the server closes');
-      assert.equal(await dropped(fresh), '');
+      assert.equal(await untilDropped(fresh, t.signal), '');
       const c = await client(`ws://127.0.0.1:${serve.port}/`);
       c.ws.send('still served');
       assert.equal((await c.next()).text, 'still served');

@@ -493,3 +493,26 @@ export function startRawServer(onConnection: (peer: RawPeer) => void | Promise<v
     });
   });
 }
+
+/**
+ * A slowloris: writes `head` (a request head without its final empty line),
+ * then one more byte of a never-ending header every 10 ms until the socket
+ * closes, so Node's idle timers never fire and only a handshake deadline can
+ * end the connection.
+ */
+export async function trickle(client: RawClient, head: string): Promise<void> {
+  await client.write(`${head}X-Slow: `);
+  const timer = setInterval(() => client.socket.destroyed || client.socket.write('a'), 10);
+  client.socket.once('close', () => clearInterval(timer));
+}
+
+/**
+ * Everything the server sent until it closed the connection; rejects when
+ * `signal` (the test's) aborts first: the test then failed on its timeout.
+ */
+export function untilDropped(client: RawClient, signal: AbortSignal): Promise<string> {
+  return new Promise((resolve, reject) => {
+    signal.addEventListener('abort', () => reject(new Error('the connection was not dropped')), { once: true });
+    client.readUntilEnd().then((rest) => resolve(rest.toString('latin1')), reject);
+  });
+}

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Server } from 'node:http';
 import { CloseCode, WebSocket } from '../../../src/index.js';
-import { connectRaw, type RawClient } from '../../support/raw-socket.js';
+import { connectRaw, trickle, untilDropped, type RawClient } from '../../support/raw-socket.js';
 import { ChatClient, nicks, startChat, type Msg } from './helpers.js';
 
 const TIMEOUT = { timeout: 30_000 };
@@ -257,16 +257,6 @@ describe('chat server', () => {
       { headersTimeout, requestTimeout, keepAliveTimeout, connectionsCheckingInterval },
       { headersTimeout: 10_000, requestTimeout: 30_000, keepAliveTimeout: 5_000, connectionsCheckingInterval: 1_000 },
     );
-    const dropped = (client: RawClient) =>
-      new Promise<string>((resolve, reject) => {
-        t.signal.addEventListener('abort', () => reject(new Error('the connection was not dropped')), { once: true });
-        client.readUntilEnd().then((rest) => resolve(rest.toString('latin1')), reject);
-      });
-    const trickle = async (client: RawClient, head: string) => {
-      await client.write(`${head}X-Slow: `);
-      const timer = setInterval(() => client.socket.destroyed || client.socket.write('a'), 10);
-      client.socket.once('close', () => clearInterval(timer));
-    };
     // A fresh connection, and one that fetched the page first (kept alive).
     const fresh = await connectRaw(chat.port);
     t.after(() => fresh.destroy());
@@ -278,7 +268,7 @@ describe('chat server', () => {
     assert.equal(head.status, 200);
     await reused.read(Number(head.headers['content-length']));
     await trickle(reused, 'GET /ws HTTP/1.1\r\nHost: localhost\r\n');
-    assert.deepEqual(await Promise.all([dropped(fresh), dropped(reused)]), ['', '']);
+    assert.deepEqual(await Promise.all([untilDropped(fresh, t.signal), untilDropped(reused, t.signal)]), ['', '']);
     const a = await ChatClient.connect(t, chat.wsUrl);
     assert.equal(a.received[0]!.type, 'welcome');
   });
