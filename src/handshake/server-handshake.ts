@@ -52,11 +52,15 @@ export type HandshakeRejection = {
 export type UpgradeRequestInfo = {
   ok: true;
   key: string;
-  version: 13;
+  /** 13, or 8: the hybi-08 draft's framing is 13's (ws accepts it too). */
+  version: 13 | 8;
   protocols: string[];
   extensions: ExtensionOffer[];
   origin: string | undefined;
 };
+
+/** The versions we answer, in our order of preference (RFC 6455 4.4). */
+const SUPPORTED_VERSIONS = '13, 8';
 
 const reject = (status: number, reason: string, headers?: Record<string, string>): HandshakeRejection =>
   headers === undefined ? { ok: false, status, reason } : { ok: false, status, reason, headers };
@@ -99,17 +103,19 @@ export function validateUpgradeRequest(req: UpgradeRequestLike): UpgradeRequestI
   }
 
   // RFC 4.2.2 asks for 426 (+ the versions we speak) when the client asks for a
-  // version we do not understand: it may retry with 13 (RFC 4.4). A request
-  // with no version at all is not asking for another version, it is simply not
-  // a WebSocket handshake as 4.2.1 describes, so it gets 400; it still carries
-  // the header because it costs nothing and tells the client what to send.
+  // version we do not understand: it may retry with one we list (RFC 4.4). A
+  // request with no version at all is not asking for another version, it is
+  // simply not a WebSocket handshake as 4.2.1 describes, so it gets 400; it
+  // still carries the header because it costs nothing and tells the client
+  // what to send. Version 8 (the hybi-08 draft, still sent by some old
+  // clients) frames exactly as 13 does: we understand it, as ws does.
   const version = single(h['sec-websocket-version']);
   if (version === undefined || version === '') {
-    return reject(400, 'Missing Sec-WebSocket-Version header', { 'Sec-WebSocket-Version': '13' });
+    return reject(400, 'Missing Sec-WebSocket-Version header', { 'Sec-WebSocket-Version': SUPPORTED_VERSIONS });
   }
-  if (version !== '13') {
-    return reject(426, 'Unsupported WebSocket version: only version 13 is supported', {
-      'Sec-WebSocket-Version': '13',
+  if (version !== '13' && version !== '8') {
+    return reject(426, 'Unsupported WebSocket version: versions 13 and 8 are supported', {
+      'Sec-WebSocket-Version': SUPPORTED_VERSIONS,
     });
   }
 
@@ -152,7 +158,9 @@ export function validateUpgradeRequest(req: UpgradeRequestLike): UpgradeRequestI
     }
   }
 
-  return { ok: true, key, version: 13, protocols, extensions, origin: single(h['origin']) };
+  // The hybi-08 draft named the browser's origin Sec-WebSocket-Origin.
+  const origin = single(h[version === '8' ? 'sec-websocket-origin' : 'origin']);
+  return { ok: true, key, version: version === '8' ? 8 : 13, protocols, extensions, origin };
 }
 
 function isHttp11OrLater(httpVersion: string | undefined): boolean {

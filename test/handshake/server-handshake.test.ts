@@ -141,24 +141,34 @@ describe('validateUpgradeRequest: refused', () => {
     assert.deepEqual(validateUpgradeRequest(request({ 'sec-websocket-key': [KEY, KEY] })), expected);
   });
 
-  it('refuses version 8 with 426 and Sec-WebSocket-Version: 13 (RFC 4.2.2, 4.4)', () => {
+  it('refuses other versions with 426, listing 13 and 8 (RFC 4.2.2, 4.4)', () => {
     const expected = {
       ok: false,
       status: 426,
-      reason: 'Unsupported WebSocket version: only version 13 is supported',
-      headers: { 'Sec-WebSocket-Version': '13' },
+      reason: 'Unsupported WebSocket version: versions 13 and 8 are supported',
+      headers: { 'Sec-WebSocket-Version': '13, 8' },
     };
-    assert.deepEqual(validateUpgradeRequest(request({ 'sec-websocket-version': '8' })), expected);
-    assert.deepEqual(validateUpgradeRequest(request({ 'sec-websocket-version': '13, 8' })), expected);
-    assert.deepEqual(validateUpgradeRequest(request({ 'sec-websocket-version': '013' })), expected);
+    for (const version of ['7', '14', '13, 8', '013', '08']) {
+      assert.deepEqual(validateUpgradeRequest(request({ 'sec-websocket-version': version })), expected, version);
+    }
   });
 
-  it('refuses a missing version with 400, still advertising 13', () => {
+  it('accepts version 8 (hybi-08 frames as 13), whose Origin comes as Sec-WebSocket-Origin', () => {
+    const r = validateUpgradeRequest(request({ 'sec-websocket-version': '8', 'sec-websocket-origin': 'https://a.example', origin: 'https://ignored.example' }));
+    assert.ok(r.ok);
+    assert.equal(r.version, 8);
+    assert.equal(r.origin, 'https://a.example');
+    const r13 = validateUpgradeRequest(request({ 'sec-websocket-origin': 'https://ignored.example', origin: 'https://b.example' }));
+    assert.ok(r13.ok);
+    assert.equal(r13.origin, 'https://b.example');
+  });
+
+  it('refuses a missing version with 400, still advertising 13 and 8', () => {
     assert.deepEqual(validateUpgradeRequest(request({ 'sec-websocket-version': undefined })), {
       ok: false,
       status: 400,
       reason: 'Missing Sec-WebSocket-Version header',
-      headers: { 'Sec-WebSocket-Version': '13' },
+      headers: { 'Sec-WebSocket-Version': '13, 8' },
     });
   });
 

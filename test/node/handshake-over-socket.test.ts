@@ -10,6 +10,7 @@ import {
   acceptKey,
   connectRaw,
   encodeFrame,
+  handshakeRaw,
   upgradeRequest,
   type HeaderOverrides,
   type RawClient,
@@ -61,13 +62,31 @@ async function refusal(options: Omit<ServerOptions, 'port' | 'server' | 'noServe
 
 const req = (overrides?: HeaderOverrides, path = '/'): string => upgradeRequest(path, { Host: 'localhost', ...overrides });
 
-test('version 8 -> 426 with Sec-WebSocket-Version: 13 and a plain-text body', T, async () => {
-  const r = await refusal({}, req({ 'Sec-WebSocket-Version': '8' }));
+test('version 7 -> 426 with Sec-WebSocket-Version: 13, 8 and a plain-text body', T, async () => {
+  const r = await refusal({}, req({ 'Sec-WebSocket-Version': '7' }));
   assert.equal(r.status, 426);
-  assert.equal(r.headers['sec-websocket-version'], '13');
+  assert.equal(r.headers['sec-websocket-version'], '13, 8');
   assert.match(r.headers['content-type'] ?? '', /^text\/plain/);
   assert.ok(r.body.length > 0, 'the body says why');
   assert.match(r.body, /version/i);
+});
+
+test('version 8 (hybi-08, framed as 13) -> 101, with Sec-WebSocket-Origin as the origin verifyClient sees', T, async () => {
+  const origins: string[] = [];
+  const { wss, port } = await startServer({ verifyClient: (info: VerifyClientInfo) => origins.push(info.origin) > 0 });
+  wss.on('connection', (ws) => ws.on('message', (data: Buffer, isBinary: boolean) => ws.send(data, { binary: isBinary })));
+  let client: RawClient | undefined;
+  try {
+    client = await handshakeRaw(port, '/', { 'Sec-WebSocket-Version': '8', 'Sec-WebSocket-Origin': 'https://a.example' });
+    await client.sendFrame({ opcode: Opcode.TEXT, payload: 'eight' });
+    const echo = await client.readFrame();
+    assert.equal(echo.opcode, Opcode.TEXT);
+    assert.equal(echo.payload.toString(), 'eight');
+    assert.deepEqual(origins, ['https://a.example']);
+  } finally {
+    await client?.destroy();
+    await closeServer(wss);
+  }
 });
 
 test('a key that decodes to 15 bytes -> 400', T, async () => {
