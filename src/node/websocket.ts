@@ -17,7 +17,7 @@ import { BINARY_TYPES, byteLengthOf, toBuffer, type BinaryType, type RawData } f
 import { ClientHandshake, type ClientOptions } from './client-connect.js';
 import { Driver } from './driver.js';
 import { addWsEventTargetMethods, type WsEventTargetMethods } from './event-target.js';
-import { READY_STATE_NAMES, ReadyState } from './ready-state.js';
+import { READY_STATE_NAMES, ReadyState, defineReadyStateConstants } from './ready-state.js';
 
 export type { ClientOptions } from './client-connect.js';
 
@@ -324,7 +324,12 @@ export class WebSocket extends EventEmitter {
   }
 
   #control(kind: 'ping' | 'pong', data: unknown, mask: boolean | AnyCallback | undefined, cb: AnyCallback | undefined): void {
-    if (typeof mask === 'function') {
+    // As ws: ping(cb) and ping(data, cb) both work.
+    if (typeof data === 'function') {
+      cb = data as AnyCallback;
+      data = undefined;
+      mask = undefined;
+    } else if (typeof mask === 'function') {
       cb = mask;
       mask = undefined;
     }
@@ -350,8 +355,11 @@ export class WebSocket extends EventEmitter {
 }
 
 addWsEventTargetMethods(WebSocket.prototype, (ws) => driverOf(ws as WebSocket)?.connection.lifecycle.wasClean ?? false);
-for (const [name, value] of Object.entries(ReadyState)) {
-  Object.defineProperty(WebSocket.prototype, name, { value, enumerable: true, writable: false, configurable: false });
+defineReadyStateConstants(WebSocket);
+defineReadyStateConstants(WebSocket.prototype);
+// As ws: the attributes are enumerable (and configurable) accessors on the prototype.
+for (const name of ['readyState', 'url', 'protocol', 'extensions', 'bufferedAmount', 'binaryType', 'isPaused']) {
+  Object.defineProperty(WebSocket.prototype, name, { enumerable: true });
 }
 
 export type { IncomingMessage };

@@ -15,6 +15,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { defineReadyStateConstants } from '../node/ready-state.js';
 import { WebSocket as NodeWebSocket } from '../node/websocket.js';
 import { WebSocketServer as NodeWebSocketServer, type ServerOptions as NodeServerOptions } from '../node/websocket-server.js';
 import type { PubSubAdapter } from './adapter.js';
@@ -113,3 +114,7 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
 export function pubsubOf(server: WebSocketServer): PubSub | null {
   return peek(server);
 }
+
+// The package's WebSocket is this class: ws's constants are its own properties too.
+defineReadyStateConstants(WebSocket);
+defineReadyStateConstants(WebSocket.prototype);

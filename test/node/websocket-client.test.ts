@@ -432,3 +432,45 @@ test('close() or terminate() from an error listener while connecting: no throw, 
     assert.deepEqual(log, [['error', WebSocket.CLOSING], ['close', 1006, WebSocket.CLOSED]], method);
   }
 });
+
+test('attributes and constants are shaped as in ws: enumerable accessors; constants enumerable, read-only, fixed on class and prototype', () => {
+  for (const name of ['readyState', 'url', 'protocol', 'extensions', 'bufferedAmount', 'binaryType', 'isPaused']) {
+    const d = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(WebSocket.prototype), name) ?? Object.getOwnPropertyDescriptor(WebSocket.prototype, name);
+    assert.ok(d, name);
+    assert.equal(typeof d.get, 'function', `${name} is an accessor`);
+    assert.equal(d.enumerable, true, `${name} is enumerable`);
+    assert.equal(d.configurable, true, `${name} is configurable`);
+  }
+  for (const [name, value] of [['CONNECTING', 0], ['OPEN', 1], ['CLOSING', 2], ['CLOSED', 3]] as const) {
+    for (const target of [WebSocket, WebSocket.prototype]) {
+      assert.deepEqual(Object.getOwnPropertyDescriptor(target, name), { value, enumerable: true, writable: false, configurable: false }, name);
+    }
+  }
+});
+
+test('ping(callback) and pong(callback): an empty payload, and the callback called', T, async () => {
+  const started = await startServer();
+  try {
+    const seen: Array<[string, string]> = [];
+    const connected = new Promise<WebSocket>((resolve) => started.wss.once('connection', resolve));
+    const ws = new WebSocket(started.url);
+    await new Promise((resolve) => ws.once('open', resolve));
+    const server = await connected;
+    const both = new Promise<void>((resolve) => {
+      server.on('ping', (payload: Buffer) => seen.push(['ping', payload.toString('hex')]));
+      server.on('pong', (payload: Buffer) => {
+        seen.push(['pong', payload.toString('hex')]);
+        resolve();
+      });
+    });
+    const called: string[] = [];
+    await new Promise<void>((resolve) => ws.ping((error?: Error) => (called.push(`ping ${error ?? 'ok'}`), resolve())));
+    await new Promise<void>((resolve) => ws.pong((error?: Error) => (called.push(`pong ${error ?? 'ok'}`), resolve())));
+    await both;
+    assert.deepEqual(seen, [['ping', ''], ['pong', '']], 'empty payloads, not the function source');
+    assert.deepEqual(called, ['ping ok', 'pong ok']);
+    ws.terminate();
+  } finally {
+    await closeServer(started.wss);
+  }
+});
