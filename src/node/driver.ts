@@ -94,9 +94,12 @@ export class Driver implements ConnectionHandler, ConnectionOutput {
     return this.connection.lifecycle.readyState;
   }
 
-  /** Bytes written and not yet handed to the OS (the stream's buffer and this tick's merged frames). */
+  /**
+   * Bytes sent and not yet handed to the OS: the stream's buffer, this tick's
+   * merged frames, and messages waiting behind one being compressed (as ws counts them).
+   */
   get bufferedAmount(): number {
-    return this.stream.writableLength + this.batchBytes;
+    return this.stream.writableLength + this.batchBytes + this.connection.queuedBytes;
   }
 
   get isPaused(): boolean {

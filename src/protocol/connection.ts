@@ -186,6 +186,11 @@ export class Connection implements ReceiverOwner {
     else this.sender.whenIdle(() => this.output.closeTransport());
   }
 
+  /** Bytes of messages waiting behind a message being compressed (not yet handed to the output). */
+  get queuedBytes(): number {
+    return this.sender === null ? 0 : this.sender.queuedBytes;
+  }
+
   /** See Lifecycle.closesTransportFirst. */
   get closesTransportFirst(): boolean {
     return this.lifecycle.closesTransportFirst(this.settings.role);

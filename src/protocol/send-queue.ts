@@ -34,6 +34,8 @@ export function writeFrames(output: FrameWriter, frames: Buffer[], cb: WriteCall
 interface RawEntry {
   frames: Buffer[];
   cb: WriteCallback | undefined;
+  /** Counted in queuedBytes until written. */
+  bytes: number;
 }
 interface TransformEntry {
   frames: null;
@@ -47,6 +49,8 @@ interface TransformEntry {
   result: Buffer[] | null;
   error: Error | null;
   cb: WriteCallback | undefined;
+  /** The message's size before the transform, counted in queuedBytes until written or failed. */
+  bytes: number;
 }
 type Entry = RawEntry | TransformEntry;
 
@@ -56,18 +60,24 @@ export class SendQueue {
   /** whenIdle functions, in call order, and whether a loop up the stack is running them. */
   private readonly idle: Array<() => void> = [];
   private runningIdle = false;
+  /** Bytes of the messages waiting here (not yet handed to the output): part of bufferedAmount. */
+  queuedBytes = 0;
 
   constructor(private readonly output: FrameWriter) {}
 
   /** Frames ready to go: written now if nothing is pending, else queued. */
   push(frames: Buffer[], cb?: WriteCallback): void {
-    if (this.entries.length === 0) writeFrames(this.output, frames, cb);
-    else this.entries.push({ frames, cb });
+    if (this.entries.length === 0) return writeFrames(this.output, frames, cb);
+    let bytes = 0;
+    for (const frame of frames) bytes += frame.length;
+    this.queuedBytes += bytes;
+    this.entries.push({ frames, cb, bytes });
   }
 
-  /** A message whose frames come from an asynchronous transform. */
-  pushTransform(start: TransformEntry['start'], cb?: WriteCallback): void {
-    this.entries.push({ frames: null, start, started: false, result: null, error: null, cb });
+  /** A message of `bytes` bytes whose frames come from an asynchronous transform. */
+  pushTransform(start: TransformEntry['start'], cb?: WriteCallback, bytes = 0): void {
+    this.queuedBytes += bytes;
+    this.entries.push({ frames: null, start, started: false, result: null, error: null, cb, bytes });
     this.flush();
   }
 
@@ -84,6 +94,7 @@ export class SendQueue {
   /** Drop everything (the connection is gone); callbacks get the error, whenIdle functions never run. */
   clear(error: Error): void {
     const entries = this.entries.splice(0);
+    this.queuedBytes = 0;
     this.idle.length = 0;
     for (const entry of entries) if (entry.cb) process.nextTick(entry.cb, error);
   }
@@ -97,17 +108,17 @@ export class SendQueue {
       while (this.entries.length > 0) {
         const head = this.entries[0]!;
         if (head.frames !== null) {
-          this.entries.shift();
+          this.take();
           writeFrames(this.output, head.frames, head.cb);
           continue;
         }
         if (head.error !== null) {
-          this.entries.shift();
+          this.take();
           if (head.cb) process.nextTick(head.cb, head.error);
           continue;
         }
         if (head.result !== null) {
-          this.entries.shift();
+          this.take();
           writeFrames(this.output, head.result, head.cb);
           continue;
         }
@@ -132,6 +143,11 @@ export class SendQueue {
     }
     this.runIdle();
     if (thrown !== null) throw thrown.error;
+  }
+
+  /** The head entry leaves the queue. */
+  private take(): void {
+    this.queuedBytes -= this.entries.shift()!.bytes;
   }
 
   private runIdle(): void {

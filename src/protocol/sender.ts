@@ -85,6 +85,11 @@ export class Sender {
     private readonly extension: MessageTransform | null,
   ) {}
 
+  /** Bytes of messages waiting behind a transform, not yet handed to the output. */
+  get queuedBytes(): number {
+    return this.queue === null ? 0 : this.queue.queuedBytes;
+  }
+
   /** Is our own fragmented message open? */
   get fragmented(): boolean {
     return (this.flags & Flag.Fragmented) !== 0;
@@ -196,7 +201,7 @@ export class Sender {
         if (error !== null) return finish(error);
         finish(null, this.frames(opcode, encoded!, first, fin, mask));
       });
-    }, cb);
+    }, cb, payload.length);
   }
 
   /** Frames for one encoded payload: RSV1 only on a message's first frame; fragmentSize applies. */

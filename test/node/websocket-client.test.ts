@@ -474,3 +474,30 @@ test('ping(callback) and pong(callback): an empty payload, and the callback call
     await closeServer(started.wss);
   }
 });
+
+test('bufferedAmount counts messages waiting behind one being compressed (as ws)', T, async () => {
+  const started = await startServer({ perMessageDeflate: true });
+  try {
+    const connected = new Promise<WebSocket>((resolve) => started.wss.once('connection', resolve));
+    const ws = new WebSocket(started.url, { perMessageDeflate: true });
+    await new Promise((resolve) => ws.once('open', resolve));
+    const server = await connected;
+    assert.equal(ws.extensions, 'permessage-deflate');
+    const big = 'abcdefgh'.repeat(64 * 1024); // 512 KiB, compressed asynchronously
+    const received: number[] = [];
+    const both = new Promise<void>((resolve) =>
+      server.on('message', (data: Buffer) => {
+        received.push(data.length);
+        if (received.length === 2) resolve();
+      }),
+    );
+    ws.send(big);
+    ws.send('behind it');
+    assert.ok(ws.bufferedAmount >= big.length + 'behind it'.length, `bufferedAmount ${ws.bufferedAmount} counts both messages`);
+    await both;
+    assert.deepEqual(received, [big.length, 'behind it'.length]);
+    ws.terminate();
+  } finally {
+    await closeServer(started.wss);
+  }
+});

@@ -677,3 +677,33 @@ describe('SendQueue: clear', () => {
     assert.deepEqual(out.labels, ['a']);
   });
 });
+
+describe('SendQueue: queuedBytes (part of bufferedAmount)', () => {
+  it('counts what waits: a transform by its size hint, frames behind it by their length; written or failed, they leave the count', () => {
+    const out = new RecordingOutput();
+    const queue = new SendQueue(out);
+    assert.equal(queue.queuedBytes, 0);
+    queue.push([frame('direct')]);
+    assert.equal(queue.queuedBytes, 0, 'written at once: nothing waits');
+    const first = new ManualTransform();
+    queue.pushTransform(first.start, undefined, 1000);
+    const second = new ManualTransform();
+    queue.pushTransform(second.start, undefined, 500);
+    queue.push([frame('abc'), frame('de')]);
+    assert.equal(queue.queuedBytes, 1000 + 500 + 5);
+    first.finish(null, [frame('x')]);
+    assert.equal(queue.queuedBytes, 500 + 5, 'the first message was written');
+    second.finish(new Error('failed'));
+    assert.equal(queue.queuedBytes, 0, 'the failed message and the frames behind it left');
+    assert.deepEqual(out.labels, ['direct', 'x', 'abc', 'de']);
+  });
+
+  it('clear() forgets every queued byte', () => {
+    const queue = new SendQueue(new RecordingOutput());
+    queue.pushTransform(new ManualTransform().start, undefined, 64);
+    queue.push([frame('later')]);
+    assert.equal(queue.queuedBytes, 69);
+    queue.clear(new Error('gone'));
+    assert.equal(queue.queuedBytes, 0);
+  });
+});
