@@ -12,8 +12,8 @@ export { DEFLATE_DEFAULTS, type PerMessageDeflateOptions } from './options.js';
 export { EXTENSION_NAME, acceptOffer, acceptResponse, clientOffer, parseDeflateParams, type DeflateAgreement, type DeflateParams } from './negotiation.js';
 export { DeflateTransform } from './deflate-transform.js';
 
-export function serverPerMessageDeflate(options: PerMessageDeflateOptions = {}): ServerExtension {
-  checkOptions(options);
+export function serverPerMessageDeflate(given: PerMessageDeflateOptions = {}): ServerExtension {
+  const options = checkOptions(given);
   return {
     name: EXTENSION_NAME,
     accept(offers: readonly ExtensionOffer[]) {
@@ -27,8 +27,8 @@ export function serverPerMessageDeflate(options: PerMessageDeflateOptions = {}):
   };
 }
 
-export function clientPerMessageDeflate(options: PerMessageDeflateOptions = {}): ClientExtension {
-  checkOptions(options);
+export function clientPerMessageDeflate(given: PerMessageDeflateOptions = {}): ClientExtension {
+  const options = checkOptions(given);
   return {
     name: EXTENSION_NAME,
     offers: () => [clientOffer(options)],

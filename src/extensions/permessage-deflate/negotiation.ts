@@ -5,7 +5,7 @@
  */
 import { DEFAULTS } from '../../protocol/options.js';
 import type { ExtensionOffer, ExtensionParam } from '../../handshake/index.js';
-import type { PerMessageDeflateOptions } from './options.js';
+import type { CheckedOptions } from './options.js';
 
 export const EXTENSION_NAME = 'permessage-deflate';
 
@@ -89,7 +89,7 @@ export function parseDeflateParams(params: readonly ExtensionParam[], kind: 'off
  */
 export function acceptOffer(
   offers: readonly ExtensionOffer[],
-  options: PerMessageDeflateOptions,
+  options: CheckedOptions,
 ): { response: ExtensionOffer; agreement: DeflateAgreement } | null {
   for (const offer of offers) {
     if (offer.name !== EXTENSION_NAME) continue;
@@ -121,7 +121,7 @@ export function acceptOffer(
 }
 
 /** Client side: our offer. client_max_window_bits is always present so a server may shrink our window. */
-export function clientOffer(options: PerMessageDeflateOptions): ExtensionOffer {
+export function clientOffer(options: CheckedOptions): ExtensionOffer {
   const params: ExtensionParam[] = [];
   if (options.serverNoContextTakeover) params.push({ name: 'server_no_context_takeover', value: null });
   if (options.clientNoContextTakeover) params.push({ name: 'client_no_context_takeover', value: null });
@@ -138,7 +138,7 @@ export function clientOffer(options: PerMessageDeflateOptions): ExtensionOffer {
  * the client must fail the connection on an invalid response, or one that
  * violates the offer). Returns the agreement or throws.
  */
-export function acceptResponse(response: ExtensionOffer, options: PerMessageDeflateOptions): DeflateAgreement {
+export function acceptResponse(response: ExtensionOffer, options: CheckedOptions): DeflateAgreement {
   const params = parseDeflateParams(response.params, 'response');
   if (typeof params === 'string') throw new Error(`Invalid permessage-deflate response: ${params}`);
   if (options.serverNoContextTakeover && !params.serverNoContextTakeover) {

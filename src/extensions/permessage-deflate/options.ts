@@ -23,8 +23,12 @@ export interface PerMessageDeflateOptions {
   clientNoContextTakeover?: boolean;
   /** Window of the server's compressor, 8-15 (server: the largest it uses; client: requested). */
   serverMaxWindowBits?: number;
-  /** Window of the client's compressor, 8-15 (server: imposed when the client allows; client: offered). */
-  clientMaxWindowBits?: number;
+  /**
+   * Window of the client's compressor, 8-15 (server: imposed when the client
+   * allows; client: offered). `true`, as ws accepts, means no particular size:
+   * a client offers the parameter without a value (which it always does).
+   */
+  clientMaxWindowBits?: number | true;
   /** zlib options for compression: level (default 1... see README), memLevel (default 8). */
   zlibDeflateOptions?: Pick<ZlibOptions, 'level' | 'memLevel' | 'strategy' | 'chunkSize'>;
   zlibInflateOptions?: Pick<ZlibOptions, 'chunkSize'>;
@@ -41,10 +45,15 @@ export function isWindowBits(value: unknown): value is number {
   return typeof value === 'number' && Number.isInteger(value) && value >= 8 && value <= 15;
 }
 
-export function checkOptions(options: PerMessageDeflateOptions): void {
+/** The options checked, with clientMaxWindowBits `true` read as "no particular size" (undefined). */
+export type CheckedOptions = Omit<PerMessageDeflateOptions, 'clientMaxWindowBits'> & { clientMaxWindowBits?: number };
+
+export function checkOptions(options: PerMessageDeflateOptions): CheckedOptions {
   for (const key of ['serverMaxWindowBits', 'clientMaxWindowBits'] as const) {
     const value = options[key];
-    if (value !== undefined && !isWindowBits(value)) throw new RangeError(`perMessageDeflate.${key} must be an integer from 8 to 15`);
+    if (value !== undefined && !(key === 'clientMaxWindowBits' && value === true) && !isWindowBits(value)) {
+      throw new RangeError(`perMessageDeflate.${key} must be an integer from 8 to 15${key === 'clientMaxWindowBits' ? ' (or true)' : ''}`);
+    }
   }
   if (options.threshold !== undefined && !(options.threshold >= 0)) throw new RangeError('perMessageDeflate.threshold must be >= 0');
   // A fractional limit would act as the next integer up (1.5 lets two jobs run) and key its own limiter.
@@ -52,4 +61,7 @@ export function checkOptions(options: PerMessageDeflateOptions): void {
   if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1)) {
     throw new RangeError('perMessageDeflate.concurrencyLimit must be an integer >= 1');
   }
+  if (options.clientMaxWindowBits !== true) return options as CheckedOptions;
+  const { clientMaxWindowBits: _anySize, ...rest } = options;
+  return rest;
 }

@@ -6,6 +6,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { constants, deflateRawSync, inflateRawSync } from 'node:zlib';
 import { formatExtensions, parseExtensions, type ExtensionOffer } from '../../../src/handshake/index.js';
+import { checkOptions } from '../../../src/extensions/permessage-deflate/options.js';
 import {
   acceptOffer,
   acceptResponse,
@@ -27,7 +28,7 @@ const params = (header: string, kind: 'offer' | 'response') => parseDeflateParam
 
 /** Our response to `header` under `options`, as the header text we would send (null: declined). */
 function respond(header: string, options: PerMessageDeflateOptions = {}): string | null {
-  const accepted = acceptOffer(parseExtensions(header), options);
+  const accepted = acceptOffer(parseExtensions(header), checkOptions(options));
   return accepted === null ? null : formatExtensions([accepted.response]);
 }
 
@@ -273,7 +274,13 @@ describe('acceptOffer (server)', () => {
 });
 
 describe('clientOffer', () => {
-  const offer = (options: PerMessageDeflateOptions) => formatExtensions([clientOffer(options)]);
+  const offer = (options: PerMessageDeflateOptions) => formatExtensions([clientOffer(checkOptions(options))]);
+
+  test('clientMaxWindowBits: true (as ws accepts) offers the parameter without a value, on both sides', () => {
+    assert.equal(offer({ clientMaxWindowBits: true }), 'permessage-deflate; client_max_window_bits');
+    assert.doesNotThrow(() => clientPerMessageDeflate({ clientMaxWindowBits: true }));
+    assert.equal(respond('permessage-deflate; client_max_window_bits=10', { clientMaxWindowBits: true }), respond('permessage-deflate; client_max_window_bits=10'));
+  });
 
   test('default: client_max_window_bits without a value, so the server may shrink our window', () => {
     assert.equal(offer({}), 'permessage-deflate; client_max_window_bits');
@@ -304,7 +311,7 @@ describe('clientOffer', () => {
 });
 
 describe('acceptResponse (client)', () => {
-  const accept = (header: string, options: PerMessageDeflateOptions = {}) => acceptResponse(one(header), options);
+  const accept = (header: string, options: PerMessageDeflateOptions = {}) => acceptResponse(one(header), checkOptions(options));
 
   test('an empty response: both contexts taken over, 15-bit windows', () => {
     assert.deepEqual(accept('permessage-deflate'), {
