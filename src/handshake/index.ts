@@ -40,5 +40,5 @@ export {
   type UpgradeResponseLike,
   type UpgradeResponseResult,
 } from './client-handshake.js';
-export { parseWebSocketUrl, pathnameOf, webSocketUrl, type WebSocketUrlOptions, type WebSocketUrlResult } from './websocket-url.js';
+export { parseWebSocketUrl, pathnameOf, unixSocketTarget, webSocketUrl, type WebSocketUrlOptions, type WebSocketUrlResult } from './websocket-url.js';
 export { findHeadEnd, isPlausibleRequestStart, parseRequestHead, type RequestHead, type RequestHeadLimits, type RequestHeadResult } from './request-head.js';

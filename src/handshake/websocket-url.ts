@@ -15,7 +15,8 @@ export type WebSocketUrlResult =
   | { readonly ok: false; readonly problem: 'invalid' }
   // `scheme`: the refused one, without its colon ('ftp').
   | { readonly ok: false; readonly problem: 'scheme'; readonly scheme: string }
-  | { readonly ok: false; readonly problem: 'fragment' };
+  | { readonly ok: false; readonly problem: 'fragment' }
+  | { readonly ok: false; readonly problem: 'empty-socket-path' };
 
 export interface WebSocketUrlOptions {
   /** Resolve a relative input against this (a redirect's Location). */
@@ -26,6 +27,12 @@ export interface WebSocketUrlOptions {
    * (and so the Node client) refuses only a non-empty one.
    */
   refuseEmptyFragment?: boolean;
+  /**
+   * Also accept ws+unix: URLs, as ws's client does: `ws+unix:///tmp/app.sock:/chat`
+   * (a Unix socket path, then after ':' the request path). Not a scheme of
+   * RFC 6455 nor of browsers, so only the Node client asks for it.
+   */
+  allowUnix?: boolean;
 }
 
 export function parseWebSocketUrl(input: string, options: WebSocketUrlOptions = {}): WebSocketUrlResult {
@@ -37,7 +44,9 @@ export function parseWebSocketUrl(input: string, options: WebSocketUrlOptions = 
   }
   if (url.protocol === 'http:') url.protocol = 'ws:';
   else if (url.protocol === 'https:') url.protocol = 'wss:';
-  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') return { ok: false, problem: 'scheme', scheme: url.protocol.slice(0, -1) };
+  const unix = options.allowUnix === true && url.protocol === 'ws+unix:';
+  if (url.protocol !== 'ws:' && url.protocol !== 'wss:' && !unix) return { ok: false, problem: 'scheme', scheme: url.protocol.slice(0, -1) };
+  if (unix && (url.pathname === '' || url.pathname === '/' || url.pathname.startsWith('/:'))) return { ok: false, problem: 'empty-socket-path' };
   if (url.hash !== '' || (options.refuseEmptyFragment === true && url.href.endsWith('#'))) return { ok: false, problem: 'fragment' };
   return { ok: true, url };
 }
@@ -48,16 +57,28 @@ export function parseWebSocketUrl(input: string, options: WebSocketUrlOptions = 
  * is no URL at all, throws a SyntaxError with ws's messages.
  */
 export function webSocketUrl(input: string, base?: URL): URL {
-  const parsed = parseWebSocketUrl(input, { base });
+  const parsed = parseWebSocketUrl(input, { base, allowUnix: true });
   if (parsed.ok) return parsed.url;
   switch (parsed.problem) {
     case 'invalid':
       throw new SyntaxError(`Invalid URL: ${input}`);
     case 'scheme':
-      throw new SyntaxError(`The URL's protocol must be one of "ws:", "wss:", "http:", or "https:"`);
+      throw new SyntaxError(`The URL's protocol must be one of "ws:", "wss:", "http:", "https:", or "ws+unix:"`);
     case 'fragment':
       throw new SyntaxError('The URL contains a fragment identifier');
+    case 'empty-socket-path':
+      throw new SyntaxError("The URL's pathname is empty");
   }
+}
+
+/**
+ * Where a ws+unix: URL leads: the socket path (before the first ':') and the
+ * request path (after it, '/' when absent), query included.
+ */
+export function unixSocketTarget(url: URL): { socketPath: string; path: string } {
+  const whole = `${decodeURIComponent(url.pathname)}${url.search}`;
+  const colon = whole.indexOf(':');
+  return colon === -1 ? { socketPath: whole, path: '/' } : { socketPath: whole.slice(0, colon), path: whole.slice(colon + 1) || '/' };
 }
 
 /**

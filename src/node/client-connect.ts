@@ -9,7 +9,7 @@ import { request as httpsRequest } from 'node:https';
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import type { Duplex } from 'node:stream';
-import { buildClientRequestHeaders, formatExtensions, generateKey, validateUpgradeResponse, webSocketUrl } from '../handshake/index.js';
+import { buildClientRequestHeaders, formatExtensions, generateKey, unixSocketTarget, validateUpgradeResponse, webSocketUrl } from '../handshake/index.js';
 import { clientPerMessageDeflate, type PerMessageDeflateOptions } from '../extensions/permessage-deflate/index.js';
 import type { EventEmitter } from 'node:events';
 import { DEFAULTS, resolveSettings, type MessageTransform } from '../protocol/index.js';
@@ -132,6 +132,12 @@ export class ClientHandshake {
       headers,
       createConnection: (createConnection as ClientRequestArgs['createConnection']) ?? (secure ? tlsConnectFor : netConnectFor),
     };
+    if (url.protocol === 'ws+unix:') {
+      // As ws: ws+unix:///path/to/socket:/request/path
+      const target = unixSocketTarget(url);
+      requestOptions.socketPath = target.socketPath;
+      requestOptions.path = target.path;
+    }
     // As ws: credentials in the URL (ws://user:pass@host/) become HTTP Basic authentication.
     if (url.username || url.password) requestOptions.auth = `${percentDecode(url.username)}:${percentDecode(url.password)}`;
     if (secure && requestOptions.servername === undefined && isIP(hostname) === 0) requestOptions.servername = hostname;
@@ -235,6 +241,8 @@ function percentDecode(text: string): string {
 
 // Connect directly, bypassing http.Agent pooling: an upgraded socket is never reused.
 function netConnectFor(options: any): Socket {
+  // `path` is the request's path here, unless node:http put the Unix socket's path there.
+  if (options.socketPath !== undefined) return netConnect({ path: options.socketPath });
   return netConnect({ ...options, path: undefined });
 }
 function tlsConnectFor(options: any): Socket {

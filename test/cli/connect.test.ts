@@ -345,7 +345,7 @@ describe('hyperws connect', () => {
       [['--bogus'], "Unknown option '--bogus'"],
       [[], 'missing the URL to connect to'],
       [['ws://a/', 'ws://b/'], 'expected one URL, got 2 arguments'],
-      [['ftp://host/'], `invalid URL 'ftp://host/': The URL's protocol must be one of "ws:", "wss:", "http:", or "https:"`],
+      [['ftp://host/'], `invalid URL 'ftp://host/': The URL's protocol must be one of "ws:", "wss:", "http:", "https:", or "ws+unix:"`],
       [['ws://h/', '--header', 'novalue'], "Option '--header' expects NAME:VALUE, got 'novalue'"],
       [['ws://h/', '--subprotocol', 'a b'], "Option '--subprotocol' expects a token, got 'a b'"],
       [['ws://h/', '--echo', '-x', 'm'], "Options '--echo' and '--execute' cannot be used together"],

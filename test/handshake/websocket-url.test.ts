@@ -56,7 +56,7 @@ describe('webSocketUrl (the Node client, ws wording)', () => {
     assert.throws(() => webSocketUrl('not a url'), { name: 'SyntaxError', message: 'Invalid URL: not a url' });
     assert.throws(() => webSocketUrl('ftp://host/'), {
       name: 'SyntaxError',
-      message: `The URL's protocol must be one of "ws:", "wss:", "http:", or "https:"`,
+      message: `The URL's protocol must be one of "ws:", "wss:", "http:", "https:", or "ws+unix:"`,
     });
     assert.throws(() => webSocketUrl('ws://host/#frag'), { name: 'SyntaxError', message: 'The URL contains a fragment identifier' });
     assert.throws(() => webSocketUrl('x'), SyntaxError);

@@ -122,7 +122,7 @@ test('a redirect to a non-WebSocket URL fails the handshake with a SyntaxError',
   try {
     const r = await errorThenClose(new WebSocket(server.url + '/', { followRedirects: true }));
     assert.ok(r.error instanceof SyntaxError);
-    assert.equal(r.error.message, `The URL's protocol must be one of "ws:", "wss:", "http:", or "https:"`);
+    assert.equal(r.error.message, `The URL's protocol must be one of "ws:", "wss:", "http:", "https:", or "ws+unix:"`);
     assert.equal(r.close.code, 1006);
   } finally {
     await server.close();

@@ -501,3 +501,42 @@ test('bufferedAmount counts messages waiting behind one being compressed (as ws)
     await closeServer(started.wss);
   }
 });
+
+test('ws+unix: URLs reach a server listening on a Unix socket, with the request path after the colon (as ws)', T, async () => {
+  const { createServer } = await import('node:http');
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'hyperws-unix-'));
+  const socketPath = join(dir, 'ws.sock');
+  const http = createServer();
+  const { WebSocketServer } = await import('../../src/index.js');
+  const wss = new WebSocketServer({ server: http });
+  const paths: string[] = [];
+  wss.on('connection', (ws, req) => {
+    paths.push(req.url ?? '');
+    ws.on('message', (data: Buffer) => ws.send(data));
+  });
+  await new Promise<void>((resolve) => http.listen(socketPath, resolve));
+  try {
+    const ws = new WebSocket(`ws+unix://${socketPath}:/chat?room=1`);
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
+    ws.send('over a unix socket');
+    const echo = await new Promise<Buffer>((resolve) => ws.once('message', (data: Buffer) => resolve(data)));
+    assert.equal(echo.toString(), 'over a unix socket');
+    assert.deepEqual(paths, ['/chat?room=1']);
+    assert.equal(ws.url, `ws+unix://${socketPath}:/chat?room=1`);
+    await new Promise((resolve) => {
+      ws.once('close', resolve);
+      ws.close();
+    });
+    assert.throws(() => new WebSocket('ws+unix:'), { name: 'SyntaxError', message: "The URL's pathname is empty" });
+  } finally {
+    await closeServer(wss);
+    await new Promise((resolve) => http.close(resolve));
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
