@@ -3,12 +3,16 @@
  * Buffers: ws accepts strings, Buffers, ArrayBuffers, typed arrays and
  * DataViews, and delivers per binaryType.
  */
-export type BinaryType = 'nodebuffer' | 'arraybuffer' | 'fragments';
-export const BINARY_TYPES: readonly BinaryType[] = ['nodebuffer', 'arraybuffer', 'fragments'];
+export type BinaryType = 'nodebuffer' | 'arraybuffer' | 'fragments' | 'blob';
+export const BINARY_TYPES: readonly BinaryType[] = ['nodebuffer', 'arraybuffer', 'fragments', 'blob'];
 
-export type MessageData = Buffer | ArrayBuffer | Buffer[];
-/** A 'message' event's data as ws's types name it (`WebSocket.RawData`). */
-export type RawData = MessageData;
+export type MessageData = Buffer | ArrayBuffer | Buffer[] | Blob;
+/**
+ * A 'message' event's data as ws's types name it (`WebSocket.RawData`). As in
+ * @types/ws it leaves out the Blob that binaryType 'blob' delivers, so code
+ * written against those types (assigning RawData to Data, say) compiles.
+ */
+export type RawData = Buffer | ArrayBuffer | Buffer[];
 
 /** A Buffer view over `data` without copying; strings become UTF-8 bytes. */
 export function toBuffer(data: unknown): Buffer {
@@ -22,6 +26,7 @@ export function toBuffer(data: unknown): Buffer {
 
 /** Byte length of data as it will be sent (for bufferedAmount accounting). */
 export function byteLengthOf(data: unknown): number {
+  if (data instanceof Blob) return data.size;
   return typeof data === 'string' ? Buffer.byteLength(data) : toBuffer(data).length;
 }
 
@@ -37,5 +42,6 @@ export function toArrayBuffer(buf: Buffer): ArrayBuffer {
 export function formatMessage(data: Buffer | Buffer[], binaryType: BinaryType): MessageData {
   if (binaryType === 'fragments') return Array.isArray(data) ? data : [data];
   const buf = Array.isArray(data) ? (data.length === 1 ? data[0]! : Buffer.concat(data)) : data;
+  if (binaryType === 'blob') return new Blob([buf]);
   return binaryType === 'arraybuffer' ? toArrayBuffer(buf) : buf;
 }

@@ -193,7 +193,8 @@ export class Driver implements ConnectionHandler, ConnectionOutput {
   // ----------------------------------------------------- ConnectionHandler
 
   onMessage(data: Buffer | Buffer[], isBinary: boolean): void {
-    this.events.emit('message', formatMessage(data, this.binaryType), isBinary);
+    // As ws: binaryType shapes binary messages; a text message is always one Buffer.
+    this.events.emit('message', isBinary ? formatMessage(data, this.binaryType) : formatMessage(data, 'nodebuffer'), isBinary);
   }
 
   onPing(payload: Buffer): void {

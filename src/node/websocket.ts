@@ -244,8 +244,14 @@ export class WebSocket extends EventEmitter {
     if (driver === null && this.readyState === ReadyState.CONNECTING) throw this.#notOpen();
     if (typeof data === 'number') data = data.toString();
     const isBinary = options?.binary ?? typeof data !== 'string';
-    const payload = typeof data === 'string' ? data : toBuffer(data);
-    const sent = driver !== null && driver.connection.send(payload, isBinary, options, cb);
+    let sent: boolean;
+    if (data instanceof Blob) {
+      // As ws: read asynchronously, and everything sent after it waits behind it.
+      const blob = data;
+      sent = driver !== null && driver.connection.sendDeferred(async () => Buffer.from(await blob.arrayBuffer()), blob.size, isBinary, options, cb);
+    } else {
+      sent = driver !== null && driver.connection.send(typeof data === 'string' ? data : toBuffer(data), isBinary, options, cb);
+    }
     if (!sent) this.#sendAfterClose(data, cb);
   }
 

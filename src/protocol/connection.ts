@@ -208,6 +208,13 @@ export class Connection implements ReceiverOwner {
     return true;
   }
 
+  /** Send a message whose bytes arrive later (see Sender.deferred); false once sending stopped. */
+  sendDeferred(read: () => Promise<Buffer>, byteLength: number, isBinary: boolean, options?: SendOptions, cb?: WriteCallback): boolean {
+    if (!this.lifecycle.canSend) return false;
+    this.out.deferred(read, byteLength, isBinary, options, cb);
+    return true;
+  }
+
   /**
    * Write a message encoded beforehand for many connections (server side).
    * Refused (false) after Close, or while our own fragmented message is open.

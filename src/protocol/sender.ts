@@ -129,6 +129,37 @@ export class Sender {
   }
 
   /**
+   * Send a message whose bytes arrive later (a Blob being read): it takes its
+   * place in the queue now, so everything sent after it waits behind it, and
+   * goes out (through the extension when it applies) once `read` resolves. A
+   * failed read fails only this message (its callback gets the error).
+   */
+  deferred(read: () => Promise<Buffer>, byteLength: number, isBinary: boolean, options: SendOptions | undefined, cb?: WriteCallback): void {
+    const fin = options?.fin ?? true;
+    const mask = options?.mask;
+    const first = !(this.flags & Flag.Fragmented);
+    const opcode = first ? (isBinary ? Opcode.Binary : Opcode.Text) : Opcode.Continuation;
+    if (first) {
+      const compress = this.extension !== null && options?.compress !== false && this.extension.shouldEncode(byteLength);
+      this.flags = compress ? this.flags | Flag.Compressing : this.flags & ~Flag.Compressing;
+    }
+    this.flags = fin ? this.flags & ~Flag.Fragmented : this.flags | Flag.Fragmented;
+    const extension = (this.flags & Flag.Compressing) !== 0 ? this.extension : null;
+    (this.queue ??= new SendQueue(this.output)).pushTransform((finish) => {
+      read().then(
+        (bytes) => {
+          if (extension === null) return finish(null, this.frames(opcode, bytes, false, fin, mask));
+          extension.encode(bytes, fin, (error, encoded) => {
+            if (error !== null) return finish(error);
+            finish(null, this.frames(opcode, encoded!, first, fin, mask));
+          });
+        },
+        (error: unknown) => finish(error instanceof Error ? error : new Error(String(error))),
+      );
+    }, cb, byteLength);
+  }
+
+  /**
    * Write a prepared message. Refused (false) while our own fragmented
    * message is open. Server side only: client frames need a fresh mask each.
    */

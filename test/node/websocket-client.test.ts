@@ -226,7 +226,7 @@ test('send after close: the callback gets an error and bufferedAmount grows', T,
   }
 });
 
-test("binaryType 'nodebuffer' | 'arraybuffer' | 'fragments'", T, async () => {
+test("binaryType 'nodebuffer' | 'arraybuffer' | 'fragments' | 'blob'", T, async () => {
   const started = await startServer();
   try {
     const { client, server } = await connectPair(started);
@@ -253,9 +253,26 @@ test("binaryType 'nodebuffer' | 'arraybuffer' | 'fragments'", T, async () => {
     assert.equal(Buffer.concat(b3 as Buffer[]).toString(), 'abcd');
     assert.equal(bin3, true);
 
+    client.binaryType = 'blob';
+    server.send(Buffer.from([6, 7]));
+    const [b4, bin4] = await nextMessage(client);
+    assert.ok(b4 instanceof Blob);
+    assert.deepEqual([...new Uint8Array(await (b4 as Blob).arrayBuffer())], [6, 7]);
+    assert.equal(bin4, true);
+
+    // As ws: binaryType shapes binary messages only; text comes as one Buffer.
+    for (const type of ['arraybuffer', 'fragments', 'blob'] as const) {
+      client.binaryType = type;
+      server.send('text');
+      const [t, isBinary] = await nextMessage(client);
+      assert.ok(Buffer.isBuffer(t), type);
+      assert.equal(t.toString(), 'text');
+      assert.equal(isBinary, false);
+    }
+
     // An unknown value is ignored (as ws).
-    client.binaryType = 'blob' as never;
-    assert.equal(client.binaryType, 'fragments');
+    client.binaryType = 'bytes' as never;
+    assert.equal(client.binaryType, 'blob');
     await closePair(client, server);
   } finally {
     await closeServer(started.wss);
@@ -540,3 +557,35 @@ test('ws+unix: URLs reach a server listening on a Unix socket, with the request 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+for (const deflate of [false, true]) {
+  test(`send(Blob)${deflate ? ' with permessage-deflate' : ''}: sent as binary, in order with the sends around it`, T, async () => {
+    const started = await startServer({ perMessageDeflate: deflate });
+    try {
+      const connected = new Promise<WebSocket>((resolve) => started.wss.once('connection', resolve));
+      const ws = new WebSocket(started.url, { perMessageDeflate: deflate });
+      await new Promise((resolve) => ws.once('open', resolve));
+      const server = await connected;
+      const got: Array<[string, boolean]> = [];
+      const all = new Promise<void>((resolve) =>
+        server.on('message', (data: Buffer, isBinary: boolean) => {
+          got.push([data.toString(), isBinary]);
+          if (got.length === 4) resolve();
+        }),
+      );
+      const big = 'blob '.repeat(4000); // above the compression threshold
+      const sentBack: Array<Error | null | undefined> = [];
+      ws.send('before');
+      ws.send(new Blob([big]), (error) => sentBack.push(error));
+      ws.send('after');
+      ws.send(new Blob(['small']));
+      await all;
+      assert.deepEqual(got, [['before', false], [big, true], ['after', false], ['small', true]]);
+      assert.equal(sentBack.length, 1, 'the Blob send called back once');
+      assert.ok(!sentBack[0], 'without an error');
+      ws.terminate();
+    } finally {
+      await closeServer(started.wss);
+    }
+  });
+}
