@@ -57,7 +57,7 @@ const enum Flag {
 
 export class Driver implements ConnectionHandler, ConnectionOutput {
   readonly connection: Connection;
-  binaryType: BinaryType = 'nodebuffer';
+  private binaryKind: BinaryType = 'nodebuffer';
   private flags = 0;
   /** Small frames of this tick waiting to be merged. */
   private batch: Buffer[] | null = null;
@@ -87,6 +87,15 @@ export class Driver implements ConnectionHandler, ConnectionOutput {
     stream.on('error', streamOnError);
     stream.on('drain', streamOnDrain);
     compactEvents(stream);
+  }
+
+  /** How binary messages are delivered; 'fragments' also tells the core not to join pieces. */
+  get binaryType(): BinaryType {
+    return this.binaryKind;
+  }
+  set binaryType(type: BinaryType) {
+    this.binaryKind = type;
+    this.connection.deliverFragments = type === 'fragments';
   }
 
   /** The WebSocket API's readyState: a projection of the lifecycle. */
@@ -194,7 +203,7 @@ export class Driver implements ConnectionHandler, ConnectionOutput {
 
   onMessage(data: Buffer | Buffer[], isBinary: boolean): void {
     // As ws: binaryType shapes binary messages; a text message is always one Buffer.
-    this.events.emit('message', isBinary ? formatMessage(data, this.binaryType) : formatMessage(data, 'nodebuffer'), isBinary);
+    this.events.emit('message', isBinary ? formatMessage(data, this.binaryKind) : formatMessage(data, 'nodebuffer'), isBinary);
   }
 
   onPing(payload: Buffer): void {
@@ -220,7 +229,6 @@ export class Driver implements ConnectionHandler, ConnectionOutput {
 
   /** @internal the shared 'data' listener */
   received(chunk: Buffer): void {
-    if (this.flags & Flag.Receiving) return this.connection.receiveData(chunk); // re-entered from a listener
     this.flags |= Flag.Active | Flag.Receiving;
     try {
       this.connection.receiveData(chunk);

@@ -54,7 +54,10 @@ export function createUpgradeServer(options: UpgradeServerOptions): UpgradeServe
 /** One connection before its upgrade: gather the head, within the deadline and the size limit. */
 function readHead(socket: Socket, options: UpgradeServerOptions, pending: Set<Socket>): void {
   pending.add(socket);
-  let buffered: Buffer | null = null;
+  // A head that spans reads gathers here; the store doubles as it fills, so a
+  // head trickled one byte at a time costs linear, not quadratic, copying.
+  let store: Buffer | null = null;
+  let used = 0;
   const timer = options.handshakeTimeout > 0 ? setTimeout(() => socket.destroy(), options.handshakeTimeout) : null;
   const done = () => {
     if (timer !== null) clearTimeout(timer);
@@ -64,13 +67,26 @@ function readHead(socket: Socket, options: UpgradeServerOptions, pending: Set<So
     socket.removeListener('error', onError);
   };
   const onData = (chunk: Buffer) => {
-    const from = buffered === null ? 0 : buffered.length;
-    const buffer = buffered === null ? chunk : Buffer.concat([buffered, chunk]);
+    const from = used;
+    let buffer = chunk;
+    if (store !== null) {
+      if (used + chunk.length > store.length) {
+        const grown = Buffer.allocUnsafe(Math.max(used + chunk.length, store.length * 2));
+        store.copy(grown, 0, 0, used);
+        store = grown;
+      }
+      chunk.copy(store, used);
+      used += chunk.length;
+      buffer = store.subarray(0, used);
+    }
     const end = findHeadEnd(buffer, from);
     if (end === -1) {
       if (!isPlausibleRequestStart(buffer)) refuse(400, 'Malformed request line');
       else if (buffer.length >= options.maxHeadBytes) refuse(431, `Request head larger than ${options.maxHeadBytes} bytes`);
-      else buffered = buffer;
+      else if (store === null) {
+        store = Buffer.allocUnsafe(Math.max(1024, chunk.length * 2));
+        used = chunk.copy(store);
+      }
       return;
     }
     const parsed = parseRequestHead(buffer, end, options);

@@ -214,7 +214,6 @@ export class WebSocket extends EventEmitter {
       this.#own().binaryType = type;
     } else {
       driver.binaryType = type;
-      driver.connection.deliverFragments = type === 'fragments';
     }
   }
 
@@ -303,10 +302,7 @@ export class WebSocket extends EventEmitter {
     const extensions = upgraded.extension?.name ?? '';
     const url = info.opening?.url ?? '';
     const driver = new Driver(upgraded.stream, upgraded.head, this, upgraded.settings, upgraded.extension);
-    if (info.binaryType !== 'nodebuffer') {
-      driver.binaryType = info.binaryType;
-      driver.connection.deliverFragments = info.binaryType === 'fragments';
-    }
+    if (info.binaryType !== 'nodebuffer') driver.binaryType = info.binaryType;
     if (info !== SERVER_SIDE || upgraded.protocol !== '' || extensions !== '') {
       this.#info = { ...info, url, protocol: upgraded.protocol, extensions, opening: null };
     }

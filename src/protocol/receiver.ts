@@ -110,10 +110,6 @@ export class Receiver implements FrameSink {
     this.flags &= ~(Flag.InputHeld | Flag.InMessage);
   }
 
-  /** Is a message open? (a Close frame ends it) */
-  get inMessage(): boolean {
-    return (this.flags & Flag.InMessage) !== 0;
-  }
 
   private consume(chunk: Buffer): void {
     const stopped = this.parser.push(chunk, 0);

@@ -90,28 +90,15 @@ export class Sender {
     return this.queue === null ? 0 : this.queue.queuedBytes;
   }
 
-  /** Is our own fragmented message open? */
-  get fragmented(): boolean {
-    return (this.flags & Flag.Fragmented) !== 0;
-  }
 
   /** Send a message, or with fin: false one fragment of it. */
   message(data: Buffer | string, isBinary: boolean, options: SendOptions | undefined, cb?: WriteCallback): void {
     const fin = options?.fin ?? true;
     const mask = options?.mask;
-    const first = !(this.flags & Flag.Fragmented);
-    const opcode = first ? (isBinary ? Opcode.Binary : Opcode.Text) : Opcode.Continuation;
-    if (first) {
-      // The byte length is only needed to ask the extension (the encoder measures strings itself).
-      const compress =
-        this.extension !== null &&
-        options?.compress !== false &&
-        this.extension.shouldEncode(typeof data === 'string' ? Buffer.byteLength(data) : data.length);
-      this.flags = compress ? this.flags | Flag.Compressing : this.flags & ~Flag.Compressing;
-    }
-    this.flags = fin ? this.flags & ~Flag.Fragmented : this.flags | Flag.Fragmented;
+    const opcode = this.begin(isBinary, fin, options?.compress, data);
     if (this.flags & Flag.Compressing) {
-      this.transformed(opcode, typeof data === 'string' ? Buffer.from(data) : data, first, fin, mask, cb);
+      const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+      this.queued(opcode, bytes, bytes.length, fin, mask, cb);
       return;
     }
     const size = this.settings.fragmentSize;
@@ -136,27 +123,7 @@ export class Sender {
    */
   deferred(read: () => Promise<Buffer>, byteLength: number, isBinary: boolean, options: SendOptions | undefined, cb?: WriteCallback): void {
     const fin = options?.fin ?? true;
-    const mask = options?.mask;
-    const first = !(this.flags & Flag.Fragmented);
-    const opcode = first ? (isBinary ? Opcode.Binary : Opcode.Text) : Opcode.Continuation;
-    if (first) {
-      const compress = this.extension !== null && options?.compress !== false && this.extension.shouldEncode(byteLength);
-      this.flags = compress ? this.flags | Flag.Compressing : this.flags & ~Flag.Compressing;
-    }
-    this.flags = fin ? this.flags & ~Flag.Fragmented : this.flags | Flag.Fragmented;
-    const extension = (this.flags & Flag.Compressing) !== 0 ? this.extension : null;
-    (this.queue ??= new SendQueue(this.output)).pushTransform((finish) => {
-      read().then(
-        (bytes) => {
-          if (extension === null) return finish(null, this.frames(opcode, bytes, false, fin, mask));
-          extension.encode(bytes, fin, (error, encoded) => {
-            if (error !== null) return finish(error);
-            finish(null, this.frames(opcode, encoded!, first, fin, mask));
-          });
-        },
-        (error: unknown) => finish(error instanceof Error ? error : new Error(String(error))),
-      );
-    }, cb, byteLength);
+    this.queued(this.begin(isBinary, fin, options?.compress, byteLength), read, byteLength, fin, options?.mask, cb);
   }
 
   /**
@@ -224,15 +191,51 @@ export class Sender {
     else writeFrames(this.output, frames, cb);
   }
 
-  /** Send through the extension: frames are built when its output is ready, in order. */
-  private transformed(opcode: number, payload: Buffer, first: boolean, fin: boolean, mask: boolean | undefined, cb?: WriteCallback): void {
-    const extension = this.extension!;
+  /**
+   * Start a message's frame (or continue it): its opcode. On a message's
+   * first frame, decide whether it goes through the extension; `sized` gives
+   * its byte length, measured only when the extension asks.
+   */
+  private begin(isBinary: boolean, fin: boolean, compress: boolean | undefined, sized: Buffer | string | number): number {
+    const first = !(this.flags & Flag.Fragmented);
+    if (first) {
+      const extension = this.extension;
+      const encode =
+        extension !== null &&
+        compress !== false &&
+        extension.shouldEncode(typeof sized === 'number' ? sized : typeof sized === 'string' ? Buffer.byteLength(sized) : sized.length);
+      this.flags = encode ? this.flags | Flag.Compressing : this.flags & ~Flag.Compressing;
+    }
+    this.flags = fin ? this.flags & ~Flag.Fragmented : this.flags | Flag.Fragmented;
+    return first ? (isBinary ? Opcode.Binary : Opcode.Text) : Opcode.Continuation;
+  }
+
+  /**
+   * A frame that waits its turn in the queue: its bytes (now, or once `source`
+   * resolves) go through the extension when this message is compressed, and
+   * frames are built when they are ready, in order.
+   */
+  private queued(
+    opcode: number,
+    source: Buffer | (() => Promise<Buffer>),
+    byteLength: number,
+    fin: boolean,
+    mask: boolean | undefined,
+    cb?: WriteCallback,
+  ): void {
+    const extension = this.flags & Flag.Compressing ? this.extension : null;
+    const rsv1 = extension !== null && opcode !== Opcode.Continuation;
     (this.queue ??= new SendQueue(this.output)).pushTransform((finish) => {
-      extension.encode(payload, fin, (error, encoded) => {
-        if (error !== null) return finish(error);
-        finish(null, this.frames(opcode, encoded!, first, fin, mask));
-      });
-    }, cb, payload.length);
+      const build = (bytes: Buffer): void => {
+        if (extension === null) return finish(null, this.frames(opcode, bytes, false, fin, mask));
+        extension.encode(bytes, fin, (error, encoded) => {
+          if (error !== null) return finish(error);
+          finish(null, this.frames(opcode, encoded!, rsv1, fin, mask));
+        });
+      };
+      if (Buffer.isBuffer(source)) build(source);
+      else source().then(build, (error: unknown) => finish(error instanceof Error ? error : new Error(String(error))));
+    }, cb, byteLength);
   }
 
   /** Frames for one encoded payload: RSV1 only on a message's first frame; fragmentSize applies. */

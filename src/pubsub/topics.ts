@@ -43,6 +43,9 @@ export class WebSocket extends NodeWebSocket {
     link = (ws, hub) => {
       ws.#hub = hub;
     };
+    // The package's WebSocket is this class: ws's constants are its own properties too.
+    defineReadyStateConstants(this);
+    defineReadyStateConstants(this.prototype);
   }
 
   /** Subscribe this (server-side) connection to a topic; false if it already was or is not open. */
@@ -114,7 +117,3 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
 export function pubsubOf(server: WebSocketServer): PubSub | null {
   return peek(server);
 }
-
-// The package's WebSocket is this class: ws's constants are its own properties too.
-defineReadyStateConstants(WebSocket);
-defineReadyStateConstants(WebSocket.prototype);
