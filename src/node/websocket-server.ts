@@ -29,8 +29,9 @@ import { serverPerMessageDeflate, type PerMessageDeflateOptions } from '../exten
 import { HandshakeGuard, clearHandshakeDeadline } from './handshake-guard.js';
 import { Heartbeat, type HeartbeatOptions } from './heartbeat.js';
 import { ReadyState } from './ready-state.js';
-import { createUpgradeServer, type HttpAnswer, type UpgradeServer } from './upgrade-server.js';
+import { BUSY_RETRY_AFTER, createUpgradeServer, type HttpAnswer, type UpgradeServer } from './upgrade-server.js';
 import { WebSocket, openWebSocket } from './websocket.js';
+import type { ConnectionLimits } from './connection-limits.js';
 
 export interface VerifyClientInfo<Request extends IncomingMessage = IncomingMessage> {
   origin: string;
@@ -52,7 +53,8 @@ export type VerifyClient<Request extends IncomingMessage = IncomingMessage> =
  * given `WebSocket: MyWebSocket` hands out MyWebSocket instances, and its
  * types say so. `R` is the request class of the HTTP server.
  */
-export interface ServerOptions<T extends typeof WebSocket = typeof WebSocket, R extends typeof IncomingMessage = typeof IncomingMessage> {
+export interface ServerOptions<T extends typeof WebSocket = typeof WebSocket, R extends typeof IncomingMessage = typeof IncomingMessage>
+  extends ConnectionLimits {
   host?: string;
   port?: number;
   backlog?: number;
@@ -93,6 +95,14 @@ export interface ServerOptions<T extends typeof WebSocket = typeof WebSocket, R 
   handshakeTimeout?: number;
   /** Time allowed for the closing handshake before the socket is destroyed (default 30 s). */
   closeTimeout?: number;
+  /** Open connections accepted at once (default 0: no limit); above it, upgrades get 503 with Retry-After. */
+  maxConnections?: number;
+  /**
+   * Handshakes in progress at once (default 1024; 0: no limit): on our own
+   * port, connections not yet upgraded; on any server, upgrades waiting for
+   * an asynchronous verifyClient. Above it: 503 with Retry-After.
+   */
+  maxPendingHandshakes?: number;
   /** Split outgoing messages into frames of at most this many bytes (default 0: never). */
   fragmentSize?: number;
   /** The class instantiated for each connection (a subclass of WebSocket). */
@@ -150,6 +160,12 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
   private readonly heartbeat: Heartbeat | null;
   private readonly deflate: ServerExtension | null;
   private guard: HandshakeGuard | null = null;
+  /** Connections accepted and not closed yet (maxConnections counts them). */
+  private openCount = 0;
+  /** Upgrades waiting for an asynchronous verifyClient (maxPendingHandshakes counts them). */
+  private verifying = 0;
+  private readonly maxConnections: number;
+  private readonly maxPendingHandshakes: number;
 
   constructor(options: ServerOptions<T, R> = {}, callback?: () => void) {
     super();
@@ -159,9 +175,13 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
     }
     if (options.heartbeat && options.clientTracking === false) throw new TypeError('heartbeat needs clientTracking');
     this.options = { ...options, maxPayload: options.maxPayload ?? DEFAULTS.maxPayload, clientTracking: options.clientTracking ?? true };
+    this.maxConnections = nonNegative('maxConnections', options.maxConnections ?? DEFAULTS.maxConnections);
+    this.maxPendingHandshakes = nonNegative('maxPendingHandshakes', options.maxPendingHandshakes ?? DEFAULTS.maxPendingHandshakes);
     const clients = new Set<WebSocket>();
     if (this.options.clientTracking) (this as { clients: Set<WebSocket> }).clients = clients;
+    const server = this;
     this.untrack = function (this: WebSocket) {
+      server.openCount--;
       clients.delete(this as InstanceType<T>);
     };
     this.settings = resolveSettings({
@@ -171,6 +191,9 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
       autoPong: options.autoPong,
       closeTimeout: options.closeTimeout,
       fragmentSize: options.fragmentSize,
+      maxBackpressure: options.maxBackpressure,
+      backpressurePolicy: options.backpressurePolicy,
+      idleTimeout: options.idleTimeout,
     });
 
     const emitConnection = (ws: InstanceType<T>, req: InstanceType<R>) => this.emit('connection', ws, req);
@@ -178,6 +201,7 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
       // Our own port: heads are read by the upgrade server, not node:http (see upgrade-server.ts).
       const server = createUpgradeServer({
         handshakeTimeout: options.handshakeTimeout ?? DEFAULTS.handshakeTimeout,
+        maxPending: this.maxPendingHandshakes,
         maxHeadBytes: DEFAULTS.maxHeaderSize,
         maxFields: DEFAULTS.maxHeaderFields,
         upgrade: (req, socket, head) => this.handleUpgrade(req as InstanceType<R>, socket, head, emitConnection),
@@ -266,6 +290,9 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
   handleUpgrade(req: InstanceType<R>, socket: Duplex, head: Buffer, callback: (ws: InstanceType<T>, req: InstanceType<R>) => void): void {
     socket.on('error', onHandshakeSocketError);
     if (this.state !== 'running') return this.refuse(socket, req, 503, 'The server is shutting down');
+    if (this.maxConnections > 0 && this.openCount >= this.maxConnections) {
+      return this.refuse(socket, req, 503, `Too many connections (maxConnections is ${this.maxConnections})`, { 'Retry-After': String(FULL_RETRY_AFTER) });
+    }
     if (!this.shouldHandle(req)) return this.refuse(socket, req, 400, `No WebSocket endpoint at ${JSON.stringify(req.url)}`);
     const checked = validateUpgradeRequest(req);
     if (!checked.ok) return this.refuse(socket, req, checked.status, checked.reason, checked.headers);
@@ -281,10 +308,15 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
       req,
     };
     if (verify.length === 2) {
+      if (this.maxPendingHandshakes > 0 && this.verifying >= this.maxPendingHandshakes) {
+        return this.refuse(socket, req, 503, 'Too many handshakes in progress', { 'Retry-After': String(BUSY_RETRY_AFTER) });
+      }
+      this.verifying++;
       let answered = false;
       (verify as (i: VerifyClientInfo, cb: VerifyClientCallback) => void)(info, (verified, code, message, headers) => {
         if (answered) return;
         answered = true;
+        this.verifying--;
         if (!verified) return this.refuse(socket, req, code ?? 401, message ?? STATUS_CODES[code ?? 401] ?? 'Unauthorized', headers);
         proceed();
       });
@@ -342,10 +374,9 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
       protocol: protocol ?? '',
       extension: accepted !== null ? accepted.createTransform() : null,
     });
-    if (this.options.clientTracking) {
-      this.clients.add(ws);
-      ws.on('close', this.untrack);
-    }
+    this.openCount++;
+    if (this.options.clientTracking) this.clients.add(ws);
+    ws.on('close', this.untrack);
     this.heartbeat?.track(ws);
     callback(ws, req);
   }
@@ -375,6 +406,14 @@ function answerPlainRequest(req: IncomingMessage): HttpAnswer {
   const text = { 'Content-Type': 'text/plain; charset=utf-8' };
   if (checked !== null && !checked.ok) return { status: checked.status, headers: { ...text, ...checked.headers }, body: checked.reason };
   return { status: 426, headers: text, body: STATUS_CODES[426]! };
+}
+
+/** Seconds a client refused for maxConnections is asked to wait (connections free up slowly). */
+const FULL_RETRY_AFTER = 5;
+
+function nonNegative(name: string, value: number): number {
+  if (typeof value !== 'number' || !(value >= 0)) throw new RangeError(`${name} must be a number >= 0 (0: no limit)`);
+  return value;
 }
 
 export function abortHandshake(socket: Duplex, status: number, reason: string, headers?: Record<string, string>): void {

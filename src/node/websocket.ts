@@ -241,6 +241,7 @@ export class WebSocket extends EventEmitter {
     }
     const driver = this.#driver;
     if (driver === null && this.readyState === ReadyState.CONNECTING) throw this.#notOpen();
+    if (driver !== null && !driver.admits(cb)) return;
     if (typeof data === 'number') data = data.toString();
     const isBinary = options?.binary ?? typeof data !== 'string';
     let sent: boolean;
@@ -339,6 +340,7 @@ export class WebSocket extends EventEmitter {
     if (driver === null && this.readyState === ReadyState.CONNECTING) throw this.#notOpen();
     const payload = data === undefined ? EMPTY_REASON : toBuffer(data);
     checkControlPayload(payload); // before the not-open path, as in ws
+    if (driver !== null && !driver.admits(cb)) return;
     const connection = driver?.connection;
     const sent = connection !== undefined && (kind === 'ping' ? connection.ping(payload, cb) : connection.pong(payload, cb));
     if (!sent) this.#sendAfterClose(payload, cb);

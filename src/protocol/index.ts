@@ -10,7 +10,7 @@ export { MessageBuffer } from './message-buffer.js';
 export { Utf8Validator, isValidUtf8 } from './utf8-validator.js';
 export { Connection, checkControlPayload, type ConnectionHandler, type ConnectionOutput } from './connection.js';
 export { Lifecycle, Phase, Cause, type CloseFrame } from './lifecycle.js';
-export { DEFAULTS, resolveSettings, type ConnectionOptions, type ConnectionSettings, type Role } from './options.js';
+export { DEFAULTS, resolveSettings, type BackpressurePolicy, type ConnectionOptions, type ConnectionSettings, type Role } from './options.js';
 export { Receiver, type ReceiverOwner } from './receiver.js';
 export { Sender, PreparedMessage, type SendOptions } from './sender.js';
 export { SendQueue, writeFrames, type FrameWriter, type WriteCallback } from './send-queue.js';

@@ -4,21 +4,22 @@
  * masked, so that is allowed). Compressed publications are compressed once
  * per compression setting, when subscribers' transforms allow sharing.
  *
- * Backpressure: a subscriber whose unsent data exceeds maxBackpressure gets
- * nothing more; with the 'close' policy (default) it is closed with 1008 so
- * it knows it missed messages, with 'drop' the publication is just skipped.
- * Either way a stalled reader cannot make the server's memory grow without
- * bound.
+ * Backpressure: a publication is a send like any other, so the connection's
+ * maxBackpressure and backpressurePolicy apply (Driver.admits): a subscriber
+ * holding more unsent data than the limit gets nothing more; with 'close'
+ * (default) it is closed with 1008 so it knows it missed messages, with 'drop'
+ * or 'error' the publication skips it. Either way a stalled reader cannot make
+ * the server's memory grow without bound.
  */
 import type { EventEmitter } from 'node:events';
-import { CloseCode, DEFAULTS, PreparedMessage } from '../protocol/index.js';
+import { DEFAULTS, PreparedMessage } from '../protocol/index.js';
 import { toBuffer } from '../node/binary-data.js';
 import { ReadyState } from '../node/ready-state.js';
 import { driverOf, type WebSocket } from '../node/websocket.js';
 import { InProcessAdapter, type PubSubAdapter, type Publication } from './adapter.js';
 import { TopicRegistry } from './topic-registry.js';
 
-export type BackpressurePolicy = 'close' | 'drop';
+export type { BackpressurePolicy } from '../protocol/index.js';
 export const DEFAULT_MAX_BACKPRESSURE = DEFAULTS.maxBackpressure;
 
 export interface PublishOptions {
@@ -32,15 +33,11 @@ export interface PublishOptions {
 
 export interface PubSubOptions {
   adapter?: PubSubAdapter | undefined;
-  maxBackpressure?: number | undefined;
-  backpressurePolicy?: BackpressurePolicy | undefined;
 }
 
 export class PubSub {
   readonly registry: TopicRegistry<WebSocket>;
   readonly adapter: PubSubAdapter;
-  private readonly maxBackpressure: number;
-  private readonly policy: BackpressurePolicy;
   /**
    * A subscriber's 'close' listener, from its first topic to its last: one
    * function for all (EventEmitter calls it with the connection as `this`),
@@ -51,9 +48,6 @@ export class PubSub {
   /** `server` emits 'close' when it shuts down: the adapter is closed then. */
   constructor(server: EventEmitter, options: PubSubOptions) {
     this.adapter = options.adapter ?? new InProcessAdapter();
-    this.maxBackpressure = options.maxBackpressure ?? DEFAULT_MAX_BACKPRESSURE;
-    this.policy = options.backpressurePolicy ?? 'close';
-    if (this.policy !== 'close' && this.policy !== 'drop') throw new TypeError(`Unknown backpressurePolicy: ${String(this.policy)}`);
     const registry = (this.registry = new TopicRegistry((topic, interested) => {
       if (interested) this.adapter.subscribe(topic);
       else this.adapter.unsubscribe(topic);
@@ -99,11 +93,8 @@ export class PubSub {
     let delivered = 0;
     for (const ws of targets) {
       if (ws === except || ws.readyState !== ReadyState.OPEN) continue;
-      if (ws.bufferedAmount > this.maxBackpressure) {
-        if (this.policy === 'close') ws.close(CloseCode.PolicyViolation, 'Backpressure limit exceeded');
-        continue;
-      }
-      if (driverOf(ws)?.connection.sendPrepared(message)) delivered++;
+      const driver = driverOf(ws);
+      if (driver !== null && driver.admits(undefined, true) && driver.connection.sendPrepared(message)) delivered++;
     }
     return delivered;
   }
