@@ -35,6 +35,8 @@ export {
   type VerifyClientInfo,
   type BinaryType,
   type HeartbeatOptions,
+  type BackpressureError,
+  type ConnectionLimits,
 } from './node/index.js';
 export type { RawData } from './node/binary-data.js';
 export type {

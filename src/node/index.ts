@@ -17,4 +17,5 @@ export { createWebSocketStream } from './websocket-stream.js';
 export { ReadyState } from './ready-state.js';
 export type { BinaryType } from './binary-data.js';
 export type { HeartbeatOptions } from './heartbeat.js';
+export type { BackpressureError, ConnectionLimits } from './connection-limits.js';
 export { WsEvent, WsMessageEvent, WsCloseEvent, WsErrorEvent } from './event-target.js';
