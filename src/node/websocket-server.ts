@@ -6,20 +6,23 @@
  * The request is checked in one readable sequence of early returns (path,
  * RFC rules in src/handshake, origin allowlist, subprotocols, verifyClient);
  * every refusal is an HTTP 4xx (503 while shutting down, 500 for a bad
- * handleProtocols choice or response header) with a plain-text reason,
- * written once, and the socket closed. Accepted sockets become WebSocket instances.
+ * handleProtocols choice or response header, verifyClient's own status as
+ * given) with a plain-text reason, written once, and the socket closed.
+ * Accepted sockets become WebSocket instances. A request injected in process
+ * (a Duplex that is no net.Socket) may leave out Host.
  */
 import { EventEmitter } from 'node:events';
-import { STATUS_CODES, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type OutgoingHttpHeaders, type Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
-import type { Socket } from 'node:net';
+import { Socket } from 'node:net';
 import {
   buildAcceptHeaderLines,
   buildRejectResponse,
   isOriginAllowed,
   serializeHeaderLines,
   validateUpgradeRequest,
+  type RejectHeaders,
 } from '../handshake/index.js';
 import { CloseCode, DEFAULTS, resolveSettings, type ConnectionSettings } from '../protocol/index.js';
 import type { ExtensionOffer } from '../handshake/index.js';
@@ -42,7 +45,7 @@ export type VerifyClientCallback = (
   verified: boolean,
   code?: number,
   message?: string,
-  headers?: Record<string, string>,
+  headers?: OutgoingHttpHeaders,
 ) => void;
 export type VerifyClient<Request extends IncomingMessage = IncomingMessage> =
   | ((info: VerifyClientInfo<Request>) => boolean)
@@ -289,27 +292,30 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
    */
   handleUpgrade(req: InstanceType<R>, socket: Duplex, head: Buffer, callback: (ws: InstanceType<T>, req: InstanceType<R>) => void): void {
     socket.on('error', onHandshakeSocketError);
-    if (this.state !== 'running') return this.refuse(socket, req, 503, 'The server is shutting down');
+    if (this.state !== 'running') return this.abort(socket, 503, 'The server is shutting down');
     if (this.maxConnections > 0 && this.openCount >= this.maxConnections) {
-      return this.refuse(socket, req, 503, `Too many connections (maxConnections is ${this.maxConnections})`, { 'Retry-After': String(FULL_RETRY_AFTER) });
+      return this.abort(socket, 503, `Too many connections (maxConnections is ${this.maxConnections})`, { 'Retry-After': String(FULL_RETRY_AFTER) });
     }
-    if (!this.shouldHandle(req)) return this.refuse(socket, req, 400, `No WebSocket endpoint at ${JSON.stringify(req.url)}`);
-    const checked = validateUpgradeRequest(req);
+    if (!this.shouldHandle(req)) return this.abort(socket, 400, `No WebSocket endpoint at ${JSON.stringify(req.url)}`);
+    // Host is required on the network; a request injected in process (a Duplex, no TCP peer) has no host to name.
+    const checked = validateUpgradeRequest(req, { requireHost: socket instanceof Socket });
     if (!checked.ok) return this.refuse(socket, req, checked.status, checked.reason, checked.headers);
     if (this.options.allowedOrigins && !isOriginAllowed(checked.origin, this.options.allowedOrigins)) {
-      return this.refuse(socket, req, 403, `Origin not allowed: ${checked.origin}`);
+      return this.abort(socket, 403, `Origin not allowed: ${checked.origin}`);
     }
     const proceed = () => this.completeUpgrade(checked.key, checked.protocols, checked.extensions, req, socket, head, callback);
     const verify = this.options.verifyClient;
     if (!verify) return proceed();
+    // An in-process request (fastify's injectWS) may come without a socket.
+    const transport = req.socket as (Socket & { encrypted?: boolean; authorized?: boolean }) | undefined;
     const info: VerifyClientInfo = {
       origin: checked.origin ?? '',
-      secure: !!(req.socket as Socket & { encrypted?: boolean }).encrypted,
+      secure: !!(transport?.authorized || transport?.encrypted),
       req,
     };
     if (verify.length === 2) {
       if (this.maxPendingHandshakes > 0 && this.verifying >= this.maxPendingHandshakes) {
-        return this.refuse(socket, req, 503, 'Too many handshakes in progress', { 'Retry-After': String(BUSY_RETRY_AFTER) });
+        return this.abort(socket, 503, 'Too many handshakes in progress', { 'Retry-After': String(BUSY_RETRY_AFTER) });
       }
       this.verifying++;
       let answered = false;
@@ -317,12 +323,17 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
         if (answered) return;
         answered = true;
         this.verifying--;
-        if (!verified) return this.refuse(socket, req, code ?? 401, message ?? STATUS_CODES[code ?? 401] ?? 'Unauthorized', headers);
-        proceed();
+        if (verified) return proceed();
+        // As ws: the status and message reach the client as given (0 or none: 401).
+        const status = code || 401;
+        if (!Number.isInteger(status) || status < 200 || status > 599) {
+          return this.abort(socket, 500, `verifyClient refused with an invalid HTTP status: ${String(code)}`);
+        }
+        this.abort(socket, status, message || (STATUS_CODES[status] ?? 'Refused'), headers);
       });
       return;
     }
-    if (!(verify as (i: VerifyClientInfo) => boolean)(info)) return this.refuse(socket, req, 401, 'Unauthorized: verifyClient refused the connection');
+    if (!(verify as (i: VerifyClientInfo) => boolean)(info)) return this.abort(socket, 401, 'Unauthorized: verifyClient refused the connection');
     proceed();
   }
 
@@ -336,7 +347,7 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
     callback: (ws: InstanceType<T>, req: InstanceType<R>) => void,
   ): void {
     if (!socket.readable || !socket.writable) return void socket.destroy();
-    if (this.state !== 'running') return this.refuse(socket, req, 503, 'The server is shutting down');
+    if (this.state !== 'running') return this.abort(socket, 503, 'The server is shutting down');
     clearHandshakeDeadline(socket);
     let protocol: string | undefined;
     if (protocols.length > 0) {
@@ -345,7 +356,7 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
       try {
         protocol = selectSubprotocol(protocols, handle ? handle(new Set(protocols), req) : protocols[0]);
       } catch {
-        return this.refuse(socket, req, 500, 'handleProtocols chose a subprotocol the client did not offer');
+        return this.abort(socket, 500, 'handleProtocols chose a subprotocol the client did not offer');
       }
     }
     // Extensions: offers we cannot accept are declined (left out of the response), never refused.
@@ -361,7 +372,7 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
     try {
       response = serializeHeaderLines(lines);
     } catch (error) {
-      return this.refuse(socket, req, 500, `Invalid response header: ${(error as Error).message}`);
+      return this.abort(socket, 500, `Invalid response header: ${(error as Error).message}`);
     }
     socket.write(response);
     socket.removeListener('error', onHandshakeSocketError);
@@ -381,14 +392,25 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
     callback(ws, req);
   }
 
-  /** Refuse the handshake: plain-text HTTP error, written once, socket closed. */
+  /**
+   * Refuse a malformed request (RFC 6455 4.2.1): a 'wsClientError' listener
+   * answers it if there is one, as in ws; otherwise as abort().
+   */
   private refuse(socket: Duplex, req: IncomingMessage, status: number, reason: string, headers?: Record<string, string>): void {
+    if (this.listenerCount('wsClientError') === 0) return this.abort(socket, status, reason, headers);
     clearHandshakeDeadline(socket);
-    if (this.listenerCount('wsClientError') > 0) {
-      const error = Object.assign(new Error(reason), { statusCode: status });
-      this.emit('wsClientError', error, socket, req);
-      return;
-    }
+    const error = Object.assign(new Error(reason), { statusCode: status });
+    this.emit('wsClientError', error, socket, req);
+  }
+
+  /**
+   * Refuse a well-formed request by policy (path, origin, verifyClient,
+   * shutdown) or because of a server-side error: the HTTP error is written
+   * once and the socket closed. As in ws, 'wsClientError' is not involved,
+   * so verifyClient's status reaches the client as given.
+   */
+  private abort(socket: Duplex, status: number, reason: string, headers?: RejectHeaders): void {
+    clearHandshakeDeadline(socket);
     abortHandshake(socket, status, reason, headers);
   }
 }
@@ -416,7 +438,7 @@ function nonNegative(name: string, value: number): number {
   return value;
 }
 
-export function abortHandshake(socket: Duplex, status: number, reason: string, headers?: Record<string, string>): void {
+export function abortHandshake(socket: Duplex, status: number, reason: string, headers?: RejectHeaders): void {
   if (socket.writable && !socket.writableEnded) {
     socket.end(buildRejectResponse(status, reason, headers));
   }
