@@ -40,6 +40,10 @@ export interface ServeOptions {
   redis: string | undefined;
   /** Time a connection has to upgrade after connecting, in ms (0: no limit). */
   handshakeTimeout: number;
+  /** Open WebSocket connections at once (0: no limit); more are answered 503. */
+  maxConnections: number;
+  /** Close connections with no traffic for this long, in ms (0: never). */
+  idleTimeout: number;
 }
 
 /** The topic every client subscribes to in broadcast mode. */
@@ -76,6 +80,11 @@ Options:
                         after connecting (the console page is answered and
                         its connection closed at once)
                         (default ${DEFAULTS.handshakeTimeout}; 0: no limit)
+      --max-connections N
+                        WebSocket connections open at once; more are answered
+                        503 with Retry-After (default 0: no limit)
+      --idle-timeout MS close a connection with no traffic either way for this
+                        long, with 1001 (default 0: never)
   -h, --help            show this help
 
 Prints one line on stdout when listening:
@@ -93,6 +102,8 @@ drops the clients that have not finished closing.`,
     deflate: { type: 'boolean' },
     redis: { type: 'string' },
     'handshake-timeout': { type: 'string' },
+    'max-connections': { type: 'string' },
+    'idle-timeout': { type: 'string' },
   },
   allowPositionals: false,
   run: (values, _positionals, io) => serve(serveOptions(values), io),
@@ -101,7 +112,7 @@ drops the clients that have not finished closing.`,
 function serveOptions(values: Record<string, unknown>): ServeOptions {
   const v = values as {
     port?: string; host?: string; echo?: boolean; broadcast?: boolean; 'max-payload'?: string; path?: string; deflate?: boolean; redis?: string;
-    'handshake-timeout'?: string;
+    'handshake-timeout'?: string; 'max-connections'?: string; 'idle-timeout'?: string;
   };
   if (v.echo && v.broadcast) throw new UsageError("Options '--echo' and '--broadcast' cannot be used together");
   if (v.redis !== undefined && !v.broadcast) throw new UsageError("Option '--redis' only applies with '--broadcast'");
@@ -121,6 +132,8 @@ function serveOptions(values: Record<string, unknown>): ServeOptions {
     handshakeTimeout: v['handshake-timeout'] === undefined
       ? DEFAULTS.handshakeTimeout
       : parseInteger('handshake-timeout', v['handshake-timeout'], 2 ** 31 - 1),
+    maxConnections: v['max-connections'] === undefined ? DEFAULTS.maxConnections : parseInteger('max-connections', v['max-connections']),
+    idleTimeout: v['idle-timeout'] === undefined ? DEFAULTS.idleTimeout : parseInteger('idle-timeout', v['idle-timeout'], 2 ** 31 - 1),
   };
 }
 
@@ -179,9 +192,12 @@ export async function serve(options: ServeOptions, io: CliIo): Promise<number> {
     perMessageDeflate: options.deflate,
     ...(adapter !== undefined ? { adapter } : {}),
     ...(options.maxPayload !== undefined ? { maxPayload: options.maxPayload } : {}),
+    maxConnections: options.maxConnections,
+    idleTimeout: options.idleTimeout,
   });
   const server = createUpgradeServer({
     handshakeTimeout: options.handshakeTimeout,
+    maxPending: DEFAULTS.maxPendingHandshakes,
     maxHeadBytes: DEFAULTS.maxHeaderSize,
     maxFields: DEFAULTS.maxHeaderFields,
     upgrade: (req, socket, head) => wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req)),

@@ -15,8 +15,9 @@ import type { EventEmitter } from 'node:events';
 import { DEFAULTS, resolveSettings, type MessageTransform } from '../protocol/index.js';
 import { ReadyState } from './ready-state.js';
 import type { Upgraded } from './websocket.js';
+import type { ConnectionLimits } from './connection-limits.js';
 
-export interface ClientOptions extends Omit<ClientRequestArgs, 'headers' | 'timeout' | 'protocol' | 'host' | 'hostname' | 'port' | 'path'>,
+export interface ClientOptions extends ConnectionLimits, Omit<ClientRequestArgs, 'headers' | 'timeout' | 'protocol' | 'host' | 'hostname' | 'port' | 'path'>,
   Pick<TlsConnectionOptions, 'ca' | 'cert' | 'key' | 'pfx' | 'passphrase' | 'rejectUnauthorized' | 'servername' | 'checkServerIdentity' | 'ciphers' | 'minVersion' | 'ALPNProtocols'> {
   /** Extra request headers. */
   headers?: Record<string, string>;
@@ -120,9 +121,12 @@ export class ClientHandshake {
     });
     const hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
     const {
-      handshakeTimeout, maxPayload, skipUTF8Validation, autoPong, closeTimeout, fragmentSize, origin: _origin,
+      handshakeTimeout, maxPayload, skipUTF8Validation, autoPong, closeTimeout, fragmentSize, maxBackpressure, backpressurePolicy, idleTimeout, origin: _origin,
       headers: _headers, protocolVersion: _pv, createConnection, perMessageDeflate: _pmd, followRedirects, maxRedirects, ...passThrough
     } = options;
+    const settings = resolveSettings({
+      role: 'client', maxPayload, skipUTF8Validation, autoPong, closeTimeout, fragmentSize, maxBackpressure, backpressurePolicy, idleTimeout,
+    });
     const requestOptions: ClientRequestArgs & TlsConnectionOptions = {
       ...passThrough,
       method: 'GET',
@@ -205,7 +209,6 @@ export class ClientHandshake {
           return;
         }
       }
-      const settings = resolveSettings({ role: 'client', maxPayload, skipUTF8Validation, autoPong, closeTimeout, fragmentSize });
       this.outcome.opened({ stream: socket, head, settings, protocol: result.protocol, extension });
     });
     // As ws: after a redirect, 'redirect' (new URL, request) comes before the request is sent,

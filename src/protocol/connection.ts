@@ -109,6 +109,8 @@ export class Connection implements ReceiverOwner {
 
   /** ReceiverOwner */
   message(data: Buffer | Buffer[], isBinary: boolean): void {
+    const counters = this.settings.counters;
+    if (counters !== null) counters.messagesIn++;
     this.handler.onMessage(data, isBinary);
   }
 
@@ -208,6 +210,7 @@ export class Connection implements ReceiverOwner {
   send(data: Buffer | string, isBinary: boolean, options?: SendOptions, cb?: WriteCallback): boolean {
     if (!this.lifecycle.canSend) return false;
     this.out.message(data, isBinary, options, cb);
+    this.countSent(options);
     return true;
   }
 
@@ -215,6 +218,7 @@ export class Connection implements ReceiverOwner {
   sendDeferred(read: () => Promise<Buffer>, byteLength: number, isBinary: boolean, options?: SendOptions, cb?: WriteCallback): boolean {
     if (!this.lifecycle.canSend) return false;
     this.out.deferred(read, byteLength, isBinary, options, cb);
+    this.countSent(options);
     return true;
   }
 
@@ -223,7 +227,15 @@ export class Connection implements ReceiverOwner {
    * Refused (false) after Close, or while our own fragmented message is open.
    */
   sendPrepared(message: PreparedMessage, cb?: WriteCallback): boolean {
-    return this.lifecycle.canSend && this.out.prepared(message, cb);
+    if (!this.lifecycle.canSend || !this.out.prepared(message, cb)) return false;
+    this.countSent(undefined);
+    return true;
+  }
+
+  /** A message (its last fragment) was queued: count it. */
+  private countSent(options: SendOptions | undefined): void {
+    const counters = this.settings.counters;
+    if (counters !== null && options?.fin !== false) counters.messagesOut++;
   }
 
   ping(payload: Buffer = EMPTY, cb?: WriteCallback): boolean {

@@ -225,6 +225,22 @@ describe('hyperws serve', () => {
     }
   });
 
+  it('--max-connections: one more client is refused 503 with Retry-After; --idle-timeout closes a silent client with 1001', T, async () => {
+    const serve = await startServe(['--max-connections', '1', '--idle-timeout', '100']);
+    try {
+      const c = await client(`ws://127.0.0.1:${serve.port}/`);
+      const refused = new WebSocket(`ws://127.0.0.1:${serve.port}/`);
+      const [, res] = (await once(refused, 'unexpected-response')) as [unknown, import('node:http').IncomingMessage];
+      assert.equal(res.statusCode, 503);
+      assert.equal(res.headers['retry-after'], '5');
+      res.resume();
+      assert.deepEqual(await c.closed, { code: 1001, reason: 'Idle timeout' });
+      assert.equal(await serve.stop('SIGTERM'), 0);
+    } finally {
+      await serve.kill();
+    }
+  });
+
   it('a busy port: one-line error, exit 1', T, async () => {
     const blocker = createServer();
     blocker.listen(0, '127.0.0.1');
@@ -251,6 +267,8 @@ describe('hyperws serve', () => {
       [['--max-payload', '1.5'], `Option '--max-payload' expects an integer from 0 to ${Number.MAX_SAFE_INTEGER}, got '1.5'`],
       [['--path', 'ws'], "Option '--path' must start with '/' and contain no spaces, got 'ws'"],
       [['--handshake-timeout', 'soon'], "Option '--handshake-timeout' expects an integer from 0 to 2147483647, got 'soon'"],
+      [['--max-connections', '-5'], "Option '--max-connections' argument is ambiguous"],
+      [['--idle-timeout', '1s'], "Option '--idle-timeout' expects an integer from 0 to 2147483647, got '1s'"],
       [['extra'], "Unexpected argument 'extra'"],
     ];
     for (const [args, message] of cases) {
