@@ -167,6 +167,7 @@ export class Connection implements ReceiverOwner {
     this.lifecycle.receivedClose({ code, reason });
     this.handler.onCloseFrame(code, reason);
     this.requestCloseTransport();
+    this.receiver!.flushSettled();
   }
 
   /**
@@ -180,6 +181,8 @@ export class Connection implements ReceiverOwner {
     this.lifecycle.failed(error);
     this.handler.onFail(error);
     this.requestCloseTransport();
+    // Input held for a decode is dropped: whoever waits for it to settle hears now, the failure recorded.
+    this.receiver?.flushSettled();
   }
 
   /** Close the transport once every queued frame (the Close frame last) is written. */
@@ -285,6 +288,7 @@ export class Connection implements ReceiverOwner {
     this.receiver?.drop();
     this.sender?.clear();
     this.extension?.dispose();
+    this.receiver?.flushSettled();
   }
 
   private writeClose(code: number | undefined, reason: Buffer, cb?: WriteCallback): void {
