@@ -117,6 +117,13 @@ export interface ServerOptions<T extends typeof WebSocket = typeof WebSocket, R 
   operations?: boolean;
   /** The class instantiated for each connection (a subclass of WebSocket). */
   WebSocket?: T;
+  /** Accepted for ws compatibility; events are always delivered as they are parsed (ws's default, true). */
+  allowSynchronousEvents?: boolean;
+  /** Accepted for ws compatibility and ignored: a message's memory grows with its bytes, not its chunks or fragments. */
+  maxBufferedChunks?: number;
+  maxFragments?: number;
+  /** Accepted for ws compatibility and ignored: pongs owed while the output is congested are held as one (the latest). */
+  maxPendingAutoPongs?: number;
 }
 
 

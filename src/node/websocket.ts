@@ -171,10 +171,12 @@ export class WebSocket extends EventEmitter {
     super();
     (this as unknown as { _events: object })._events = new ListenerTable_();
     if (address === null) return; // server side: the server opens it
-    if (protocols !== undefined && !Array.isArray(protocols) && typeof protocols === 'object') {
+    if (protocols !== undefined && protocols !== null && !Array.isArray(protocols) && typeof protocols === 'object') {
       options = protocols;
       protocols = undefined;
     }
+    // As ws: subprotocols may also come as options.protocols when the second argument gives none.
+    protocols ??= options?.protocols;
     const list = protocols === undefined ? [] : Array.isArray(protocols) ? protocols : [protocols];
     this.#own().opening = new ClientHandshake(this, address, list, options ?? {}, {
       opened: (upgraded) => {
