@@ -33,13 +33,12 @@ import {
   encode,
   errorMessage,
   parseClientMessage,
-  type ChatMessage,
   type ClientMessage,
   type ServerMessage,
   type Verdict,
 } from './protocol.js';
 import { RedisStore, type RedisCommands } from './redis-store.js';
-import { MemoryStore, type ChatStore, type PresenceChange, type PresenceState } from './store.js';
+import { MemoryStore, type ChatStore, type Draft, type PresenceChange, type PresenceState } from './store.js';
 
 export const DEFAULT_PORT = 8080;
 export const DEFAULT_HOST = '127.0.0.1';
@@ -372,7 +371,7 @@ export class ChatNode {
     if (ws.readyState !== WebSocket.OPEN) return;
     switch (message.type) {
       case 'join':
-        return this.join(ws, session, message.room, message.nick ?? session.nick);
+        return this.join(ws, session, message.room, message.nick ?? session.nick, message.since);
       case 'leave': {
         const room = session.room;
         if (room === null) return void send(ws, errorMessage('not_in_room', 'you are not in a room'));
@@ -385,7 +384,7 @@ export class ChatNode {
       case 'message': {
         const room = session.room;
         if (room === null) return void send(ws, errorMessage('not_in_room', 'join a room before sending messages'));
-        const chat: ChatMessage = {
+        const draft: Draft = {
           v: 1,
           type: 'message',
           id: randomUUID(),
@@ -394,9 +393,14 @@ export class ChatNode {
           text: message.text,
           ts: Date.now(),
         };
-        // History first: whoever joins after seeing this message live finds it in history too.
-        await this.store.appendHistory(chat);
-        this.wss.publish(roomTopic(room), encode(chat));
+        // Stored (numbered, durable) first: whoever joins or recovers after
+        // seeing this message live finds it in history too.
+        const { message: chat, duplicate } = await this.store.append(draft, message.cid);
+        if (!duplicate) {
+          this.wss.publish(roomTopic(room), encode(chat));
+          this.wss.publish(ROOMS_TOPIC, encode({ v: 1, type: 'activity', room, seq: chat.seq }));
+        }
+        if (message.cid !== undefined) send(ws, { v: 1, type: 'ack', cid: message.cid, message: chat });
         return;
       }
       case 'typing': {
@@ -418,18 +422,19 @@ export class ChatNode {
     }
   }
 
-  private async join(ws: WebSocket, session: Session, room: string, nick: string): Promise<void> {
+  private async join(ws: WebSocket, session: Session, room: string, nick: string, since: number | undefined): Promise<void> {
     const from = session.room;
     session.nick = nick;
     if (from !== null && from !== room) ws.unsubscribe(roomTopic(from));
     // Subscribe before reading history: a message published meanwhile is
-    // delivered live (the page merges it with the history by id).
+    // delivered live and may also be in the history (the client drops the
+    // second copy by its seq); subscribing after would lose it.
     ws.subscribe(roomTopic(room));
     session.room = room;
     const state = await this.store.presence([{ id: session.id, nick, from, to: room }]);
-    const history = await this.store.history(room);
+    const { seq, messages, gap } = await this.store.history(room, since);
     if (ws.readyState !== WebSocket.OPEN) return;
-    send(ws, { v: 1, type: 'joined', room, nick, members: state.rooms.get(room) ?? [], version: state.version, history });
+    send(ws, { v: 1, type: 'joined', room, nick, members: state.rooms.get(room) ?? [], version: state.version, seq, history: messages, gap });
     this.publishPresence(state, from !== room, { room, except: ws });
   }
 

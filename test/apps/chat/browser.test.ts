@@ -67,11 +67,11 @@ const textsAre = ({ selector, want }: { selector: string; want: string }): boole
 };
 const readMessages = (): string => {
   const d = (globalThis as any).document;
-  return JSON.stringify(Array.from(d.querySelectorAll('#messages li'), (li: any) => [li.querySelector('.nick')?.textContent ?? '', li.querySelector('.text')?.textContent ?? '']));
+  return JSON.stringify(Array.from(d.querySelectorAll('#messages li.message'), (li: any) => [li.querySelector('.nick')?.textContent ?? '', li.querySelector('.text')?.textContent ?? '']));
 };
 const messagesAre = ({ want }: { want: string }): boolean => {
   const d = (globalThis as any).document;
-  return JSON.stringify(Array.from(d.querySelectorAll('#messages li'), (li: any) => [li.querySelector('.nick')?.textContent ?? '', li.querySelector('.text')?.textContent ?? ''])) === want;
+  return JSON.stringify(Array.from(d.querySelectorAll('#messages li.message'), (li: any) => [li.querySelector('.nick')?.textContent ?? '', li.querySelector('.text')?.textContent ?? ''])) === want;
 };
 
 /** The texts of `selector`'s matches, once they equal `expected` (else an assertion with the actual list). */
@@ -185,13 +185,42 @@ describe('chat page in Chromium', () => {
     assert.equal(second.port, port);
     for (const { page } of [ann, bob]) {
       await status(page, 'connected');
-      // The new process starts with an empty history: the page shows what the server has.
+      // This process keeps history in memory: it has none, and the page says so.
       await messages(page, []);
+      await texts(page, '#messages li.notice.gap', ['Earlier messages could not be restored: some of what was said while you were away is missing.']);
       await texts(page, '#members li', ['ann', 'bob']);
     }
     await say(bob.page, 'after');
     await messages(ann.page, [['bob', 'after']]);
     await messages(bob.page, [['bob', 'after']]);
+  });
+
+  test('a page that was offline gets exactly what it missed, added to what it shows', OPTIONS, async (t) => {
+    const chat = await startChat(t);
+    const b = await browser(t);
+    const ann = await openChat(b, chat.url, 'resume', 'ann');
+    const bob = await openChat(b, chat.url, 'resume', 'bob');
+    await texts(ann.page, '#members li', ['ann', 'bob']);
+    await say(ann.page, 'one');
+    await messages(bob.page, [['ann', 'one']]);
+    // Mark what Bob shows: a resume keeps it, a fresh join would replace it.
+    await bob.page.locator('#messages li.message').first().evaluate((li) => li.setAttribute('data-marked', ''));
+
+    await bob.page.context().setOffline(true);
+    for (const ws of chat.wss.clients) ws.terminate(); // both drop; only Ann can come back
+    await status(bob.page, 'reconnecting');
+    await say(ann.page, 'two');
+    await say(ann.page, 'three');
+    await messages(ann.page, [['ann', 'one'], ['ann', 'two'], ['ann', 'three']]);
+    await bob.page.context().setOffline(false);
+    await status(bob.page, 'connected');
+    await messages(bob.page, [['ann', 'one'], ['ann', 'two'], ['ann', 'three']]);
+    assert.equal(await bob.page.locator('#messages li.message[data-marked]').count(), 1);
+    assert.equal(await bob.page.locator('#messages li.notice').count(), 0);
+    assert.deepEqual(await bob.page.locator('#messages li.message').evaluateAll((lis) => lis.map((li) => li.getAttribute('data-seq'))), ['1', '2', '3']);
+    assert.deepEqual(ann.problems, []);
+    // Chromium logs each connection refused while offline; nothing else.
+    assert.deepEqual(bob.problems.filter((p) => !p.includes('net::ERR_INTERNET_DISCONNECTED')), []);
   });
 
   test('one room across two chat processes joined by redis-server', WITH_REDIS, async (t) => {
