@@ -4,9 +4,11 @@
  * WebSocket endpoint (/ws), speaking the JSON protocol of protocol.ts.
  *
  * Rooms are topics ('room:<name>'); every connection also subscribes to
- * 'rooms', where member counts are published. With a Redis URL the topics go
- * through the Redis adapter and presence/history live in Redis
- * (redis-store.ts), so several processes serve the same rooms.
+ * 'rooms', where member counts and activity are published. With a Redis URL
+ * the topics go through the Redis adapter and presence/history live in Redis
+ * (redis-store.ts), so several processes serve the same rooms. Otherwise,
+ * with a data directory, history lives in its log (file-store.ts); with
+ * neither, in memory.
  *
  * Each connection's messages are handled one after another (a promise
  * chain): a join's presence write always precedes that connection's later
@@ -37,6 +39,7 @@ import {
   type ServerMessage,
   type Verdict,
 } from './protocol.js';
+import { FileStore } from './file-store.js';
 import { RedisStore, type RedisCommands } from './redis-store.js';
 import { MemoryStore, type ChatStore, type Draft, type PresenceChange, type PresenceState } from './store.js';
 
@@ -73,6 +76,8 @@ export interface ChatServerOptions {
   host?: string;
   /** redis://... to share rooms, presence and history with other nodes. */
   redis?: string;
+  /** Without redis: keep rooms and history in a log in this directory (default: in memory only). */
+  dataDir?: string;
   /** Ping/timeout of idle clients (default 15 s / 10 s); false disables it. */
   heartbeat?: HeartbeatOptions | false;
   /** The WebSocketServer's slowloris guard: time to deliver each request head, in ms (default 10 s; 0 off). */
@@ -187,6 +192,11 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
       throw new Error(`cannot use Redis at ${options.redis}: ${(error as Error).message}`);
     }
     store = redisStore;
+  } else if (options.dataDir !== undefined) {
+    const fileStore = await FileStore.open({ dir: options.dataDir, log });
+    const { records, skipped, tornBytes } = fileStore.report;
+    log(`history in ${options.dataDir}: ${records} record${records === 1 ? '' : 's'} replayed${skipped > 0 ? `, ${skipped} unreadable skipped` : ''}${tornBytes > 0 ? `, ${tornBytes} bytes of an unfinished write removed` : ''}`);
+    store = fileStore;
   } else {
     store = new MemoryStore();
   }

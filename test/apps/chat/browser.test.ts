@@ -10,7 +10,7 @@ import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../../support/chromium.js';
 import { startRedis } from '../../support/redis.js';
 import { chromiumPath, redisServerPath, skipReason } from '../../support/system.js';
-import { ROOT, startChat, startChatProcess } from './helpers.js';
+import { ROOT, startChat, startChatProcess, tempDataDir } from './helpers.js';
 
 const chrome = chromiumPath();
 const OPTIONS = { skip: skipReason(chrome), timeout: 120_000 };
@@ -163,8 +163,9 @@ describe('chat page in Chromium', () => {
     assert.deepEqual(bob.problems, []);
   });
 
-  test('reconnects after the chat server process restarts on the same port', OPTIONS, async (t) => {
-    const first = await startChatProcess(t, ['--port', '0']);
+  test('reconnects after the chat server process restarts on the same port; history kept, or a notice when lost', OPTIONS, async (t) => {
+    const dir = tempDataDir(t);
+    const first = await startChatProcess(t, ['--port', '0', '--data-dir', dir]);
     const port = first.port;
     const b = await browser(t);
     const ann = await openChat(b, first.url, 'restart', 'ann');
@@ -181,18 +182,29 @@ describe('chat page in Chromium', () => {
       await texts(page, '#members li', []);
     }
 
-    const second = await startChatProcess(t, ['--port', String(port)]);
+    const second = await startChatProcess(t, ['--port', String(port), '--data-dir', dir]);
     assert.equal(second.port, port);
     for (const { page } of [ann, bob]) {
       await status(page, 'connected');
-      // This process keeps history in memory: it has none, and the page says so.
-      await messages(page, []);
-      await texts(page, '#messages li.notice.gap', ['Earlier messages could not be restored: some of what was said while you were away is missing.']);
       await texts(page, '#members li', ['ann', 'bob']);
     }
     await say(bob.page, 'after');
-    await messages(ann.page, [['bob', 'after']]);
-    await messages(bob.page, [['bob', 'after']]);
+    for (const { page } of [ann, bob]) {
+      // The history came back from the data directory, nothing twice, no notice.
+      await messages(page, [['ann', 'before'], ['bob', 'after']]);
+      assert.equal(await page.locator('#messages li.notice').count(), 0);
+    }
+
+    // A server that lost its data (a fresh directory): the page says so.
+    await second.kill();
+    await status(ann.page, 'reconnecting');
+    const third = await startChatProcess(t, ['--port', String(port), '--data-dir', tempDataDir(t)]);
+    assert.equal(third.port, port);
+    for (const { page } of [ann, bob]) {
+      await status(page, 'connected');
+      await messages(page, []);
+      await texts(page, '#messages li.notice.gap', ['Earlier messages could not be restored: some of what was said while you were away is missing.']);
+    }
   });
 
   test('a page that was offline gets exactly what it missed, added to what it shows', OPTIONS, async (t) => {
