@@ -15,6 +15,7 @@ import type { EventEmitter } from 'node:events';
 import { DEFAULTS, resolveSettings, type MessageTransform } from '../protocol/index.js';
 import { ReadyState } from './ready-state.js';
 import type { Upgraded, WebSocket } from './websocket.js';
+import type { ConnectionLimits } from './connection-limits.js';
 
 /**
  * The client's options: ws's names and meanings. As in ws, every option also
@@ -22,7 +23,7 @@ import type { Upgraded, WebSocket } from './websocket.js';
  * and a custom createConnection, except those the URL decides (host, port,
  * path, protocol).
  */
-export interface ClientOptions extends Omit<ClientRequestArgs, 'headers' | 'timeout' | 'protocol' | 'host' | 'hostname' | 'port' | 'path' | 'createConnection'>,
+export interface ClientOptions extends ConnectionLimits, Omit<ClientRequestArgs, 'headers' | 'timeout' | 'protocol' | 'host' | 'hostname' | 'port' | 'path' | 'createConnection'>,
   SecureContextOptions,
   Pick<TlsConnectionOptions, 'rejectUnauthorized' | 'servername' | 'checkServerIdentity' | 'ALPNProtocols'> {
   /** Extra request headers. */
@@ -152,7 +153,14 @@ export class ClientHandshake {
       ...(options.headers !== undefined ? { headers: options.headers } : {}),
     });
     const hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
-    const { handshakeTimeout, maxPayload, skipUTF8Validation, autoPong, closeTimeout, fragmentSize, generateMask, finishRequest, followRedirects, maxRedirects } = options;
+    const {
+      handshakeTimeout, maxPayload, skipUTF8Validation, autoPong, closeTimeout, fragmentSize, generateMask, finishRequest, followRedirects, maxRedirects,
+      maxBackpressure, backpressurePolicy, idleTimeout,
+    } = options;
+    const settings = resolveSettings({
+      role: 'client', maxPayload, skipUTF8Validation, autoPong, closeTimeout, fragmentSize, maskKeySource: maskKeysFrom(generateMask),
+      maxBackpressure, backpressurePolicy, idleTimeout,
+    });
     const defaultPort = secure ? 443 : 80;
     // As ws: every option goes to http.request and so to createConnection; the URL decides where.
     const requestOptions: ClientRequestArgs & TlsConnectionOptions & Record<string, unknown> = {
@@ -244,7 +252,6 @@ export class ClientHandshake {
           return;
         }
       }
-      const settings = resolveSettings({ role: 'client', maxPayload, skipUTF8Validation, autoPong, closeTimeout, fragmentSize, maskKeySource: maskKeysFrom(generateMask) });
       this.outcome.opened({ stream: socket, head, settings, protocol: result.protocol, extension });
     });
     // As ws: after a redirect, 'redirect' (new URL, request) comes before the request is sent,

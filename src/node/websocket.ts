@@ -18,6 +18,7 @@ import { ClientHandshake, type ClientOptions } from './client-connect.js';
 import { Driver } from './driver.js';
 import { addWsEventTargetMethods, type WsEventTargetMethods } from './event-target.js';
 import { READY_STATE_NAMES, ReadyState, defineReadyStateConstants } from './ready-state.js';
+import { isServer, openOnStream, senderOf, setIsServer, type Sender as WsSender, type SetSocketOptions } from './ws-compat.js';
 
 export type { ClientOptions } from './client-connect.js';
 
@@ -233,6 +234,26 @@ export class WebSocket extends EventEmitter {
     return this.#driver?.stream ?? null;
   }
 
+  // ws internals that ws-based packages call; all of it lives in ./ws-compat.ts.
+
+  /** `_sender.sendFrame(list, cb)` writes a frame from `WebSocket.Sender.frame()` (engine.io); null until open. */
+  get _sender(): WsSender | null {
+    return senderOf(this);
+  }
+
+  /** Open a WebSocket created with `null` over a stream whose handshake is done, as ws's `setSocket()`; emits 'open'. */
+  setSocket(socket: Duplex, head: Buffer, options?: SetSocketOptions): void {
+    openOnStream(this, socket, head, options);
+  }
+
+  /** The role setSocket() opens with (default: true for a WebSocket created with `null`); the role once open. */
+  get _isServer(): boolean {
+    return isServer(this);
+  }
+  set _isServer(value: boolean) {
+    setIsServer(this, value);
+  }
+
   // Public signatures as ws's types: callbacks get `err?: Error` (ping/pong: `err: Error`).
   send(data: unknown, cb?: Callback): void;
   send(data: unknown, options: SendOptions, cb?: Callback): void;
@@ -243,6 +264,7 @@ export class WebSocket extends EventEmitter {
     }
     const driver = this.#driver;
     if (driver === null && this.readyState === ReadyState.CONNECTING) throw this.#notOpen();
+    if (driver !== null && !driver.admits(cb)) return;
     if (typeof data === 'number') data = data.toString();
     const isBinary = options?.binary ?? typeof data !== 'string';
     let sent: boolean;
@@ -341,6 +363,7 @@ export class WebSocket extends EventEmitter {
     if (driver === null && this.readyState === ReadyState.CONNECTING) throw this.#notOpen();
     const payload = data === undefined ? EMPTY_REASON : toBuffer(data);
     checkControlPayload(payload); // before the not-open path, as in ws
+    if (driver !== null && !driver.admits(cb)) return;
     const connection = driver?.connection;
     const sent = connection !== undefined && (kind === 'ping' ? connection.ping(payload, cb) : connection.pong(payload, cb));
     if (!sent) this.#sendAfterClose(payload, cb);
