@@ -1,19 +1,22 @@
 /**
  * `WebSocketServer`: accepts upgrade requests on a node:http(s) server (its
  * own, or one the user already has, sharing the port with ordinary HTTP) or
- * via handleUpgrade in noServer mode. ws-compatible options and events.
+ * via handleUpgrade in noServer mode, and Extended CONNECT streams of an
+ * HTTP/2 server (RFC 8441; see http2-upgrade.ts). ws-compatible options and events.
  *
  * The request is checked in one readable sequence of early returns (path,
- * RFC rules in src/handshake, origin allowlist, subprotocols, verifyClient);
- * every refusal is an HTTP 4xx (503 while shutting down, 500 for a bad
- * handleProtocols choice or response header) with a plain-text reason,
- * written once, and the socket closed. Accepted sockets become WebSocket instances.
+ * RFC rules in src/handshake, origin allowlist, subprotocols, verifyClient),
+ * the same for both transports; every refusal is an HTTP 4xx (503 while
+ * shutting down, 500 for a bad handleProtocols choice or response header)
+ * with a plain-text reason, written once, and the socket (or HTTP/2 stream)
+ * closed. Accepted sockets and streams become WebSocket instances.
  */
 import { EventEmitter } from 'node:events';
 import { STATUS_CODES, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
+import type { Http2SecureServer, Http2Server, Http2ServerRequest, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import {
   buildAcceptHeaderLines,
   buildRejectResponse,
@@ -22,7 +25,7 @@ import {
   validateUpgradeRequest,
 } from '../handshake/index.js';
 import { CloseCode, DEFAULTS, resolveSettings, type ConnectionSettings } from '../protocol/index.js';
-import type { ExtensionOffer } from '../handshake/index.js';
+import type { ExtensionOffer, HandshakeRejection } from '../handshake/index.js';
 import { formatExtensions, pathnameOf, selectSubprotocol } from '../handshake/index.js';
 import type { ServerExtension } from '../extensions/extension.js';
 import { serverPerMessageDeflate, type PerMessageDeflateOptions } from '../extensions/permessage-deflate/index.js';
@@ -31,6 +34,8 @@ import { Heartbeat, type HeartbeatOptions } from './heartbeat.js';
 import { ReadyState } from './ready-state.js';
 import { BUSY_RETRY_AFTER, createUpgradeServer, type HttpAnswer, type UpgradeServer } from './upgrade-server.js';
 import { WebSocket, openWebSocket } from './websocket.js';
+import { Http2ServerRequest as Http2ServerRequestClass } from 'node:http2';
+import { Http2Endpoint, StreamHandshake, attachHttp2, isHttp2Server, type Http2Option } from './http2-upgrade.js';
 import type { ConnectionLimits } from './connection-limits.js';
 
 export interface VerifyClientInfo<Request extends IncomingMessage = IncomingMessage> {
@@ -58,8 +63,19 @@ export interface ServerOptions<T extends typeof WebSocket = typeof WebSocket, R 
   host?: string;
   port?: number;
   backlog?: number;
-  /** Attach to an existing http/https server: normal requests keep working. */
-  server?: HttpServer<R> | HttpsServer<R>;
+  /**
+   * Attach to an existing http/https server: normal requests keep working. An
+   * http2 server (createSecureServer, createServer) gets its Extended CONNECT
+   * streams taken (RFC 8441), and HTTP/1.1 upgrades too with allowHTTP1.
+   */
+  server?: HttpServer<R> | HttpsServer<R> | Http2Server | Http2SecureServer;
+  /**
+   * With `port`: serve over HTTP/2 as well (RFC 8441). true: cleartext h2 with
+   * prior knowledge (h2c). TLS options (key and cert...): h2 over TLS with
+   * ALPN, HTTP/1.1 upgrades on the same port (allowHTTP1, default true).
+   * maxConcurrentStreams and sessionWindowSize as in README's HTTP/2 section.
+   */
+  http2?: Http2Option;
   /** Create no server: call handleUpgrade() from your own 'upgrade' listener. */
   noServer?: boolean;
   /** Only accept upgrades whose pathname equals this. */
@@ -149,7 +165,9 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
   /** Connected clients; undefined with `clientTracking: false`, as in ws. */
   declare readonly clients: Set<InstanceType<T>>;
   /** The HTTP server whose upgrades we take (ours or the user's); null in noServer mode and once closed. */
-  private server: HttpServer | HttpsServer | UpgradeServer | null = null;
+  private server: HttpServer | HttpsServer | UpgradeServer | Http2Server | Http2SecureServer | null = null;
+  /** Our own HTTP/2 server (`port` with `http2`). */
+  private http2: Http2Endpoint | null = null;
   /** Every accepted connection shares these resolved settings. */
   private readonly settings: ConnectionSettings;
   /** 'close' listener of every tracked connection: one function per server, not a closure per connection. */
@@ -160,6 +178,7 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
   private readonly heartbeat: Heartbeat | null;
   private readonly deflate: ServerExtension | null;
   private guard: HandshakeGuard | null = null;
+  private detachHttp2: (() => void) | null = null;
   /** Connections accepted and not closed yet (maxConnections counts them). */
   private openCount = 0;
   /** Upgrades waiting for an asynchronous verifyClient (maxPendingHandshakes counts them). */
@@ -197,7 +216,22 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
     });
 
     const emitConnection = (ws: InstanceType<T>, req: InstanceType<R>) => this.emit('connection', ws, req);
-    if (options.port !== undefined) {
+    const takeStream = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, req: Http2ServerRequest) =>
+      this.handleStream(stream, headers, emitConnection, req);
+    if (options.http2 && options.port === undefined) throw new TypeError('The "http2" option needs "port" (pass your http2 server as "server")');
+    if (options.port !== undefined && options.http2) {
+      const endpoint = new Http2Endpoint(options.http2 === true ? {} : options.http2, {
+        handshakeTimeout: options.handshakeTimeout ?? DEFAULTS.handshakeTimeout,
+        maxPending: this.maxPendingHandshakes,
+        upgrade: (req, socket, head) => this.handleUpgrade(req as InstanceType<R>, socket, head, emitConnection),
+        stream: takeStream,
+        request: (req) => answerPlainRequest(req as IncomingMessage),
+      });
+      this.http2 = endpoint;
+      this.ownsServer = true;
+      endpoint.server.listen(options.port, options.host, options.backlog, callback);
+      this.server = endpoint.server;
+    } else if (options.port !== undefined) {
       // Our own port: heads are read by the upgrade server, not node:http (see upgrade-server.ts).
       const server = createUpgradeServer({
         handshakeTimeout: options.handshakeTimeout ?? DEFAULTS.handshakeTimeout,
@@ -212,7 +246,10 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
       this.server = server;
     } else if (options.server) {
       this.server = options.server;
-      this.guard = HandshakeGuard.attach(options.server, options.handshakeTimeout ?? DEFAULTS.handshakeTimeout, 'request-head');
+      // The guard times HTTP/1.1 request heads; an http2 server's sessions are
+      // its owner's to time (see README, HTTP/2).
+      if (isHttp2Server(options.server)) this.detachHttp2 = attachHttp2(options.server, takeStream);
+      else this.guard = HandshakeGuard.attach(options.server, options.handshakeTimeout ?? DEFAULTS.handshakeTimeout, 'request-head');
     }
     if (this.server) {
       const server = this.server;
@@ -221,11 +258,14 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
       const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req as InstanceType<R>, socket, head, emitConnection);
       server.on('listening', onListening);
       server.on('error', onError);
-      server.on('upgrade', onUpgrade);
+      // Our HTTP/2 server routes its HTTP/1.1 upgrades itself.
+      if (this.http2 === null) server.on('upgrade', onUpgrade);
       this.removeServerListeners = () => {
         server.removeListener('listening', onListening);
         server.removeListener('error', onError);
         server.removeListener('upgrade', onUpgrade);
+        this.detachHttp2?.();
+        this.detachHttp2 = null;
       };
     }
     const pmd = options.perMessageDeflate;
@@ -270,8 +310,22 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
         if (--waiting === 0) finish();
       };
       for (const ws of pending) ws.once('close', done);
+      const endpoint = this.http2;
+      this.http2 = null;
+      if (endpoint !== null) {
+        // Every WebSocket's Close (1001) first, then GOAWAY on the sessions:
+        // an HTTP/2 server's listener closes once its sessions have.
+        endpoint.release();
+        let open = pending.length;
+        const closedOne = () => {
+          if (--open === 0) endpoint.goAway();
+        };
+        for (const ws of pending) ws.once('close', closedOne);
+        if (open === 0) endpoint.goAway();
+      } else {
+        (server as UpgradeServer).dropPending();
+      }
       server.close(() => done());
-      (server as UpgradeServer).dropPending();
     } else {
       process.nextTick(finish);
     }
@@ -288,28 +342,45 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
    * runs with the new WebSocket; on refusal the socket gets an HTTP error.
    */
   handleUpgrade(req: InstanceType<R>, socket: Duplex, head: Buffer, callback: (ws: InstanceType<T>, req: InstanceType<R>) => void): void {
-    socket.on('error', onHandshakeSocketError);
-    if (this.state !== 'running') return this.refuse(socket, req, 503, 'The server is shutting down');
+    this.admit(new UpgradeHandshake(socket, head, req), req, callback);
+  }
+
+  /**
+   * Complete (or refuse) an Extended CONNECT stream of an http2 server (RFC
+   * 8441): the noServer counterpart of handleUpgrade for HTTP/2, to call from
+   * your server's 'stream' listener for streams that isExtendedConnect(headers)
+   * says are one. `req` (made from the stream when not given) is an
+   * http2.Http2ServerRequest: method 'CONNECT', url the :path, the headers.
+   */
+  handleStream(
+    stream: ServerHttp2Stream,
+    headers: IncomingHttpHeaders,
+    callback: (ws: InstanceType<T>, req: InstanceType<R>) => void,
+    req?: Http2ServerRequest,
+  ): void {
+    const request = req ?? new Http2ServerRequestClass(stream, headers, undefined as never, []);
+    this.admit(new StreamHandshake(stream, headers), request as unknown as InstanceType<R>, callback);
+  }
+
+  /** The checks of an opening handshake, in order, the same over HTTP/1.1 and HTTP/2. */
+  private admit(handshake: Handshake, req: InstanceType<R>, callback: (ws: InstanceType<T>, req: InstanceType<R>) => void): void {
+    if (this.state !== 'running') return this.refuse(handshake, req, 503, 'The server is shutting down');
     if (this.maxConnections > 0 && this.openCount >= this.maxConnections) {
-      return this.refuse(socket, req, 503, `Too many connections (maxConnections is ${this.maxConnections})`, { 'Retry-After': String(FULL_RETRY_AFTER) });
+      return this.refuse(handshake, req, 503, `Too many connections (maxConnections is ${this.maxConnections})`, { 'Retry-After': String(FULL_RETRY_AFTER) });
     }
-    if (!this.shouldHandle(req)) return this.refuse(socket, req, 400, `No WebSocket endpoint at ${JSON.stringify(req.url)}`);
-    const checked = validateUpgradeRequest(req);
-    if (!checked.ok) return this.refuse(socket, req, checked.status, checked.reason, checked.headers);
+    if (!this.shouldHandle(req)) return this.refuse(handshake, req, 400, `No WebSocket endpoint at ${JSON.stringify(req.url)}`);
+    const checked = handshake.validate();
+    if (!checked.ok) return this.refuse(handshake, req, checked.status, checked.reason, checked.headers);
     if (this.options.allowedOrigins && !isOriginAllowed(checked.origin, this.options.allowedOrigins)) {
-      return this.refuse(socket, req, 403, `Origin not allowed: ${checked.origin}`);
+      return this.refuse(handshake, req, 403, `Origin not allowed: ${checked.origin}`);
     }
-    const proceed = () => this.completeUpgrade(checked.key, checked.protocols, checked.extensions, req, socket, head, callback);
+    const proceed = () => this.completeUpgrade(handshake, checked.protocols, checked.extensions, req, callback);
     const verify = this.options.verifyClient;
     if (!verify) return proceed();
-    const info: VerifyClientInfo = {
-      origin: checked.origin ?? '',
-      secure: !!(req.socket as Socket & { encrypted?: boolean }).encrypted,
-      req,
-    };
+    const info: VerifyClientInfo = { origin: checked.origin ?? '', secure: handshake.secure, req };
     if (verify.length === 2) {
       if (this.maxPendingHandshakes > 0 && this.verifying >= this.maxPendingHandshakes) {
-        return this.refuse(socket, req, 503, 'Too many handshakes in progress', { 'Retry-After': String(BUSY_RETRY_AFTER) });
+        return this.refuse(handshake, req, 503, 'Too many handshakes in progress', { 'Retry-After': String(BUSY_RETRY_AFTER) });
       }
       this.verifying++;
       let answered = false;
@@ -317,27 +388,24 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
         if (answered) return;
         answered = true;
         this.verifying--;
-        if (!verified) return this.refuse(socket, req, code ?? 401, message ?? STATUS_CODES[code ?? 401] ?? 'Unauthorized', headers);
+        if (!verified) return this.refuse(handshake, req, code ?? 401, message ?? STATUS_CODES[code ?? 401] ?? 'Unauthorized', headers);
         proceed();
       });
       return;
     }
-    if (!(verify as (i: VerifyClientInfo) => boolean)(info)) return this.refuse(socket, req, 401, 'Unauthorized: verifyClient refused the connection');
+    if (!(verify as (i: VerifyClientInfo) => boolean)(info)) return this.refuse(handshake, req, 401, 'Unauthorized: verifyClient refused the connection');
     proceed();
   }
 
   private completeUpgrade(
-    key: string,
+    handshake: Handshake,
     protocols: string[],
     offers: ExtensionOffer[],
     req: InstanceType<R>,
-    socket: Duplex,
-    head: Buffer,
     callback: (ws: InstanceType<T>, req: InstanceType<R>) => void,
   ): void {
-    if (!socket.readable || !socket.writable) return void socket.destroy();
-    if (this.state !== 'running') return this.refuse(socket, req, 503, 'The server is shutting down');
-    clearHandshakeDeadline(socket);
+    if (!handshake.usable) return handshake.drop();
+    if (this.state !== 'running') return this.refuse(handshake, req, 503, 'The server is shutting down');
     let protocol: string | undefined;
     if (protocols.length > 0) {
       // ws's default without handleProtocols: the client's first preference.
@@ -345,31 +413,25 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
       try {
         protocol = selectSubprotocol(protocols, handle ? handle(new Set(protocols), req) : protocols[0]);
       } catch {
-        return this.refuse(socket, req, 500, 'handleProtocols chose a subprotocol the client did not offer');
+        return this.refuse(handshake, req, 500, 'handleProtocols chose a subprotocol the client did not offer');
       }
     }
     // Extensions: offers we cannot accept are declined (left out of the response), never refused.
     const accepted = this.deflate?.accept(offers) ?? null;
     const extensions = accepted !== null ? formatExtensions([accepted.response]) : undefined;
-    const lines = buildAcceptHeaderLines({
-      key,
-      ...(protocol !== undefined ? { protocol } : {}),
-      ...(extensions !== undefined ? { extensions } : {}),
-    });
+    const lines = handshake.acceptLines(protocol, extensions);
     this.emit('headers', lines, req);
-    let response: string;
+    let stream: Duplex;
     try {
-      response = serializeHeaderLines(lines);
+      stream = handshake.accept(lines);
     } catch (error) {
-      return this.refuse(socket, req, 500, `Invalid response header: ${(error as Error).message}`);
+      return this.refuse(handshake, req, 500, `Invalid response header: ${(error as Error).message}`);
     }
-    socket.write(response);
-    socket.removeListener('error', onHandshakeSocketError);
     const Ctor = this.options.WebSocket ?? WebSocket;
     const ws = new Ctor(null) as InstanceType<T>;
     openWebSocket(ws, {
-      stream: socket,
-      head,
+      stream,
+      head: handshake.head,
       settings: this.settings,
       protocol: protocol ?? '',
       extension: accepted !== null ? accepted.createTransform() : null,
@@ -381,15 +443,92 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
     callback(ws, req);
   }
 
-  /** Refuse the handshake: plain-text HTTP error, written once, socket closed. */
-  private refuse(socket: Duplex, req: IncomingMessage, status: number, reason: string, headers?: Record<string, string>): void {
-    clearHandshakeDeadline(socket);
-    if (this.listenerCount('wsClientError') > 0) {
+  /**
+   * Refuse the handshake: an HTTP error with a plain-text reason, written
+   * once, then the socket (or stream) closed. Over HTTP/1.1, 'wsClientError'
+   * listeners may answer instead, as in ws; an HTTP/2 stream is always
+   * answered here (such listeners write HTTP/1.1 text to a socket).
+   */
+  private refuse(handshake: Handshake, req: IncomingMessage, status: number, reason: string, headers?: Record<string, string>): void {
+    if (handshake instanceof UpgradeHandshake && this.listenerCount('wsClientError') > 0) {
+      clearHandshakeDeadline(handshake.stream);
       const error = Object.assign(new Error(reason), { statusCode: status });
-      this.emit('wsClientError', error, socket, req);
+      this.emit('wsClientError', error, handshake.stream, req);
       return;
     }
-    abortHandshake(socket, status, reason, headers);
+    handshake.refuse(status, reason, headers);
+  }
+}
+
+/** One opening handshake in progress, over HTTP/1.1 (UpgradeHandshake) or HTTP/2 (StreamHandshake). */
+interface Handshake {
+  /** Bytes read past the request (HTTP/1.1), the start of the WebSocket's input. */
+  readonly head: Buffer;
+  /** Over TLS (verifyClient's info.secure). */
+  readonly secure: boolean;
+  /** The peer is still there, after an asynchronous verifyClient say. */
+  readonly usable: boolean;
+  validate(): HandshakeChecked | HandshakeRejection;
+  /** The acceptance's header lines, shown to 'headers' listeners (they may add lines). */
+  acceptLines(protocol: string | undefined, extensions: string | undefined): string[];
+  /** Send the acceptance; returns the WebSocket's byte stream. Throws TypeError for an invalid line. */
+  accept(lines: string[]): Duplex;
+  refuse(status: number, reason: string, headers?: Record<string, string>): void;
+  /** Give up without an answer (the peer is gone). */
+  drop(): void;
+}
+
+type HandshakeChecked = { ok: true; protocols: string[]; extensions: ExtensionOffer[]; origin: string | undefined };
+
+/** The HTTP/1.1 upgrade (RFC 6455 4.2): the request's socket, answered 101. */
+class UpgradeHandshake implements Handshake {
+  private key = '';
+
+  constructor(
+    readonly stream: Duplex,
+    readonly head: Buffer,
+    private readonly req: IncomingMessage,
+  ) {
+    stream.on('error', onHandshakeSocketError);
+  }
+
+  get secure(): boolean {
+    return !!(this.req.socket as Socket & { encrypted?: boolean }).encrypted;
+  }
+
+  get usable(): boolean {
+    return this.stream.readable && this.stream.writable;
+  }
+
+  validate(): HandshakeChecked | HandshakeRejection {
+    const checked = validateUpgradeRequest(this.req);
+    if (checked.ok) this.key = checked.key;
+    return checked;
+  }
+
+  acceptLines(protocol: string | undefined, extensions: string | undefined): string[] {
+    return buildAcceptHeaderLines({
+      key: this.key,
+      ...(protocol !== undefined ? { protocol } : {}),
+      ...(extensions !== undefined ? { extensions } : {}),
+    });
+  }
+
+  accept(lines: string[]): Duplex {
+    const response = serializeHeaderLines(lines);
+    clearHandshakeDeadline(this.stream);
+    this.stream.write(response);
+    this.stream.removeListener('error', onHandshakeSocketError);
+    return this.stream;
+  }
+
+  refuse(status: number, reason: string, headers?: Record<string, string>): void {
+    clearHandshakeDeadline(this.stream);
+    abortHandshake(this.stream, status, reason, headers);
+  }
+
+  drop(): void {
+    this.stream.destroy();
   }
 }
 
