@@ -13,7 +13,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { isToken, type ExtensionOffer } from './header-grammar.js';
-import { offeredExtensions, offeredSubprotocols, type HandshakeRejection } from './server-handshake.js';
+import { offeredExtensions, offeredSubprotocols, type HandshakeRejection, type RejectHeaders } from './server-handshake.js';
 
 /** Header fields as node:http2 presents a request's or a response's. */
 export type Http2Headers = Record<string, string | string[] | number | undefined>;
@@ -160,6 +160,8 @@ export function http2ResponseHeaders(lines: readonly string[]): Record<string, s
   return out;
 }
 
+const clean = (value: string | number): string => String(value).replace(/[\r\n\0]/g, '');
+
 // Fields of a refusal that are ours: a caller's could contradict the body.
 const RESERVED_REJECT_HEADERS = new Set(['content-type', 'content-length']);
 
@@ -173,19 +175,19 @@ const RESERVED_REJECT_HEADERS = new Set(['content-type', 'content-length']);
 export function buildExtendedConnectRejection(
   status: number,
   reason: string,
-  headers?: Record<string, string>,
-): { headers: Record<string, string | number>; body: Buffer } {
+  headers?: RejectHeaders,
+): { headers: Record<string, string | number | string[]>; body: Buffer } {
   if (!Number.isInteger(status) || status < 200 || status > 599) throw new RangeError(`Invalid HTTP status code: ${status}`);
   const body = Buffer.from(reason, 'utf8');
-  const out: Record<string, string | number> = {
+  const out: Record<string, string | number | string[]> = {
     ':status': status,
     'content-type': 'text/plain; charset=utf-8',
     'content-length': body.length,
   };
   for (const [rawName, value] of Object.entries(headers ?? {})) {
     const name = rawName.toLowerCase();
-    if (!isToken(name) || RESERVED_REJECT_HEADERS.has(name) || CONNECTION_SPECIFIC.has(name)) continue;
-    out[name] = String(value).replace(/[\r\n\0]/g, '');
+    if (value === undefined || !isToken(name) || RESERVED_REJECT_HEADERS.has(name) || CONNECTION_SPECIFIC.has(name)) continue;
+    out[name] = Array.isArray(value) ? value.map(clean) : clean(value as string | number);
   }
   return { headers: out, body };
 }

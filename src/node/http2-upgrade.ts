@@ -33,10 +33,12 @@ import {
   validateExtendedConnect,
   type ExtendedConnectInfo,
   type HandshakeRejection,
+  type RejectHeaders,
 } from '../handshake/index.js';
 import { DEFAULTS } from '../protocol/index.js';
 import { HandshakeGuard, clearHandshakeDeadline } from './handshake-guard.js';
 import type { HttpAnswer } from './upgrade-server.js';
+import type { RefusalReason } from './server-stats.js';
 
 export type AnyHttp2Server = Http2Server | Http2SecureServer;
 
@@ -113,7 +115,7 @@ export class StreamHandshake {
    * sending, RST_STREAM with NO_ERROR asks it to stop without an error
    * (RFC 9113 8.1). The session and its other streams are not affected.
    */
-  refuse(status: number, reason: string, headers?: Record<string, string>): void {
+  refuse(status: number, reason: string, headers?: RejectHeaders): void {
     const stream = this.stream;
     if (stream.destroyed || stream.closed) return;
     if (stream.headersSent) return void stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
@@ -187,6 +189,8 @@ export interface Http2EndpointHooks {
   stream: StreamListener;
   /** A request that is not a WebSocket handshake (HTTP/1.1 or HTTP/2): its answer. */
   request(req: IncomingMessage | Http2ServerRequest): HttpAnswer;
+  /** A connection refused before the WebSocketServer saw it (for its statistics). */
+  refused(why: RefusalReason): void;
 }
 
 /**
@@ -241,7 +245,10 @@ export class Http2Endpoint {
     server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
       const busy = this.isBusy(socket);
       this.plain.delete(socket);
-      if (busy) return void answerBusy(socket);
+      if (busy) {
+        hooks.refused('max_pending_handshakes');
+        return void answerBusy(socket);
+      }
       hooks.upgrade(req, socket, head);
     });
     server.on('request', (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => {
@@ -254,6 +261,7 @@ export class Http2Endpoint {
     attachHttp2(server, (stream, headers, req) => {
       const session = stream.session as OwnSession | undefined;
       if (session !== undefined && !session[kOpened] && this.isBusy(session)) {
+        hooks.refused('max_pending_handshakes');
         new StreamHandshake(stream, headers).refuse(503, 'Too many handshakes in progress', { 'retry-after': String(BUSY_RETRY_AFTER_S) });
         session.close();
         return;

@@ -14,6 +14,7 @@ export {
   type VerifyClientInfo,
 } from './websocket-server.js';
 export { createWebSocketStream } from './websocket-stream.js';
+export { Sender, type FrameOptions, type SetSocketOptions } from './ws-compat.js';
 export { ReadyState } from './ready-state.js';
 export type { BinaryType } from './binary-data.js';
 export type { HeartbeatOptions } from './heartbeat.js';

@@ -7,22 +7,32 @@
  * The request is checked in one readable sequence of early returns (path,
  * RFC rules in src/handshake, origin allowlist, subprotocols, verifyClient),
  * the same for both transports; every refusal is an HTTP 4xx (503 while
- * shutting down, 500 for a bad handleProtocols choice or response header)
- * with a plain-text reason, written once, and the socket (or HTTP/2 stream)
- * closed. Accepted sockets and streams become WebSocket instances.
+ * shutting down, 500 for a bad handleProtocols choice or response header,
+ * verifyClient's own status as given) with a plain-text reason, written
+ * once, and the socket (or HTTP/2 stream) closed. Accepted sockets and
+ * streams become WebSocket instances. A request injected in process (a
+ * Duplex that is no net.Socket) may leave out Host.
  */
 import { EventEmitter } from 'node:events';
-import { STATUS_CODES, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type OutgoingHttpHeaders, type Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
-import type { Socket } from 'node:net';
-import type { Http2SecureServer, Http2Server, Http2ServerRequest, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import { Socket } from 'node:net';
+import {
+  Http2ServerRequest as Http2ServerRequestClass,
+  type Http2SecureServer,
+  type Http2Server,
+  type Http2ServerRequest,
+  type IncomingHttpHeaders,
+  type ServerHttp2Stream,
+} from 'node:http2';
 import {
   buildAcceptHeaderLines,
   buildRejectResponse,
   isOriginAllowed,
   serializeHeaderLines,
   validateUpgradeRequest,
+  type RejectHeaders,
 } from '../handshake/index.js';
 import { CloseCode, DEFAULTS, resolveSettings, type ConnectionSettings } from '../protocol/index.js';
 import type { ExtensionOffer, HandshakeRejection } from '../handshake/index.js';
@@ -34,9 +44,9 @@ import { Heartbeat, type HeartbeatOptions } from './heartbeat.js';
 import { ReadyState } from './ready-state.js';
 import { BUSY_RETRY_AFTER, createUpgradeServer, type HttpAnswer, type UpgradeServer } from './upgrade-server.js';
 import { WebSocket, openWebSocket } from './websocket.js';
-import { Http2ServerRequest as Http2ServerRequestClass } from 'node:http2';
 import { Http2Endpoint, StreamHandshake, attachHttp2, isHttp2Server, type Http2Option } from './http2-upgrade.js';
 import type { ConnectionLimits } from './connection-limits.js';
+import { ServerMeter, renderMetrics, type RefusalReason, type ServerStats } from './server-stats.js';
 
 export interface VerifyClientInfo<Request extends IncomingMessage = IncomingMessage> {
   origin: string;
@@ -47,7 +57,7 @@ export type VerifyClientCallback = (
   verified: boolean,
   code?: number,
   message?: string,
-  headers?: Record<string, string>,
+  headers?: OutgoingHttpHeaders,
 ) => void;
 export type VerifyClient<Request extends IncomingMessage = IncomingMessage> =
   | ((info: VerifyClientInfo<Request>) => boolean)
@@ -121,8 +131,21 @@ export interface ServerOptions<T extends typeof WebSocket = typeof WebSocket, R 
   maxPendingHandshakes?: number;
   /** Split outgoing messages into frames of at most this many bytes (default 0: never). */
   fragmentSize?: number;
+  /**
+   * On the server created for `port`: answer GET /metrics (Prometheus text),
+   * /healthz and /readyz (default false). Any server has stats(), metrics()
+   * and isReady() to mount them yourself.
+   */
+  operations?: boolean;
   /** The class instantiated for each connection (a subclass of WebSocket). */
   WebSocket?: T;
+  /** Accepted for ws compatibility; events are always delivered as they are parsed (ws's default, true). */
+  allowSynchronousEvents?: boolean;
+  /** Accepted for ws compatibility and ignored: a message's memory grows with its bytes, not its chunks or fragments. */
+  maxBufferedChunks?: number;
+  maxFragments?: number;
+  /** Accepted for ws compatibility and ignored: pongs owed while the output is congested are held as one (the latest). */
+  maxPendingAutoPongs?: number;
 }
 
 
@@ -168,6 +191,7 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
   private server: HttpServer | HttpsServer | UpgradeServer | Http2Server | Http2SecureServer | null = null;
   /** Our own HTTP/2 server (`port` with `http2`). */
   private http2: Http2Endpoint | null = null;
+  private detachHttp2: (() => void) | null = null;
   /** Every accepted connection shares these resolved settings. */
   private readonly settings: ConnectionSettings;
   /** 'close' listener of every tracked connection: one function per server, not a closure per connection. */
@@ -178,13 +202,13 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
   private readonly heartbeat: Heartbeat | null;
   private readonly deflate: ServerExtension | null;
   private guard: HandshakeGuard | null = null;
-  private detachHttp2: (() => void) | null = null;
   /** Connections accepted and not closed yet (maxConnections counts them). */
   private openCount = 0;
   /** Upgrades waiting for an asynchronous verifyClient (maxPendingHandshakes counts them). */
   private verifying = 0;
   private readonly maxConnections: number;
   private readonly maxPendingHandshakes: number;
+  private readonly meter = new ServerMeter();
 
   constructor(options: ServerOptions<T, R> = {}, callback?: () => void) {
     super();
@@ -213,11 +237,13 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
       maxBackpressure: options.maxBackpressure,
       backpressurePolicy: options.backpressurePolicy,
       idleTimeout: options.idleTimeout,
+      counters: this.meter.counters,
     });
 
     const emitConnection = (ws: InstanceType<T>, req: InstanceType<R>) => this.emit('connection', ws, req);
     const takeStream = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, req: Http2ServerRequest) =>
       this.handleStream(stream, headers, emitConnection, req);
+    const answerRequest = options.operations === true ? (req: IncomingMessage) => this.answerOperations(req) ?? answerPlainRequest(req) : answerPlainRequest;
     if (options.http2 && options.port === undefined) throw new TypeError('The "http2" option needs "port" (pass your http2 server as "server")');
     if (options.port !== undefined && options.http2) {
       const endpoint = new Http2Endpoint(options.http2 === true ? {} : options.http2, {
@@ -225,7 +251,8 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
         maxPending: this.maxPendingHandshakes,
         upgrade: (req, socket, head) => this.handleUpgrade(req as InstanceType<R>, socket, head, emitConnection),
         stream: takeStream,
-        request: (req) => answerPlainRequest(req as IncomingMessage),
+        request: (req) => answerRequest(req as IncomingMessage),
+        refused: (why) => this.meter.refused(why),
       });
       this.http2 = endpoint;
       this.ownsServer = true;
@@ -239,7 +266,8 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
         maxHeadBytes: DEFAULTS.maxHeaderSize,
         maxFields: DEFAULTS.maxHeaderFields,
         upgrade: (req, socket, head) => this.handleUpgrade(req as InstanceType<R>, socket, head, emitConnection),
-        request: answerPlainRequest,
+        request: answerRequest,
+        refused: (why) => this.meter.refused(why),
       });
       this.ownsServer = true;
       server.listen(options.port, options.host, options.backlog, callback);
@@ -284,6 +312,18 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
    * Away). Our own HTTP server is closed; a user's server is left running.
    */
   close(callback?: (error?: Error) => void): void {
+    this.shutdown({ code: CloseCode.GoingAway, reason: 'Server shutting down' }, callback);
+  }
+
+  /**
+   * close() with another close code for the clients: 1012 (Service Restart,
+   * the default here) tells them to reconnect, elsewhere or after this node
+   * restarted. Stops accepting at once; the callback runs once every client
+   * has closed (or its closeTimeout passed) and our HTTP server is down.
+   */
+  shutdown(options: { code?: number; reason?: string } = {}, callback?: (error?: Error) => void): void {
+    const code = options.code ?? CloseCode.ServiceRestart;
+    const reason = options.reason ?? (code === CloseCode.ServiceRestart ? 'Service restart' : '');
     if (callback) this.once('close', () => callback());
     if (this.state === 'closed') {
       process.nextTick(() => this.emit('close'));
@@ -292,7 +332,7 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
     if (this.state === 'closing') return;
     this.state = 'closing';
     this.heartbeat?.stop();
-    for (const ws of this.clients ?? []) ws.close(CloseCode.GoingAway, 'Server shutting down');
+    for (const ws of this.clients ?? []) ws.close(code, reason);
     this.removeServerListeners?.();
     this.removeServerListeners = null;
     this.guard?.release();
@@ -313,8 +353,8 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
       const endpoint = this.http2;
       this.http2 = null;
       if (endpoint !== null) {
-        // Every WebSocket's Close (1001) first, then GOAWAY on the sessions:
-        // an HTTP/2 server's listener closes once its sessions have.
+        // Every WebSocket's Close first, then GOAWAY on the sessions: an
+        // HTTP/2 server's listener closes once its sessions have.
         endpoint.release();
         let open = pending.length;
         const closedOne = () => {
@@ -322,13 +362,36 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
         };
         for (const ws of pending) ws.once('close', closedOne);
         if (open === 0) endpoint.goAway();
+        server.close(() => done());
       } else {
+        server.close(() => done());
         (server as UpgradeServer).dropPending();
       }
-      server.close(() => done());
     } else {
       process.nextTick(finish);
     }
+  }
+
+  /** The server's numbers: connections, handshakes, messages, bytes, compression, close codes, backpressure. */
+  stats(): ServerStats {
+    return this.meter.snapshot(this.openCount);
+  }
+
+  /** stats() in the Prometheus text format (serve it as text/plain; version=0.0.4). */
+  metrics(): string {
+    return renderMetrics(this.stats());
+  }
+
+  /** Ready for traffic: running, and listening when it has a server of its own. */
+  isReady(): boolean {
+    if (this.state !== 'running') return false;
+    return !this.ownsServer || (this.server?.listening ?? false);
+  }
+
+  /** GET /metrics, /healthz and /readyz on our own port (operations: true); null for anything else. */
+  private answerOperations(req: IncomingMessage): HttpAnswer | null {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return null;
+    return operationsAnswer(pathnameOf(req.url ?? '/'), this);
   }
 
   /** Is this request for us? (path option; override for custom routing, as in ws) */
@@ -364,15 +427,15 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
 
   /** The checks of an opening handshake, in order, the same over HTTP/1.1 and HTTP/2. */
   private admit(handshake: Handshake, req: InstanceType<R>, callback: (ws: InstanceType<T>, req: InstanceType<R>) => void): void {
-    if (this.state !== 'running') return this.refuse(handshake, req, 503, 'The server is shutting down');
+    if (this.state !== 'running') return this.abort(handshake, 'shutting_down', 503, 'The server is shutting down');
     if (this.maxConnections > 0 && this.openCount >= this.maxConnections) {
-      return this.refuse(handshake, req, 503, `Too many connections (maxConnections is ${this.maxConnections})`, { 'Retry-After': String(FULL_RETRY_AFTER) });
+      return this.abort(handshake, 'max_connections', 503, `Too many connections (maxConnections is ${this.maxConnections})`, { 'Retry-After': String(FULL_RETRY_AFTER) });
     }
-    if (!this.shouldHandle(req)) return this.refuse(handshake, req, 400, `No WebSocket endpoint at ${JSON.stringify(req.url)}`);
+    if (!this.shouldHandle(req)) return this.abort(handshake, 'path', 400, `No WebSocket endpoint at ${JSON.stringify(req.url)}`);
     const checked = handshake.validate();
-    if (!checked.ok) return this.refuse(handshake, req, checked.status, checked.reason, checked.headers);
+    if (!checked.ok) return this.refuse(handshake, req, 'invalid_request', checked.status, checked.reason, checked.headers);
     if (this.options.allowedOrigins && !isOriginAllowed(checked.origin, this.options.allowedOrigins)) {
-      return this.refuse(handshake, req, 403, `Origin not allowed: ${checked.origin}`);
+      return this.abort(handshake, 'origin', 403, `Origin not allowed: ${checked.origin}`);
     }
     const proceed = () => this.completeUpgrade(handshake, checked.protocols, checked.extensions, req, callback);
     const verify = this.options.verifyClient;
@@ -380,7 +443,7 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
     const info: VerifyClientInfo = { origin: checked.origin ?? '', secure: handshake.secure, req };
     if (verify.length === 2) {
       if (this.maxPendingHandshakes > 0 && this.verifying >= this.maxPendingHandshakes) {
-        return this.refuse(handshake, req, 503, 'Too many handshakes in progress', { 'Retry-After': String(BUSY_RETRY_AFTER) });
+        return this.abort(handshake, 'max_pending_handshakes', 503, 'Too many handshakes in progress', { 'Retry-After': String(BUSY_RETRY_AFTER) });
       }
       this.verifying++;
       let answered = false;
@@ -388,12 +451,17 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
         if (answered) return;
         answered = true;
         this.verifying--;
-        if (!verified) return this.refuse(handshake, req, code ?? 401, message ?? STATUS_CODES[code ?? 401] ?? 'Unauthorized', headers);
-        proceed();
+        if (verified) return proceed();
+        // As ws: the status and message reach the client as given (0 or none: 401).
+        const status = code || 401;
+        if (!Number.isInteger(status) || status < 200 || status > 599) {
+          return this.abort(handshake, 'verify_client', 500, `verifyClient refused with an invalid HTTP status: ${String(code)}`);
+        }
+        this.abort(handshake, 'verify_client', status, message || (STATUS_CODES[status] ?? 'Refused'), headers);
       });
       return;
     }
-    if (!(verify as (i: VerifyClientInfo) => boolean)(info)) return this.refuse(handshake, req, 401, 'Unauthorized: verifyClient refused the connection');
+    if (!(verify as (i: VerifyClientInfo) => boolean)(info)) return this.abort(handshake, 'verify_client', 401, 'Unauthorized: verifyClient refused the connection');
     proceed();
   }
 
@@ -405,7 +473,7 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
     callback: (ws: InstanceType<T>, req: InstanceType<R>) => void,
   ): void {
     if (!handshake.usable) return handshake.drop();
-    if (this.state !== 'running') return this.refuse(handshake, req, 503, 'The server is shutting down');
+    if (this.state !== 'running') return this.abort(handshake, 'shutting_down', 503, 'The server is shutting down');
     let protocol: string | undefined;
     if (protocols.length > 0) {
       // ws's default without handleProtocols: the client's first preference.
@@ -413,7 +481,7 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
       try {
         protocol = selectSubprotocol(protocols, handle ? handle(new Set(protocols), req) : protocols[0]);
       } catch {
-        return this.refuse(handshake, req, 500, 'handleProtocols chose a subprotocol the client did not offer');
+        return this.abort(handshake, 'subprotocol', 500, 'handleProtocols chose a subprotocol the client did not offer');
       }
     }
     // Extensions: offers we cannot accept are declined (left out of the response), never refused.
@@ -425,7 +493,7 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
     try {
       stream = handshake.accept(lines);
     } catch (error) {
-      return this.refuse(handshake, req, 500, `Invalid response header: ${(error as Error).message}`);
+      return this.abort(handshake, 'response_header', 500, `Invalid response header: ${(error as Error).message}`);
     }
     const Ctor = this.options.WebSocket ?? WebSocket;
     const ws = new Ctor(null) as InstanceType<T>;
@@ -437,6 +505,7 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
       extension: accepted !== null ? accepted.createTransform() : null,
     });
     this.openCount++;
+    this.meter.acceptedOne();
     if (this.options.clientTracking) this.clients.add(ws);
     ws.on('close', this.untrack);
     this.heartbeat?.track(ws);
@@ -444,18 +513,29 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
   }
 
   /**
-   * Refuse the handshake: an HTTP error with a plain-text reason, written
-   * once, then the socket (or stream) closed. Over HTTP/1.1, 'wsClientError'
-   * listeners may answer instead, as in ws; an HTTP/2 stream is always
-   * answered here (such listeners write HTTP/1.1 text to a socket).
+   * Refuse a malformed request (RFC 6455 4.2.1): over HTTP/1.1 a
+   * 'wsClientError' listener answers it if there is one, as in ws; otherwise
+   * as abort(). An HTTP/2 stream is always answered here (such listeners
+   * write HTTP/1.1 text to a socket).
    */
-  private refuse(handshake: Handshake, req: IncomingMessage, status: number, reason: string, headers?: Record<string, string>): void {
-    if (handshake instanceof UpgradeHandshake && this.listenerCount('wsClientError') > 0) {
-      clearHandshakeDeadline(handshake.stream);
-      const error = Object.assign(new Error(reason), { statusCode: status });
-      this.emit('wsClientError', error, handshake.stream, req);
-      return;
+  private refuse(handshake: Handshake, req: IncomingMessage, why: RefusalReason, status: number, reason: string, headers?: Record<string, string>): void {
+    if (!(handshake instanceof UpgradeHandshake) || this.listenerCount('wsClientError') === 0) {
+      return this.abort(handshake, why, status, reason, headers);
     }
+    this.meter.refused(why);
+    clearHandshakeDeadline(handshake.stream);
+    const error = Object.assign(new Error(reason), { statusCode: status });
+    this.emit('wsClientError', error, handshake.stream, req);
+  }
+
+  /**
+   * Refuse a well-formed request by policy (path, origin, verifyClient,
+   * shutdown) or because of a server-side error: the HTTP error is written
+   * once and the socket (or stream) closed. As in ws, 'wsClientError' is not
+   * involved, so verifyClient's status reaches the client as given.
+   */
+  private abort(handshake: Handshake, why: RefusalReason, status: number, reason: string, headers?: RejectHeaders): void {
+    this.meter.refused(why);
     handshake.refuse(status, reason, headers);
   }
 }
@@ -473,7 +553,7 @@ interface Handshake {
   acceptLines(protocol: string | undefined, extensions: string | undefined): string[];
   /** Send the acceptance; returns the WebSocket's byte stream. Throws TypeError for an invalid line. */
   accept(lines: string[]): Duplex;
-  refuse(status: number, reason: string, headers?: Record<string, string>): void;
+  refuse(status: number, reason: string, headers?: RejectHeaders): void;
   /** Give up without an answer (the peer is gone). */
   drop(): void;
 }
@@ -493,7 +573,9 @@ class UpgradeHandshake implements Handshake {
   }
 
   get secure(): boolean {
-    return !!(this.req.socket as Socket & { encrypted?: boolean }).encrypted;
+    // An in-process request (fastify's injectWS) may come without a socket.
+    const transport = this.req.socket as (Socket & { encrypted?: boolean; authorized?: boolean }) | undefined;
+    return !!(transport?.authorized || transport?.encrypted);
   }
 
   get usable(): boolean {
@@ -501,7 +583,8 @@ class UpgradeHandshake implements Handshake {
   }
 
   validate(): HandshakeChecked | HandshakeRejection {
-    const checked = validateUpgradeRequest(this.req);
+    // Host is required on the network; a request injected in process (a Duplex, no TCP peer) has no host to name.
+    const checked = validateUpgradeRequest(this.req, { requireHost: this.stream instanceof Socket });
     if (checked.ok) this.key = checked.key;
     return checked;
   }
@@ -522,7 +605,7 @@ class UpgradeHandshake implements Handshake {
     return this.stream;
   }
 
-  refuse(status: number, reason: string, headers?: Record<string, string>): void {
+  refuse(status: number, reason: string, headers?: RejectHeaders): void {
     clearHandshakeDeadline(this.stream);
     abortHandshake(this.stream, status, reason, headers);
   }
@@ -538,6 +621,15 @@ class UpgradeHandshake implements Handshake {
  * one; a request that tries to be a handshake but lacks one of them is
  * refused as a bad handshake (400 and the reason), anything else gets 426.
  */
+/** The answers of the operations endpoints, for any server that has stats: null for other paths. */
+export function operationsAnswer(path: string, server: { metrics(): string; isReady(): boolean }): HttpAnswer | null {
+  const text = { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' };
+  if (path === '/metrics') return { status: 200, headers: { ...text, 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' }, body: server.metrics() };
+  if (path === '/healthz') return { status: 200, headers: text, body: 'ok\n' };
+  if (path === '/readyz') return server.isReady() ? { status: 200, headers: text, body: 'ready\n' } : { status: 503, headers: text, body: 'not ready\n' };
+  return null;
+}
+
 function answerPlainRequest(req: IncomingMessage): HttpAnswer {
   const h = req.headers;
   const attempt = h['upgrade'] !== undefined || h['sec-websocket-key'] !== undefined || h['sec-websocket-version'] !== undefined;
@@ -555,7 +647,7 @@ function nonNegative(name: string, value: number): number {
   return value;
 }
 
-export function abortHandshake(socket: Duplex, status: number, reason: string, headers?: Record<string, string>): void {
+export function abortHandshake(socket: Duplex, status: number, reason: string, headers?: RejectHeaders): void {
   if (socket.writable && !socket.writableEnded) {
     socket.end(buildRejectResponse(status, reason, headers));
   }
