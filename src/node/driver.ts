@@ -53,6 +53,10 @@ const enum Flag {
   ErrorEmitted = 16,
   /** Input is being processed: what is written meanwhile leaves when it is done, in one write. */
   Receiving = 32,
+  /** The peer's FIN arrived ('end'). */
+  PeerEnded = 64,
+  /** Ours went out: the stream finished writing after end(). */
+  Finished = 128,
 }
 
 export class Driver implements ConnectionHandler, ConnectionOutput {
@@ -240,9 +244,11 @@ export class Driver implements ConnectionHandler, ConnectionOutput {
 
   /** @internal the shared 'end' listener: the peer's FIN */
   ended(): void {
+    this.flags |= Flag.PeerEnded;
     this.connection.receiveEof();
     // allowHalfOpen streams stay writable after the peer's FIN: end ours too.
     this.end();
+    this.closeIfDone();
   }
 
   /** @internal the shared 'close' listener */
@@ -295,7 +301,22 @@ export class Driver implements ConnectionHandler, ConnectionOutput {
   /** End the byte stream after what was written (a FIN on TCP). */
   private end(): void {
     this.flush();
-    if (!this.stream.writableEnded) this.stream.end();
+    if (this.stream.writableEnded || this.flags & Flag.Finished) return;
+    this.stream.end(() => {
+      this.flags |= Flag.Finished;
+      this.closeIfDone();
+    });
+  }
+
+  /**
+   * Both directions are over: the peer's FIN arrived and ours went out. A
+   * net.Socket closes itself then; a Duplex that never emits 'close' on its
+   * own (readable-stream 3's, such as the Duplexify pair @fastify/websocket's
+   * injectWS() makes) is destroyed, so that 'close' follows now rather than
+   * after closeTimeout. (ws reports 'close' on the peer's FIN alone.)
+   */
+  private closeIfDone(): void {
+    if ((this.flags & (Flag.PeerEnded | Flag.Finished)) === (Flag.PeerEnded | Flag.Finished) && !this.stream.destroyed) this.stream.destroy();
   }
 
   /** Stop reading after the peer's Close or a failure; keep consuming so its FIN is seen and 'close' fires. */
