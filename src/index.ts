@@ -37,6 +37,8 @@ export {
   type VerifyClientInfo,
   type BinaryType,
   type HeartbeatOptions,
+  type BackpressureError,
+  type ConnectionLimits,
   Sender,
   type FrameOptions,
   type SetSocketOptions,

@@ -19,6 +19,7 @@
 import type { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import {
+  CloseCode,
   Connection,
   Phase,
   type ConnectionHandler,
@@ -29,8 +30,11 @@ import {
   type WriteCallback,
 } from '../protocol/index.js';
 import { formatMessage, type BinaryType } from './binary-data.js';
+import { backpressureError } from './connection-limits.js';
+import { IdleSweep } from './idle-sweep.js';
 
 const kDriver = Symbol('hyperws.driver');
+
 
 /** Frames up to this size (without a write callback) are merged with their neighbours of the tick. */
 const MERGE_MAX = 4096;
@@ -53,10 +57,12 @@ const enum Flag {
   ErrorEmitted = 16,
   /** Input is being processed: what is written meanwhile leaves when it is done, in one write. */
   Receiving = 32,
+  /** Bytes went either way since the idle sweep last asked (see takeTraffic). */
+  Traffic = 64,
   /** The peer's FIN arrived ('end'). */
-  PeerEnded = 64,
+  PeerEnded = 128,
   /** Ours went out: the stream finished writing after end(). */
-  Finished = 128,
+  Finished = 256,
 }
 
 export class Driver implements ConnectionHandler, ConnectionOutput {
@@ -91,6 +97,7 @@ export class Driver implements ConnectionHandler, ConnectionOutput {
     stream.on('error', streamOnError);
     stream.on('drain', streamOnDrain);
     compactEvents(stream);
+    if (settings.idleTimeout > 0) IdleSweep.track(this, settings.idleTimeout);
   }
 
   /** How binary messages are delivered; 'fragments' also tells the core not to join pieces. */
@@ -117,6 +124,46 @@ export class Driver implements ConnectionHandler, ConnectionOutput {
 
   get isPaused(): boolean {
     return (this.flags & Flag.Paused) !== 0;
+  }
+
+  /**
+   * May one more send (a message, ping, pong or publication) be queued? Not
+   * when the connection already holds more than maxBackpressure unsent bytes:
+   * then backpressurePolicy decides. 'close' starts a 1008 closing handshake
+   * and 'drop' discards the send (its callback, if any, gets the error); the
+   * caller's `cb` is called with the error in both cases. 'error' throws it,
+   * unless `fanOut`: a publication to many is never interrupted by one
+   * subscriber, it skips it.
+   */
+  admits(cb?: WriteCallback, fanOut = false): boolean {
+    const settings = this.connection.settings;
+    const limit = settings.maxBackpressure;
+    if (limit === 0) return true;
+    const unsent = this.bufferedAmount;
+    if (unsent <= limit || !this.connection.lifecycle.canSend) return true;
+    const policy = settings.backpressurePolicy;
+    const error = backpressureError(unsent, limit, policy);
+    const counters = settings.counters;
+    if (counters !== null) {
+      if (policy === 'close') counters.backpressureCloses++;
+      else counters.backpressureDrops++;
+    }
+    if (policy === 'error' && !fanOut) throw error;
+    if (policy === 'close') this.close(CloseCode.PolicyViolation, 'Backpressure limit exceeded');
+    if (cb) process.nextTick(cb, error);
+    return false;
+  }
+
+  /** Did bytes go either way since the last call? (the idle sweep's sign of life) */
+  takeTraffic(): boolean {
+    const traffic = (this.flags & Flag.Traffic) !== 0;
+    this.flags &= ~Flag.Traffic;
+    return traffic;
+  }
+
+  /** The idle sweep found no traffic for idleTimeout: close with 1001, as a server going away would. */
+  idle(): void {
+    if (this.connection.lifecycle.canSend) this.close(CloseCode.GoingAway, 'Idle timeout');
   }
 
   /** Did data arrive since the last call? (the heartbeat's sign of life) */
@@ -161,11 +208,14 @@ export class Driver implements ConnectionHandler, ConnectionOutput {
   // ------------------------------------------------------ ConnectionOutput
 
   write(data: Buffer, cb?: WriteCallback): void {
+    this.flags |= Flag.Traffic;
     const stream = this.stream;
     if (stream.destroyed || stream.writableEnded) {
       if (cb) process.nextTick(cb, new Error('The socket is closed'));
       return;
     }
+    const counters = this.connection.settings.counters;
+    if (counters !== null) counters.bytesOut += data.length;
     // Replies to what is being received (an echo, a pong) are flushed when the
     // chunk is done; anything else waits for the end of the tick, corked.
     if (!(this.flags & (Flag.Corked | Flag.Receiving))) {
@@ -233,7 +283,9 @@ export class Driver implements ConnectionHandler, ConnectionOutput {
 
   /** @internal the shared 'data' listener */
   received(chunk: Buffer): void {
-    this.flags |= Flag.Active | Flag.Receiving;
+    this.flags |= Flag.Active | Flag.Receiving | Flag.Traffic;
+    const counters = this.connection.settings.counters;
+    if (counters !== null) counters.bytesIn += chunk.length;
     try {
       this.connection.receiveData(chunk);
     } finally {
@@ -256,11 +308,13 @@ export class Driver implements ConnectionHandler, ConnectionOutput {
     // A message still being decompressed was accepted from the peer: deliver it first.
     this.connection.whenInputSettled(() => {
       this.connection.transportClosed();
+      if (this.connection.settings.idleTimeout > 0) IdleSweep.untrack(this, this.connection.settings.idleTimeout);
       if (this.closeTimer !== null) {
         clearTimeout(this.closeTimer);
         this.closeTimer = null;
       }
       const lifecycle = this.connection.lifecycle;
+      this.connection.settings.counters?.closed(lifecycle.closeCode);
       this.events.emit('close', lifecycle.closeCode, lifecycle.closeReason);
     });
   }

@@ -18,4 +18,5 @@ export { Sender, type FrameOptions, type SetSocketOptions } from './ws-compat.js
 export { ReadyState } from './ready-state.js';
 export type { BinaryType } from './binary-data.js';
 export type { HeartbeatOptions } from './heartbeat.js';
+export type { BackpressureError, ConnectionLimits } from './connection-limits.js';
 export { WsEvent, WsMessageEvent, WsCloseEvent, WsErrorEvent } from './event-target.js';

@@ -11,9 +11,9 @@
  * fields). Servers the user passes (`server`) keep node:http, of course.
  *
  * Owns: reading heads, the handshake deadline of every connection (from
- * accept until it upgrades or closes, whatever it sends meanwhile), refusing
- * malformed or oversized heads (400, 431, 505) and answering non-upgrade
- * requests. Must not touch: what makes an upgrade acceptable (the
+ * accept until it upgrades or closes, whatever it sends meanwhile), the limit
+ * on connections before their upgrade (503 above it), refusing malformed or
+ * oversized heads (400, 431, 505) and answering non-upgrade requests. Must not touch: what makes an upgrade acceptable (the
  * WebSocketServer and src/handshake decide).
  */
 import { IncomingMessage, STATUS_CODES } from 'node:http';
@@ -32,9 +32,13 @@ export interface HttpAnswer {
 export interface UpgradeServerOptions extends RequestHeadLimits {
   /** Time a connection has to send a complete upgrade request, in ms (0: none). */
   handshakeTimeout: number;
+  /** Connections at once before their upgrade (0: no limit); more are answered 503 with Retry-After. */
+  maxPending: number;
   upgrade(req: IncomingMessage, socket: Socket, head: Buffer): void;
   /** A complete request that is not an upgrade: its answer. */
   request(req: IncomingMessage): HttpAnswer;
+  /** Told of each connection refused here: a bad head, or too many before their upgrade. */
+  refused?(why: 'request_head' | 'max_pending_handshakes'): void;
 }
 
 export interface UpgradeServer extends Server {
@@ -44,7 +48,13 @@ export interface UpgradeServer extends Server {
 
 export function createUpgradeServer(options: UpgradeServerOptions): UpgradeServer {
   const pending = new Set<Socket>();
-  const server = createServer({ noDelay: true }, (socket) => readHead(socket, options, pending)) as UpgradeServer;
+  const server = createServer({ noDelay: true }, (socket) => {
+    if (options.maxPending > 0 && pending.size >= options.maxPending) {
+      options.refused?.('max_pending_handshakes');
+      refuseBusy(socket);
+    }
+    else readHead(socket, options, pending);
+  }) as UpgradeServer;
   server.dropPending = () => {
     for (const socket of pending) socket.destroy();
   };
@@ -104,18 +114,47 @@ function readHead(socket: Socket, options: UpgradeServerOptions, pending: Set<So
   /** Write the answer, then close: no keep-alive on a port that serves WebSockets. */
   const answer = (reply: HttpAnswer, head: boolean) => {
     done();
-    socket.on('error', onError);
-    socket.end(serializeAnswer(reply, head));
-    // A peer that never reads must not keep the socket alive.
-    setTimeout(() => socket.destroy(), 1000).unref();
+    endWith(socket, reply, head);
   };
   const refuse = (status: 400 | 431 | 505, reason: string) => {
+    options.refused?.('request_head');
     answer({ status, headers: { 'Content-Type': 'text/plain; charset=utf-8' }, body: reason }, false);
   };
   socket.on('data', onData);
   socket.on('close', done);
   socket.on('error', onError);
 }
+
+/** Write the answer and end the connection; a peer that never reads must not keep it alive. */
+function endWith(socket: Socket, reply: HttpAnswer, head: boolean): void {
+  if (socket.listenerCount('error') === 0) socket.on('error', onError);
+  socket.end(serializeAnswer(reply, head));
+  setTimeout(() => socket.destroy(), ANSWER_LINGER).unref();
+}
+
+/**
+ * Too many connections are before their upgrade: this one is answered 503
+ * with Retry-After once its request starts (an answer sent before the request
+ * could meet a reset instead of being read), and is never counted as pending.
+ */
+function refuseBusy(socket: Socket): void {
+  const timer = setTimeout(() => socket.destroy(), ANSWER_LINGER);
+  socket.on('error', onError);
+  socket.once('data', () => {
+    clearTimeout(timer);
+    const reply: HttpAnswer = {
+      status: 503,
+      headers: { 'Content-Type': 'text/plain; charset=utf-8', 'Retry-After': String(BUSY_RETRY_AFTER) },
+      body: 'Too many handshakes in progress',
+    };
+    endWith(socket, reply, false);
+  });
+}
+
+/** Seconds a client refused for too many handshakes in progress is asked to wait. */
+export const BUSY_RETRY_AFTER = 1;
+/** How long an answered connection may take to read its answer, in ms. */
+const ANSWER_LINGER = 1000;
 
 function serializeAnswer(reply: HttpAnswer, head: boolean): Buffer {
   const body = typeof reply.body === 'string' ? Buffer.from(reply.body) : reply.body;

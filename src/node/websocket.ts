@@ -171,10 +171,12 @@ export class WebSocket extends EventEmitter {
     super();
     (this as unknown as { _events: object })._events = new ListenerTable_();
     if (address === null) return; // server side: the server opens it
-    if (protocols !== undefined && !Array.isArray(protocols) && typeof protocols === 'object') {
+    if (protocols !== undefined && protocols !== null && !Array.isArray(protocols) && typeof protocols === 'object') {
       options = protocols;
       protocols = undefined;
     }
+    // As ws: subprotocols may also come as options.protocols when the second argument gives none.
+    protocols ??= options?.protocols;
     const list = protocols === undefined ? [] : Array.isArray(protocols) ? protocols : [protocols];
     this.#own().opening = new ClientHandshake(this, address, list, options ?? {}, {
       opened: (upgraded) => {
@@ -262,6 +264,7 @@ export class WebSocket extends EventEmitter {
     }
     const driver = this.#driver;
     if (driver === null && this.readyState === ReadyState.CONNECTING) throw this.#notOpen();
+    if (driver !== null && !driver.admits(cb)) return;
     if (typeof data === 'number') data = data.toString();
     const isBinary = options?.binary ?? typeof data !== 'string';
     let sent: boolean;
@@ -360,6 +363,7 @@ export class WebSocket extends EventEmitter {
     if (driver === null && this.readyState === ReadyState.CONNECTING) throw this.#notOpen();
     const payload = data === undefined ? EMPTY_REASON : toBuffer(data);
     checkControlPayload(payload); // before the not-open path, as in ws
+    if (driver !== null && !driver.admits(cb)) return;
     const connection = driver?.connection;
     const sent = connection !== undefined && (kind === 'ping' ? connection.ping(payload, cb) : connection.pong(payload, cb));
     if (!sent) this.#sendAfterClose(payload, cb);

@@ -8,6 +8,7 @@
  * not touch: how they are enforced (the receiver, the sender, the Node driver,
  * the server and the extensions each read what they need from here).
  */
+import type { Counters } from './counters.js';
 import { randomMaskKey, type MaskKeySource } from './mask-key.js';
 
 export const DEFAULTS = {
@@ -35,8 +36,19 @@ export const DEFAULTS = {
   maxExtensionParams: 16,
   /** Redirects a client follows (with followRedirects) before failing. */
   maxRedirects: 10,
-  /** Unsent bytes above which a topic subscriber gets no more publications. */
-  maxBackpressure: 1024 * 1024,
+  /**
+   * Unsent bytes a connection may hold (its socket buffer and queue) before a
+   * send, a ping, a pong or a publication meets backpressurePolicy (0: no limit).
+   */
+  maxBackpressure: 16 * 1024 * 1024,
+  /** What a send above maxBackpressure does: 'close' (1008), 'drop' (the callback gets the error) or 'error' (send() throws). */
+  backpressurePolicy: 'close',
+  /** Close (1001) a connection with no traffic in either direction for this long, in ms (0: never). */
+  idleTimeout: 0,
+  /** Open connections a server accepts (0: no limit). Above it: 503 with Retry-After. */
+  maxConnections: 0,
+  /** Handshakes a server has in progress at once (connected, not yet upgraded; 0: no limit). Above it: 503 with Retry-After. */
+  maxPendingHandshakes: 1024,
   /** permessage-deflate (RFC 7692): memory-lean by default (no context kept between messages). */
   perMessageDeflate: {
     /** Messages smaller than this are sent uncompressed. */
@@ -56,6 +68,9 @@ export const DEFAULTS = {
 
 export type Role = 'server' | 'client';
 
+/** What a send does when the connection already holds more than maxBackpressure unsent bytes. */
+export type BackpressurePolicy = 'close' | 'drop' | 'error';
+
 /** What a Connection is created with; anything left out takes its DEFAULTS value. */
 export interface ConnectionOptions {
   role: Role;
@@ -71,6 +86,13 @@ export interface ConnectionOptions {
   maskKeySource?: MaskKeySource | undefined;
   /** Time the closing handshake may take, in ms: enforced by the driver (the core has no timers). */
   closeTimeout?: number | undefined;
+  /** Unsent bytes allowed before a send meets the policy; 0 means no limit. Enforced by the driver. */
+  maxBackpressure?: number | undefined;
+  backpressurePolicy?: BackpressurePolicy | undefined;
+  /** Close after this long without traffic, in ms; 0 never. Enforced by the driver. */
+  idleTimeout?: number | undefined;
+  /** Where a server's connections add up what they did (none by default). */
+  counters?: Counters | null | undefined;
 }
 
 /**
@@ -87,6 +109,11 @@ export interface ConnectionSettings {
   /** Null on a server: its frames are not masked. */
   readonly maskKeySource: MaskKeySource | null;
   readonly closeTimeout: number;
+  readonly maxBackpressure: number;
+  readonly backpressurePolicy: BackpressurePolicy;
+  readonly idleTimeout: number;
+  /** Shared totals of the server's connections, or null (a client's). */
+  readonly counters: Counters | null;
 }
 
 export function resolveSettings(options: ConnectionOptions): ConnectionSettings {
@@ -98,5 +125,19 @@ export function resolveSettings(options: ConnectionOptions): ConnectionSettings 
     skipUTF8Validation: options.skipUTF8Validation ?? DEFAULTS.skipUTF8Validation,
     maskKeySource: options.role === 'client' ? (options.maskKeySource ?? randomMaskKey) : null,
     closeTimeout: options.closeTimeout ?? DEFAULTS.closeTimeout,
+    maxBackpressure: nonNegative('maxBackpressure', options.maxBackpressure ?? DEFAULTS.maxBackpressure),
+    backpressurePolicy: policy(options.backpressurePolicy ?? DEFAULTS.backpressurePolicy),
+    idleTimeout: nonNegative('idleTimeout', options.idleTimeout ?? DEFAULTS.idleTimeout),
+    counters: options.counters ?? null,
   });
+}
+
+function nonNegative(name: string, value: number): number {
+  if (typeof value !== 'number' || !(value >= 0)) throw new RangeError(`${name} must be a number >= 0 (0: no limit)`);
+  return value;
+}
+
+function policy(value: BackpressurePolicy): BackpressurePolicy {
+  if (value !== 'close' && value !== 'drop' && value !== 'error') throw new TypeError(`Unknown backpressurePolicy: ${String(value)}`);
+  return value;
 }

@@ -285,6 +285,11 @@ export class Sender {
         if (extension === null) return finish(null, this.frames(opcode, bytes, false, fin, mask));
         extension.encode(bytes, fin, (error, encoded) => {
           if (error !== null) return finish(error);
+          const counters = this.settings.counters;
+          if (counters !== null) {
+            counters.deflateInput += bytes.length;
+            counters.deflateOutput += encoded!.length;
+          }
           finish(null, this.frames(opcode, encoded!, rsv1, fin, mask));
         });
       };

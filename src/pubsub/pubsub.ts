@@ -4,21 +4,23 @@
  * masked, so that is allowed). Compressed publications are compressed once
  * per compression setting, when subscribers' transforms allow sharing.
  *
- * Backpressure: a subscriber whose unsent data exceeds maxBackpressure gets
- * nothing more; with the 'close' policy (default) it is closed with 1008 so
- * it knows it missed messages, with 'drop' the publication is just skipped.
- * Either way a stalled reader cannot make the server's memory grow without
- * bound.
+ * Backpressure: a publication is a send like any other, so the connection's
+ * maxBackpressure and backpressurePolicy apply (Driver.admits): a subscriber
+ * holding more unsent data than the limit gets nothing more; with 'close'
+ * (default) it is closed with 1008 so it knows it missed messages, with 'drop'
+ * or 'error' the publication skips it. Either way a stalled reader cannot make
+ * the server's memory grow without bound.
  */
 import type { EventEmitter } from 'node:events';
-import { CloseCode, DEFAULTS, PreparedMessage } from '../protocol/index.js';
+import { DEFAULTS, PreparedMessage } from '../protocol/index.js';
 import { toBuffer } from '../node/binary-data.js';
 import { ReadyState } from '../node/ready-state.js';
 import { driverOf, type WebSocket } from '../node/websocket.js';
+import type { AdapterStatus } from '../node/server-stats.js';
 import { InProcessAdapter, type PubSubAdapter, type Publication } from './adapter.js';
 import { TopicRegistry } from './topic-registry.js';
 
-export type BackpressurePolicy = 'close' | 'drop';
+export type { BackpressurePolicy } from '../protocol/index.js';
 export const DEFAULT_MAX_BACKPRESSURE = DEFAULTS.maxBackpressure;
 
 export interface PublishOptions {
@@ -32,15 +34,14 @@ export interface PublishOptions {
 
 export interface PubSubOptions {
   adapter?: PubSubAdapter | undefined;
-  maxBackpressure?: number | undefined;
-  backpressurePolicy?: BackpressurePolicy | undefined;
 }
 
 export class PubSub {
   readonly registry: TopicRegistry<WebSocket>;
   readonly adapter: PubSubAdapter;
-  private readonly maxBackpressure: number;
-  private readonly policy: BackpressurePolicy;
+  /** Publications made here, and writes of publications (local and remote) to subscribers. */
+  publications = 0;
+  deliveries = 0;
   /**
    * A subscriber's 'close' listener, from its first topic to its last: one
    * function for all (EventEmitter calls it with the connection as `this`),
@@ -51,9 +52,6 @@ export class PubSub {
   /** `server` emits 'close' when it shuts down: the adapter is closed then. */
   constructor(server: EventEmitter, options: PubSubOptions) {
     this.adapter = options.adapter ?? new InProcessAdapter();
-    this.maxBackpressure = options.maxBackpressure ?? DEFAULT_MAX_BACKPRESSURE;
-    this.policy = options.backpressurePolicy ?? 'close';
-    if (this.policy !== 'close' && this.policy !== 'drop') throw new TypeError(`Unknown backpressurePolicy: ${String(this.policy)}`);
     const registry = (this.registry = new TopicRegistry((topic, interested) => {
       if (interested) this.adapter.subscribe(topic);
       else this.adapter.unsubscribe(topic);
@@ -82,6 +80,7 @@ export class PubSub {
   /** Publish to local subscribers and, through the adapter, to other nodes. Returns local deliveries. */
   publish(topic: string, data: unknown, options: PublishOptions = {}): number {
     checkTopic(topic);
+    this.publications++;
     const message = prepare(data, options);
     const subscribers = this.registry.subscribers(topic);
     const delivered = subscribers ? this.fanOut(subscribers, message, options.except ?? null) : 0;
@@ -99,12 +98,10 @@ export class PubSub {
     let delivered = 0;
     for (const ws of targets) {
       if (ws === except || ws.readyState !== ReadyState.OPEN) continue;
-      if (ws.bufferedAmount > this.maxBackpressure) {
-        if (this.policy === 'close') ws.close(CloseCode.PolicyViolation, 'Backpressure limit exceeded');
-        continue;
-      }
-      if (driverOf(ws)?.connection.sendPrepared(message)) delivered++;
+      const driver = driverOf(ws);
+      if (driver !== null && driver.admits(undefined, true) && driver.connection.sendPrepared(message)) delivered++;
     }
+    this.deliveries += delivered;
     return delivered;
   }
 
@@ -113,6 +110,11 @@ export class PubSub {
     const subscribers = this.registry.subscribers(publication.topic);
     if (subscribers) this.fanOut(subscribers, new PreparedMessage(publication.data, publication.binary), null);
   }
+}
+
+/** The adapter's state for stats(): adapters without status() are taken as connected. */
+export function adapterStatus(adapter: PubSubAdapter): AdapterStatus {
+  return adapter.status?.() ?? { name: adapter.constructor.name, connected: true, reconnects: 0, dropped: 0 };
 }
 
 /** What users publish, encoded once: numbers go as text, as with ws.send. */

@@ -6,7 +6,7 @@
  * - WebSocket adds subscribe / unsubscribe / isSubscribed / topics (server
  *   side connections; a client has no server to subscribe on).
  * - WebSocketServer adds publish / broadcast / subscriberCount and the
- *   options adapter, maxBackpressure and backpressurePolicy; the connections
+ *   option adapter; the connections
  *   it accepts are this WebSocket class (or the user's subclass of it), linked
  *   to the server's PubSub when accepted.
  *
@@ -19,16 +19,13 @@ import { defineReadyStateConstants } from '../node/ready-state.js';
 import { WebSocket as NodeWebSocket } from '../node/websocket.js';
 import { WebSocketServer as NodeWebSocketServer, type ServerOptions as NodeServerOptions } from '../node/websocket-server.js';
 import type { PubSubAdapter } from './adapter.js';
-import { PubSub, type BackpressurePolicy, type PublishOptions } from './pubsub.js';
+import { PubSub, adapterStatus, type PublishOptions } from './pubsub.js';
+import type { ServerStats } from '../node/server-stats.js';
 
 export interface ServerOptions<T extends typeof WebSocket = typeof WebSocket, R extends typeof IncomingMessage = typeof IncomingMessage>
   extends NodeServerOptions<T, R> {
   /** Where publications go beyond this process (default: in-process only). */
   adapter?: PubSubAdapter;
-  /** Unsent bytes above which a subscriber gets no more publications (default 1 MiB). */
-  maxBackpressure?: number;
-  /** What happens to such a subscriber: 'close' with 1008 (default) or 'drop' the publication. */
-  backpressurePolicy?: BackpressurePolicy;
 }
 
 // Set in the classes' static blocks: link an accepted connection to its server's topics; peek at them.
@@ -105,6 +102,24 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
   /** Send to every connected client of this server, encoded once. Returns deliveries. */
   broadcast(data: unknown, options?: PublishOptions): number {
     return this.#hub().broadcast(this.clients ?? [], data, options);
+  }
+
+  /** The server's numbers, with its topics' publications, deliveries and adapter state. */
+  override stats(): ServerStats {
+    const stats = super.stats();
+    const pubsub = this.#pubsub;
+    const adapter = pubsub?.adapter ?? null;
+    stats.pubsub = {
+      publications: pubsub?.publications ?? 0,
+      deliveries: pubsub?.deliveries ?? 0,
+      adapter: adapter === null ? { name: 'in-process', connected: true, reconnects: 0, dropped: 0 } : adapterStatus(adapter),
+    };
+    return stats;
+  }
+
+  /** Ready: the server is, and its adapter reaches its broker. */
+  override isReady(): boolean {
+    return super.isReady() && (this.#pubsub === null || adapterStatus(this.#pubsub.adapter).connected);
   }
 
   /** Local subscribers of a topic. */

@@ -9,7 +9,9 @@ import { Duplex } from 'node:stream';
 import { Driver } from '../../src/node/driver.js';
 import { Opcode } from '../../src/protocol/opcode.js';
 import { resolveSettings } from '../../src/protocol/options.js';
-import { clientFrame, closePayload, decodeFrames, serverFrame } from '../protocol/helpers.js';
+import { ProtocolError } from '../../src/protocol/errors.js';
+import type { MessageTransform } from '../../src/protocol/extension.js';
+import { ManualTransform, clientFrame, closePayload, decodeFrames, serverFrame } from '../protocol/helpers.js';
 
 /** A duplex whose written bytes are recorded; `feed` plays the peer. */
 class FakeStream extends Duplex {
@@ -36,14 +38,14 @@ class FakeStream extends Duplex {
 
 type Recorded = Array<[string, ...unknown[]]>;
 
-function setup(role: 'server' | 'client' = 'server', closeTimeout = 30_000, stream = new FakeStream()) {
+function setup(role: 'server' | 'client' = 'server', closeTimeout = 30_000, extension: MessageTransform | null = null, stream = new FakeStream()) {
   const events = new EventEmitter();
   const log: Recorded = [];
   for (const name of ['message', 'ping', 'pong', 'close', 'drain', 'error']) {
     events.on(name, (...args: unknown[]) => log.push([name, ...args]));
   }
   const settings = resolveSettings({ role, closeTimeout, ...(role === 'client' ? { maskKeySource: () => new Uint8Array(4) } : {}) });
-  const driver = new Driver(stream, Buffer.alloc(0), events, settings, null);
+  const driver = new Driver(stream, Buffer.alloc(0), events, settings, extension);
   return { stream, events, log, driver };
 }
 
@@ -154,7 +156,7 @@ describe('Driver', () => {
 
   it("a stream that never closes by itself (readable-stream 3's Duplexes: injectWS): destroyed once both directions ended, 'close' follows", async () => {
     // Server: the peer's Close, our answer and our FIN, then the peer's FIN.
-    const server = setup('server', 30_000, new FakeStream({ autoDestroy: false }));
+    const server = setup('server', 30_000, null, new FakeStream({ autoDestroy: false }));
     server.stream.feed(clientFrame(Opcode.Close, closePayload(1000)));
     await once(server.stream, 'finish');
     await tick();
@@ -164,7 +166,7 @@ describe('Driver', () => {
     await tick();
     assert.deepEqual(server.log, [['close', 1000, Buffer.alloc(0)]]);
     // Client: the server's Close, then its FIN; the client ends in answer.
-    const client = setup('client', 30_000, new FakeStream({ autoDestroy: false }));
+    const client = setup('client', 30_000, null, new FakeStream({ autoDestroy: false }));
     client.driver.close(1000, '');
     client.stream.feed(serverFrame(Opcode.Close, closePayload(1000)));
     client.stream.push(null);
@@ -202,5 +204,52 @@ describe('Driver', () => {
     await once(stream, 'close');
     await tick();
     assert.deepEqual(log, [['close', 1006, Buffer.alloc(0)]]);
+  });
+
+  it("the transport closes while a message is decoded, then the decode fails: 'close' still comes, with the failure's 1007", async () => {
+    const transform = new ManualTransform();
+    const { stream, log } = setup('server', 30_000, transform);
+    stream.feed(clientFrame(Opcode.Binary, 'zzz', { rsv1: true }));
+    await tick();
+    assert.equal(transform.pending.length, 1);
+    stream.destroy();
+    await once(stream, 'close');
+    await tick();
+    assert.deepEqual(log, [], "'close' waits for the message being decoded");
+    const error = new ProtocolError('WS_ERR_INVALID_COMPRESSED_DATA', 1007, 'bad data');
+    transform.finish(error);
+    await tick();
+    assert.deepEqual(log, [['error', error], ['close', 1007, Buffer.alloc(0)]]);
+  });
+
+  it("the transport closes while a message is decoded, then held input breaks the protocol: 'close' reports 1002", async () => {
+    const transform = new ManualTransform();
+    const { stream, log } = setup('server', 30_000, transform);
+    stream.feed(Buffer.concat([clientFrame(Opcode.Binary, 'zzz', { rsv1: true }), clientFrame(0x3, 'x')]));
+    await tick();
+    stream.destroy();
+    await once(stream, 'close');
+    transform.finish();
+    await tick();
+    assert.deepEqual(log.map((e) => (e[0] === 'error' ? ['error', (e[1] as ProtocolError).code] : e)), [
+      ['message', Buffer.from('ZZZ'), true],
+      ['error', 'WS_ERR_INVALID_OPCODE'],
+      ['close', 1002, Buffer.alloc(0)],
+    ]);
+  });
+
+  it("terminate() after the transport closed during a decode: 'close' 1006 once", async () => {
+    const transform = new ManualTransform();
+    const { stream, log, driver } = setup('server', 30_000, transform);
+    stream.feed(clientFrame(Opcode.Binary, 'zzz', { rsv1: true }));
+    await tick();
+    stream.destroy();
+    await once(stream, 'close');
+    driver.terminate();
+    await tick();
+    assert.deepEqual(log, [['close', 1006, Buffer.alloc(0)]]);
+    transform.finish(); // late: nothing more
+    await tick();
+    assert.equal(log.length, 1);
   });
 });

@@ -22,6 +22,7 @@ async function start(options: Partial<UpgradeServerOptions> = {}): Promise<{ ser
   const requests: IncomingMessage[] = [];
   const server = createUpgradeServer({
     handshakeTimeout: 0,
+    maxPending: 0,
     maxHeadBytes: 1024,
     maxFields: 10,
     upgrade: (req, socket, head) => {
@@ -159,4 +160,31 @@ test('dropPending destroys connections still before their upgrade', T, async () 
   const closed = once(waiting, 'close');
   await stop(server);
   await closed;
+});
+
+test('above maxPending connections before their upgrade, a new one is answered 503 with Retry-After; a freed slot admits again', T, async () => {
+  const { server, port, upgrades } = await start({ maxPending: 2 });
+  const holders: Socket[] = [];
+  for (let i = 0; i < 2; i++) {
+    const socket = connect(port, '127.0.0.1');
+    socket.on('error', () => {});
+    await once(socket, 'connect');
+    socket.write('GET / HTTP/1.1\r\n'); // a head that has not ended: pending
+    holders.push(socket);
+  }
+  // The server counts a connection when it accepts it: wait until both are in.
+  while ((await new Promise<number>((resolve) => server.getConnections((_e, n) => resolve(n)))) < 2) await new Promise((r) => setImmediate(r));
+  const refused = await exchange(port, [HEAD]);
+  assert.match(refused, /^HTTP\/1\.1 503 Service Unavailable\r\n/);
+  assert.match(refused, /\r\nRetry-After: 1\r\n/);
+  assert.match(refused, /\r\n\r\nToo many handshakes in progress$/);
+  assert.equal(upgrades.length, 0);
+
+  holders[0]!.destroy();
+  await once(holders[0]!, 'close');
+  while ((await new Promise<number>((resolve) => server.getConnections((_e, n) => resolve(n)))) > 1) await new Promise((r) => setImmediate(r));
+  await exchange(port, [HEAD]);
+  assert.equal(upgrades.length, 1, 'a slot freed: the next upgrade goes through');
+  holders[1]!.destroy();
+  await stop(server);
 });

@@ -58,6 +58,10 @@ describe('DEFAULTS', () => {
       skipUTF8Validation: DEFAULTS.skipUTF8Validation,
       maskKeySource: null,
       closeTimeout: DEFAULTS.closeTimeout,
+      maxBackpressure: DEFAULTS.maxBackpressure,
+      backpressurePolicy: DEFAULTS.backpressurePolicy,
+      idleTimeout: DEFAULTS.idleTimeout,
+      counters: null,
     });
     assert.ok(Object.isFrozen(server), 'shared by every connection of a server: immutable');
     assert.equal(resolveSettings({ role: 'client' }).maskKeySource, randomMaskKey);
@@ -72,5 +76,12 @@ describe('DEFAULTS', () => {
     assert.equal(s.skipUTF8Validation, true);
     assert.equal(s.maskKeySource, key);
     assert.equal(s.closeTimeout, DEFAULTS.closeTimeout);
+  });
+
+  it('limits are checked: negative or non-numeric sizes and times throw RangeError, an unknown policy TypeError; Infinity is no limit', () => {
+    assert.throws(() => resolveSettings({ role: 'server', maxBackpressure: -1 }), RangeError);
+    assert.throws(() => resolveSettings({ role: 'server', idleTimeout: Number.NaN }), RangeError);
+    assert.throws(() => resolveSettings({ role: 'server', backpressurePolicy: 'queue' as 'drop' }), /Unknown backpressurePolicy: queue/);
+    assert.equal(resolveSettings({ role: 'server', maxBackpressure: Infinity }).maxBackpressure, Infinity);
   });
 });
