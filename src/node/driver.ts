@@ -8,7 +8,7 @@
  * writing (small frames merged: replies to a chunk leave when it is
  * processed, other writes at the end of the tick, corked), backpressure (drain, the
  * held pong), the transport's end (FIN when the lifecycle says we close
- * first, the close timer otherwise, destroy on terminate) and the events
+ * first, the close timer otherwise, an abort on terminate) and the events
  * 'message', 'ping', 'pong', 'error', 'drain' and 'close'. Must not touch: the
  * protocol's rules (src/protocol) or the opening handshake (the client and
  * server hand it an upgraded stream).
@@ -42,6 +42,21 @@ const MERGE_MAX = 4096;
 const BATCH_MAX = 64 * 1024;
 
 type DriverStream = Duplex & { [kDriver]?: Driver; setNoDelay?(noDelay?: boolean): unknown; setTimeout?(ms: number): unknown };
+
+/** The CANCEL error code of HTTP/2 (RFC 9113 7). */
+const HTTP2_CANCEL = 0x8;
+
+/**
+ * Abort the transport: destroy a socket (a TCP reset when data is pending).
+ * Over HTTP/2 the stream stands for the TCP connection, its END_STREAM for the
+ * FIN (Driver.end) and "RST exceptions are represented with the RST_STREAM
+ * frame with the CANCEL error code" (RFC 8441 5); destroy() alone would send
+ * RST_STREAM with NO_ERROR. An http2 stream is known by its rstCode property.
+ */
+function abortStream(stream: DriverStream): void {
+  if ('rstCode' in stream && !stream.closed) (stream as unknown as { close(code: number): void }).close(HTTP2_CANCEL);
+  else stream.destroy();
+}
 
 /** Boolean state packed in one small integer, named by these bits. */
 const enum Flag {
@@ -202,7 +217,7 @@ export class Driver implements ConnectionHandler, ConnectionOutput {
   /** Destroy the transport at once, without a closing handshake ('close' reports 1006). */
   terminate(): void {
     this.connection.abort();
-    this.stream.destroy();
+    abortStream(this.stream);
   }
 
   // ------------------------------------------------------ ConnectionOutput
@@ -389,8 +404,8 @@ function uncork(driver: Driver): void {
   driver.uncork();
 }
 
-function destroyStream(stream: Duplex): void {
-  stream.destroy();
+function destroyStream(stream: DriverStream): void {
+  abortStream(stream);
 }
 
 function streamOnData(this: DriverStream, chunk: Buffer): void {
@@ -408,7 +423,7 @@ function streamOnClose(this: DriverStream): void {
 function streamOnError(this: DriverStream): void {
   // Transport errors (ECONNRESET, EPIPE...) end the connection; the 'close'
   // event reports it as 1006. As in ws, they are not surfaced as 'error'.
-  this.destroy();
+  abortStream(this);
 }
 
 function streamOnDrain(this: DriverStream): void {
