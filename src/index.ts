@@ -37,6 +37,9 @@ export {
   type HeartbeatOptions,
   type BackpressureError,
   type ConnectionLimits,
+  ProxyError,
+  type ProxyErrorCode,
+  type ProxyOptions,
 } from './node/index.js';
 export type { RawData } from './node/binary-data.js';
 export type {

@@ -2,7 +2,9 @@
  * The client's opening handshake over node:http/node:https (RFC 6455 4.1):
  * build the upgrade request, validate the 101 response with src/handshake,
  * then attach the socket to the WebSocket. TLS options (ca, cert, key,
- * rejectUnauthorized, servername...) pass straight to node:tls.
+ * rejectUnauthorized, servername...) pass straight to node:tls. With a
+ * `proxy`, the socket is a tunnel opened by src/node/proxy (TLS to the target
+ * runs inside it, with the same options and checks).
  */
 import { request as httpRequest, type ClientRequest, type ClientRequestArgs, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -16,6 +18,7 @@ import { DEFAULTS, resolveSettings, type MessageTransform } from '../protocol/in
 import { ReadyState } from './ready-state.js';
 import type { Upgraded } from './websocket.js';
 import type { ConnectionLimits } from './connection-limits.js';
+import { openTunnel, parseProxyUrl, proxyFromEnvironment, type PendingTunnel, type ProxyEndpoint } from './proxy/index.js';
 
 export interface ClientOptions extends ConnectionLimits, Omit<ClientRequestArgs, 'headers' | 'timeout' | 'protocol' | 'host' | 'hostname' | 'port' | 'path'>,
   Pick<TlsConnectionOptions, 'ca' | 'cert' | 'key' | 'pfx' | 'passphrase' | 'rejectUnauthorized' | 'servername' | 'checkServerIdentity' | 'ciphers' | 'minVersion' | 'ALPNProtocols'> {
@@ -46,6 +49,19 @@ export interface ClientOptions extends ConnectionLimits, Omit<ClientRequestArgs,
   followRedirects?: boolean;
   /** With followRedirects: most redirects followed before failing (default 10). */
   maxRedirects?: number;
+  /**
+   * Connect through a proxy: `'http://[user:pass@]host:port'`, `'https://...'`
+   * (TLS to the proxy), `'socks5://[user:pass@]host:port'` (the proxy resolves
+   * names); `'env'` reads https_proxy/http_proxy/all_proxy/no_proxy; or an
+   * object with the URL and TLS options for an https:// proxy. Default: none.
+   */
+  proxy?: string | URL | ProxyOptions;
+}
+
+export interface ProxyOptions {
+  url: string | URL;
+  /** TLS options for the connection to an https:// proxy (ca, rejectUnauthorized, servername...). */
+  tls?: TlsConnectionOptions;
 }
 
 export const DEFAULT_MAX_REDIRECTS = DEFAULTS.maxRedirects;
@@ -76,6 +92,8 @@ export class ClientHandshake {
   url = '';
   /** The request in flight (null between requests and once done). */
   private req: ClientRequest | null = null;
+  /** The proxy tunnel being opened for the request in flight, if any. */
+  private tunnel: PendingTunnel | null = null;
 
   constructor(
     private readonly events: EventEmitter,
@@ -94,11 +112,36 @@ export class ClientHandshake {
   /** Abandon the handshake: the request and its socket are destroyed; nothing more is reported. */
   abort(): void {
     this.readyState = ReadyState.CLOSING;
+    this.tunnel?.abort();
+    this.tunnel = null;
     const req = this.req;
     if (req === null) return;
     this.req = null;
     req.destroy();
     if (req.socket && !req.socket.destroyed) req.socket.destroy();
+  }
+
+  /**
+   * node:http's createConnection for a proxied request: open the tunnel, then
+   * hand node:http the socket (for wss:, a TLS socket inside the tunnel with
+   * the request's TLS options: servername, ca, certificate checks).
+   */
+  private tunnelConnect(proxy: ProxyEndpoint, secure: boolean, option: ClientOptions['proxy'], timeout: number | undefined) {
+    const proxyTls = typeof option === 'object' && !(option instanceof URL) ? option.tls : undefined;
+    return (options: any, oncreate: (error: Error | null, socket?: Duplex) => void): undefined => {
+      this.tunnel = openTunnel({ proxy, host: options.host, port: options.port, proxyTls, timeout }, (error, socket) => {
+        this.tunnel = null;
+        if (error !== null || socket === undefined) return oncreate(error);
+        if (!secure) {
+          oncreate(null, socket);
+        } else {
+          oncreate(null, tlsConnect({ ...options, path: undefined, host: options.host, socket }));
+        }
+        // Paused until node:http has attached its listeners (it does so on the next tick).
+        process.nextTick(() => socket!.resume());
+      });
+      return undefined;
+    };
   }
 
   private fail(error: Error): void {
@@ -122,8 +165,12 @@ export class ClientHandshake {
     const hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
     const {
       handshakeTimeout, maxPayload, skipUTF8Validation, autoPong, closeTimeout, fragmentSize, maxBackpressure, backpressurePolicy, idleTimeout, origin: _origin,
-      headers: _headers, protocolVersion: _pv, createConnection, perMessageDeflate: _pmd, followRedirects, maxRedirects, ...passThrough
+      headers: _headers, protocolVersion: _pv, createConnection, perMessageDeflate: _pmd, followRedirects, maxRedirects, proxy: proxyOption, ...passThrough
     } = options;
+    const proxy = proxyFor(url, proxyOption);
+    if (proxy !== null && (createConnection !== undefined || passThrough.agent !== undefined || url.protocol === 'ws+unix:')) {
+      throw new TypeError(`The proxy option cannot be combined with ${url.protocol === 'ws+unix:' ? 'a ws+unix: URL' : createConnection !== undefined ? 'createConnection' : 'agent'}`);
+    }
     const settings = resolveSettings({
       role: 'client', maxPayload, skipUTF8Validation, autoPong, closeTimeout, fragmentSize, maxBackpressure, backpressurePolicy, idleTimeout,
     });
@@ -134,7 +181,9 @@ export class ClientHandshake {
       port: url.port ? Number(url.port) : secure ? 443 : 80,
       path: `${url.pathname}${url.search}`,
       headers,
-      createConnection: (createConnection as ClientRequestArgs['createConnection']) ?? (secure ? tlsConnectFor : netConnectFor),
+      createConnection: proxy !== null
+        ? (this.tunnelConnect(proxy, secure, proxyOption, handshakeTimeout) as ClientRequestArgs['createConnection'])
+        : (createConnection as ClientRequestArgs['createConnection']) ?? (secure ? tlsConnectFor : netConnectFor),
     };
     if (url.protocol === 'ws+unix:') {
       // As ws: ws+unix:///path/to/socket:/request/path
@@ -147,6 +196,7 @@ export class ClientHandshake {
     if (secure && requestOptions.servername === undefined && isIP(hostname) === 0) requestOptions.servername = hostname;
     if (handshakeTimeout !== undefined) requestOptions.timeout = handshakeTimeout;
 
+    this.tunnel = null;
     const req: ClientRequest = (secure ? httpsRequest : httpRequest)(requestOptions);
     this.req = req;
 
@@ -216,6 +266,17 @@ export class ClientHandshake {
     if (state.count > 0) events.emit('redirect', this.url, req);
     if (this.req === req) req.end(); // a 'redirect' listener may have closed the WebSocket
   }
+}
+
+/** The proxy for `url`: the option's, the environment's with 'env', or none. */
+function proxyFor(url: URL, option: ClientOptions['proxy']): ProxyEndpoint | null {
+  if (option === undefined) return null;
+  if (option === 'env') {
+    const fromEnv = proxyFromEnvironment(url, process.env);
+    return fromEnv === null ? null : parseProxyUrl(fromEnv);
+  }
+  const text = typeof option === 'string' ? option : option instanceof URL ? option.href : typeof option.url === 'string' ? option.url : option.url.href;
+  return parseProxyUrl(text);
 }
 
 /**
