@@ -1,7 +1,8 @@
 /**
  * hyperws: the package entry. Named exports for everything, plus a ws-style
  * default export: the WebSocket class carrying WebSocketServer (also as
- * Server), createWebSocketStream and WebSocket itself, so
+ * Server), createWebSocketStream, Sender (ws's internal frame encoder, which
+ * socket.io calls: see node/ws-compat.ts) and WebSocket itself, so
  * `import WebSocket from 'hyperws'` and `const WebSocket = require('hyperws')`
  * work as they do with ws.
  *
@@ -14,6 +15,7 @@
  */
 import type { IncomingMessage, ClientRequest } from 'node:http';
 import { createWebSocketStream } from './node/websocket-stream.js';
+import { Sender } from './node/ws-compat.js';
 import { WebSocket, WebSocketServer } from './pubsub/topics.js';
 
 export {
@@ -40,6 +42,9 @@ export {
   ProxyError,
   type ProxyErrorCode,
   type ProxyOptions,
+  Sender,
+  type FrameOptions,
+  type SetSocketOptions,
 } from './node/index.js';
 export type { RawData } from './node/binary-data.js';
 export type {
@@ -74,6 +79,8 @@ type WebSocketWithStatics = typeof WebSocket & {
   WebSocketServer: typeof WebSocketServer;
   Server: typeof WebSocketServer;
   createWebSocketStream: typeof createWebSocketStream;
+  /** ws's `WebSocket.Sender`, for packages that pre-encode frames with `Sender.frame()` (socket.io). */
+  Sender: typeof Sender;
 };
 
 const DefaultExport = WebSocket as WebSocketWithStatics;
@@ -81,6 +88,7 @@ DefaultExport.WebSocket = WebSocket;
 DefaultExport.WebSocketServer = WebSocketServer;
 DefaultExport.Server = WebSocketServer;
 DefaultExport.createWebSocketStream = createWebSocketStream;
+DefaultExport.Sender = Sender;
 
 /** `import WebSocket from 'hyperws'; let ws: WebSocket` is our WebSocket, as with ws. */
 type DefaultExport = WebSocket;

@@ -29,6 +29,8 @@ export {
   validateUpgradeRequest,
   type AcceptResponseOptions,
   type HandshakeRejection,
+  type RejectHeaders,
+  type UpgradeRequestRules,
   type UpgradeRequestInfo,
   type UpgradeRequestLike,
 } from './server-handshake.js';

@@ -6,6 +6,7 @@
  * to the server adapter and the extension modules, not here.
  */
 import { Buffer } from 'node:buffer';
+import { STATUS_CODES } from 'node:http';
 import { DEFAULTS } from '../protocol/options.js';
 import { computeAccept, isValidKey } from './accept-key.js';
 import {
@@ -33,12 +34,27 @@ export const MAX_EXTENSION_OFFERS: number = DEFAULTS.maxExtensionOffers;
 /** Most parameters one Sec-WebSocket-Extensions offer may carry (400 above). */
 export const MAX_EXTENSION_PARAMS: number = DEFAULTS.maxExtensionParams;
 
-/** The parts of an upgrade request we read; header names are lowercase, as in Node's IncomingMessage. */
+/**
+ * The parts of an upgrade request we read; header names are lowercase, as in
+ * Node's IncomingMessage. A value may also be a number: requests built in
+ * process (light-my-request, fastify's injectWS) pass
+ * `'sec-websocket-version': 13` as one, and ws accepts it.
+ */
 export interface UpgradeRequestLike {
   method?: string;
   httpVersion?: string;
   url?: string;
-  headers: Record<string, string | string[] | undefined>;
+  headers: Record<string, string | string[] | number | undefined>;
+}
+
+export interface UpgradeRequestRules {
+  /**
+   * Refuse a request without Host (default true), as RFC 6455 4.1 (item 4)
+   * and RFC 9112 3.2 require. A server turns it off only for a request that
+   * did not come from the network (an in-process Duplex), where there is no
+   * host to name and ws-based test helpers leave it out.
+   */
+  requireHost?: boolean;
 }
 
 /** Why a handshake was refused, ready for buildRejectResponse. */
@@ -65,10 +81,17 @@ const SUPPORTED_VERSIONS = '13, 8';
 const reject = (status: number, reason: string, headers?: Record<string, string>): HandshakeRejection =>
   headers === undefined ? { ok: false, status, reason } : { ok: false, status, reason, headers };
 
+type HeaderValue = string | string[] | number | undefined;
+
+/** A header as text: a number (in-process requests) becomes its decimal form. */
+const text = (value: HeaderValue): string | string[] | undefined => (typeof value === 'number' ? String(value) : value);
+
 // Node joins most repeated headers with ", "; a list keeps them apart. Either
 // way a field that must appear once and hold one value is then invalid.
-const single = (value: string | string[] | undefined): string | undefined =>
-  Array.isArray(value) ? value.join(', ') : value;
+const single = (value: HeaderValue): string | undefined => {
+  const v = text(value);
+  return Array.isArray(v) ? v.join(', ') : v;
+};
 
 /**
  * Checks a client's opening handshake against RFC 6455 4.2.1, in the order the
@@ -77,7 +100,7 @@ const single = (value: string | string[] | undefined): string | undefined =>
  * Its cost is linear in the size of the headers: list headers are scanned
  * once, up to the caps above.
  */
-export function validateUpgradeRequest(req: UpgradeRequestLike): UpgradeRequestInfo | HandshakeRejection {
+export function validateUpgradeRequest(req: UpgradeRequestLike, rules: UpgradeRequestRules = {}): UpgradeRequestInfo | HandshakeRejection {
   const h = req.headers;
 
   // Methods are case-sensitive (RFC 7231 4.1); 405 must say what is allowed.
@@ -87,17 +110,18 @@ export function validateUpgradeRequest(req: UpgradeRequestLike): UpgradeRequestI
   if (!isHttp11OrLater(req.httpVersion)) {
     return reject(400, 'Unsupported HTTP version: a WebSocket handshake requires HTTP/1.1 or later');
   }
-  if (single(h['host']) === undefined || single(h['host']) === '') {
+  const host = single(h['host']);
+  if ((host === undefined || host === '') && rules.requireHost !== false) {
     return reject(400, 'Missing Host header');
   }
-  if (!headerHasToken(h['upgrade'], 'websocket')) {
+  if (!headerHasToken(text(h['upgrade']), 'websocket')) {
     return reject(400, 'Missing or invalid Upgrade header');
   }
-  if (!headerHasToken(h['connection'], 'upgrade')) {
+  if (!headerHasToken(text(h['connection']), 'upgrade')) {
     return reject(400, 'Missing or invalid Connection header');
   }
   // A repeated key arrives as an array or comma-joined, neither of which is a valid key.
-  const key = h['sec-websocket-key'];
+  const key = text(h['sec-websocket-key']);
   if (typeof key !== 'string' || !isValidKey(key)) {
     return reject(400, 'Missing or invalid Sec-WebSocket-Key header');
   }
@@ -121,7 +145,7 @@ export function validateUpgradeRequest(req: UpgradeRequestLike): UpgradeRequestI
 
   // Sec-WebSocket-Protocol = 1#token, elements unique (RFC 4.1 step 10).
   let protocols: string[] = [];
-  const protocolHeader = h['sec-websocket-protocol'];
+  const protocolHeader = text(h['sec-websocket-protocol']);
   if (protocolHeader !== undefined) {
     try {
       protocols = parseTokenList(protocolHeader, MAX_SUBPROTOCOLS);
@@ -146,7 +170,7 @@ export function validateUpgradeRequest(req: UpgradeRequestLike): UpgradeRequestI
   // Sec-WebSocket-Extensions = 1#extension (RFC 9.1). Whether the parameters
   // make sense is for each extension to judge during negotiation.
   let extensions: ExtensionOffer[] = [];
-  const extensionHeader = h['sec-websocket-extensions'];
+  const extensionHeader = text(h['sec-websocket-extensions']);
   if (extensionHeader !== undefined) {
     try {
       extensions = parseExtensions(extensionHeader, { maxOffers: MAX_EXTENSION_OFFERS, maxParams: MAX_EXTENSION_PARAMS });
@@ -265,52 +289,46 @@ function checkRawLine(line: string): string {
   return line;
 }
 
-/** Reason phrases for the statuses a handshake refusal is likely to use. */
-export const STATUS_TEXT: Readonly<Record<number, string>> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  405: 'Method Not Allowed',
-  408: 'Request Timeout',
-  409: 'Conflict',
-  410: 'Gone',
-  413: 'Payload Too Large',
-  414: 'URI Too Long',
-  426: 'Upgrade Required',
-  429: 'Too Many Requests',
-  431: 'Request Header Fields Too Large',
-  500: 'Internal Server Error',
-  501: 'Not Implemented',
-  502: 'Bad Gateway',
-  503: 'Service Unavailable',
-  504: 'Gateway Timeout',
-};
+/** Extra headers of a refusal, as node:http's OutgoingHttpHeaders (and ws's verifyClient) allow them. */
+export type RejectHeaders = Record<string, string | number | readonly string[] | undefined>;
+
+/** Reason phrases, node:http's table (I'm a Teapot included, as ws writes them). */
+export const STATUS_TEXT: Readonly<Record<number, string | undefined>> = STATUS_CODES;
 
 // The framing headers are ours: a caller's Connection or Content-Length could
 // contradict the body we write or keep a connection open that we are closing.
-const RESERVED_REJECT_HEADERS = new Set(['connection', 'content-type', 'content-length']);
+const FRAMING_HEADERS = new Set(['connection', 'content-length']);
 
 /**
- * A complete refusal with `reason` as a plain-text body. CR and LF are removed
- * from extra header values (they may echo client input, and this runs on an
- * error path where throwing would hide the original problem); extra headers
- * with invalid names or that collide with the framing headers are dropped.
+ * A complete refusal with `reason` as its body, plain text unless `headers`
+ * name another Content-Type (ws lets verifyClient's headers set it, e.g. to
+ * answer JSON). CR and LF are removed from extra header values (they may echo
+ * client input, and this runs on an error path where throwing would hide the
+ * original problem); extra headers with invalid names or that collide with
+ * the framing headers are dropped.
  */
-export function buildRejectResponse(status: number, reason: string, headers?: Record<string, string>): string {
+export function buildRejectResponse(status: number, reason: string, headers?: RejectHeaders): string {
   if (!Number.isInteger(status) || status < 100 || status > 599) {
     throw new RangeError(`Invalid HTTP status code: ${status}`);
   }
-  let head =
-    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\n` +
-    'Connection: close\r\n' +
-    'Content-Type: text/plain; charset=utf-8\r\n' +
-    `Content-Length: ${Buffer.byteLength(reason, 'utf8')}\r\n`;
+  let contentType = 'text/plain; charset=utf-8';
+  let extra = '';
   for (const [name, value] of Object.entries(headers ?? {})) {
-    if (!isToken(name) || RESERVED_REJECT_HEADERS.has(name.toLowerCase())) continue;
-    head += `${name}: ${String(value).replace(/[\r\n\0]/g, '')}\r\n`;
+    const lower = name.toLowerCase();
+    if (value === undefined || !isToken(name) || FRAMING_HEADERS.has(lower)) continue;
+    // A list (several Set-Cookie, say) is one line per value.
+    for (const one of Array.isArray(value) ? value : [value]) {
+      const clean = String(one).replace(/[\r\n\0]/g, '');
+      if (lower === 'content-type') contentType = clean;
+      else extra += `${name}: ${clean}\r\n`;
+    }
   }
-  return `${head}\r\n${reason}`;
+  const head =
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Unknown'}\r\n` +
+    'Connection: close\r\n' +
+    `Content-Type: ${contentType}\r\n` +
+    `Content-Length: ${Buffer.byteLength(reason, 'utf8')}\r\n`;
+  return `${head}${extra}\r\n${reason}`;
 }
 
 /**

@@ -139,6 +139,11 @@ export class Driver implements ConnectionHandler, ConnectionOutput {
     if (unsent <= limit || !this.connection.lifecycle.canSend) return true;
     const policy = settings.backpressurePolicy;
     const error = backpressureError(unsent, limit, policy);
+    const counters = settings.counters;
+    if (counters !== null) {
+      if (policy === 'close') counters.backpressureCloses++;
+      else counters.backpressureDrops++;
+    }
     if (policy === 'error' && !fanOut) throw error;
     if (policy === 'close') this.close(CloseCode.PolicyViolation, 'Backpressure limit exceeded');
     if (cb) process.nextTick(cb, error);
@@ -205,6 +210,8 @@ export class Driver implements ConnectionHandler, ConnectionOutput {
       if (cb) process.nextTick(cb, new Error('The socket is closed'));
       return;
     }
+    const counters = this.connection.settings.counters;
+    if (counters !== null) counters.bytesOut += data.length;
     // Replies to what is being received (an echo, a pong) are flushed when the
     // chunk is done; anything else waits for the end of the tick, corked.
     if (!(this.flags & (Flag.Corked | Flag.Receiving))) {
@@ -273,6 +280,8 @@ export class Driver implements ConnectionHandler, ConnectionOutput {
   /** @internal the shared 'data' listener */
   received(chunk: Buffer): void {
     this.flags |= Flag.Active | Flag.Receiving | Flag.Traffic;
+    const counters = this.connection.settings.counters;
+    if (counters !== null) counters.bytesIn += chunk.length;
     try {
       this.connection.receiveData(chunk);
     } finally {
@@ -299,6 +308,7 @@ export class Driver implements ConnectionHandler, ConnectionOutput {
         this.closeTimer = null;
       }
       const lifecycle = this.connection.lifecycle;
+      this.connection.settings.counters?.closed(lifecycle.closeCode);
       this.events.emit('close', lifecycle.closeCode, lifecycle.closeReason);
     });
   }

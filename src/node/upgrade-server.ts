@@ -37,6 +37,8 @@ export interface UpgradeServerOptions extends RequestHeadLimits {
   upgrade(req: IncomingMessage, socket: Socket, head: Buffer): void;
   /** A complete request that is not an upgrade: its answer. */
   request(req: IncomingMessage): HttpAnswer;
+  /** Told of each connection refused here: a bad head, or too many before their upgrade. */
+  refused?(why: 'request_head' | 'max_pending_handshakes'): void;
 }
 
 export interface UpgradeServer extends Server {
@@ -47,7 +49,10 @@ export interface UpgradeServer extends Server {
 export function createUpgradeServer(options: UpgradeServerOptions): UpgradeServer {
   const pending = new Set<Socket>();
   const server = createServer({ noDelay: true }, (socket) => {
-    if (options.maxPending > 0 && pending.size >= options.maxPending) refuseBusy(socket);
+    if (options.maxPending > 0 && pending.size >= options.maxPending) {
+      options.refused?.('max_pending_handshakes');
+      refuseBusy(socket);
+    }
     else readHead(socket, options, pending);
   }) as UpgradeServer;
   server.dropPending = () => {
@@ -112,6 +117,7 @@ function readHead(socket: Socket, options: UpgradeServerOptions, pending: Set<So
     endWith(socket, reply, head);
   };
   const refuse = (status: 400 | 431 | 505, reason: string) => {
+    options.refused?.('request_head');
     answer({ status, headers: { 'Content-Type': 'text/plain; charset=utf-8' }, body: reason }, false);
   };
   socket.on('data', onData);

@@ -6,20 +6,23 @@
  * The request is checked in one readable sequence of early returns (path,
  * RFC rules in src/handshake, origin allowlist, subprotocols, verifyClient);
  * every refusal is an HTTP 4xx (503 while shutting down, 500 for a bad
- * handleProtocols choice or response header) with a plain-text reason,
- * written once, and the socket closed. Accepted sockets become WebSocket instances.
+ * handleProtocols choice or response header, verifyClient's own status as
+ * given) with a plain-text reason, written once, and the socket closed.
+ * Accepted sockets become WebSocket instances. A request injected in process
+ * (a Duplex that is no net.Socket) may leave out Host.
  */
 import { EventEmitter } from 'node:events';
-import { STATUS_CODES, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type OutgoingHttpHeaders, type Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
-import type { Socket } from 'node:net';
+import { Socket } from 'node:net';
 import {
   buildAcceptHeaderLines,
   buildRejectResponse,
   isOriginAllowed,
   serializeHeaderLines,
   validateUpgradeRequest,
+  type RejectHeaders,
 } from '../handshake/index.js';
 import { CloseCode, DEFAULTS, resolveSettings, type ConnectionSettings } from '../protocol/index.js';
 import type { ExtensionOffer } from '../handshake/index.js';
@@ -32,6 +35,7 @@ import { ReadyState } from './ready-state.js';
 import { BUSY_RETRY_AFTER, createUpgradeServer, type HttpAnswer, type UpgradeServer } from './upgrade-server.js';
 import { WebSocket, openWebSocket } from './websocket.js';
 import type { ConnectionLimits } from './connection-limits.js';
+import { ServerMeter, renderMetrics, type RefusalReason, type ServerStats } from './server-stats.js';
 
 export interface VerifyClientInfo<Request extends IncomingMessage = IncomingMessage> {
   origin: string;
@@ -42,7 +46,7 @@ export type VerifyClientCallback = (
   verified: boolean,
   code?: number,
   message?: string,
-  headers?: Record<string, string>,
+  headers?: OutgoingHttpHeaders,
 ) => void;
 export type VerifyClient<Request extends IncomingMessage = IncomingMessage> =
   | ((info: VerifyClientInfo<Request>) => boolean)
@@ -105,8 +109,21 @@ export interface ServerOptions<T extends typeof WebSocket = typeof WebSocket, R 
   maxPendingHandshakes?: number;
   /** Split outgoing messages into frames of at most this many bytes (default 0: never). */
   fragmentSize?: number;
+  /**
+   * On the server created for `port`: answer GET /metrics (Prometheus text),
+   * /healthz and /readyz (default false). Any server has stats(), metrics()
+   * and isReady() to mount them yourself.
+   */
+  operations?: boolean;
   /** The class instantiated for each connection (a subclass of WebSocket). */
   WebSocket?: T;
+  /** Accepted for ws compatibility; events are always delivered as they are parsed (ws's default, true). */
+  allowSynchronousEvents?: boolean;
+  /** Accepted for ws compatibility and ignored: a message's memory grows with its bytes, not its chunks or fragments. */
+  maxBufferedChunks?: number;
+  maxFragments?: number;
+  /** Accepted for ws compatibility and ignored: pongs owed while the output is congested are held as one (the latest). */
+  maxPendingAutoPongs?: number;
 }
 
 
@@ -166,6 +183,7 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
   private verifying = 0;
   private readonly maxConnections: number;
   private readonly maxPendingHandshakes: number;
+  private readonly meter = new ServerMeter();
 
   constructor(options: ServerOptions<T, R> = {}, callback?: () => void) {
     super();
@@ -194,6 +212,7 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
       maxBackpressure: options.maxBackpressure,
       backpressurePolicy: options.backpressurePolicy,
       idleTimeout: options.idleTimeout,
+      counters: this.meter.counters,
     });
 
     const emitConnection = (ws: InstanceType<T>, req: InstanceType<R>) => this.emit('connection', ws, req);
@@ -205,7 +224,8 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
         maxHeadBytes: DEFAULTS.maxHeaderSize,
         maxFields: DEFAULTS.maxHeaderFields,
         upgrade: (req, socket, head) => this.handleUpgrade(req as InstanceType<R>, socket, head, emitConnection),
-        request: answerPlainRequest,
+        request: options.operations === true ? (req) => this.answerOperations(req) ?? answerPlainRequest(req) : answerPlainRequest,
+        refused: (why) => this.meter.refused(why),
       });
       this.ownsServer = true;
       server.listen(options.port, options.host, options.backlog, callback);
@@ -244,6 +264,18 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
    * Away). Our own HTTP server is closed; a user's server is left running.
    */
   close(callback?: (error?: Error) => void): void {
+    this.shutdown({ code: CloseCode.GoingAway, reason: 'Server shutting down' }, callback);
+  }
+
+  /**
+   * close() with another close code for the clients: 1012 (Service Restart,
+   * the default here) tells them to reconnect, elsewhere or after this node
+   * restarted. Stops accepting at once; the callback runs once every client
+   * has closed (or its closeTimeout passed) and our HTTP server is down.
+   */
+  shutdown(options: { code?: number; reason?: string } = {}, callback?: (error?: Error) => void): void {
+    const code = options.code ?? CloseCode.ServiceRestart;
+    const reason = options.reason ?? (code === CloseCode.ServiceRestart ? 'Service restart' : '');
     if (callback) this.once('close', () => callback());
     if (this.state === 'closed') {
       process.nextTick(() => this.emit('close'));
@@ -252,7 +284,7 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
     if (this.state === 'closing') return;
     this.state = 'closing';
     this.heartbeat?.stop();
-    for (const ws of this.clients ?? []) ws.close(CloseCode.GoingAway, 'Server shutting down');
+    for (const ws of this.clients ?? []) ws.close(code, reason);
     this.removeServerListeners?.();
     this.removeServerListeners = null;
     this.guard?.release();
@@ -277,6 +309,28 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
     }
   }
 
+  /** The server's numbers: connections, handshakes, messages, bytes, compression, close codes, backpressure. */
+  stats(): ServerStats {
+    return this.meter.snapshot(this.openCount);
+  }
+
+  /** stats() in the Prometheus text format (serve it as text/plain; version=0.0.4). */
+  metrics(): string {
+    return renderMetrics(this.stats());
+  }
+
+  /** Ready for traffic: running, and listening when it has a server of its own. */
+  isReady(): boolean {
+    if (this.state !== 'running') return false;
+    return !this.ownsServer || (this.server?.listening ?? false);
+  }
+
+  /** GET /metrics, /healthz and /readyz on our own port (operations: true); null for anything else. */
+  private answerOperations(req: IncomingMessage): HttpAnswer | null {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return null;
+    return operationsAnswer(pathnameOf(req.url ?? '/'), this);
+  }
+
   /** Is this request for us? (path option; override for custom routing, as in ws) */
   shouldHandle(req: IncomingMessage): boolean {
     if (this.options.path === undefined) return true;
@@ -289,27 +343,30 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
    */
   handleUpgrade(req: InstanceType<R>, socket: Duplex, head: Buffer, callback: (ws: InstanceType<T>, req: InstanceType<R>) => void): void {
     socket.on('error', onHandshakeSocketError);
-    if (this.state !== 'running') return this.refuse(socket, req, 503, 'The server is shutting down');
+    if (this.state !== 'running') return this.abort(socket, 'shutting_down', 503, 'The server is shutting down');
     if (this.maxConnections > 0 && this.openCount >= this.maxConnections) {
-      return this.refuse(socket, req, 503, `Too many connections (maxConnections is ${this.maxConnections})`, { 'Retry-After': String(FULL_RETRY_AFTER) });
+      return this.abort(socket, 'max_connections', 503, `Too many connections (maxConnections is ${this.maxConnections})`, { 'Retry-After': String(FULL_RETRY_AFTER) });
     }
-    if (!this.shouldHandle(req)) return this.refuse(socket, req, 400, `No WebSocket endpoint at ${JSON.stringify(req.url)}`);
-    const checked = validateUpgradeRequest(req);
-    if (!checked.ok) return this.refuse(socket, req, checked.status, checked.reason, checked.headers);
+    if (!this.shouldHandle(req)) return this.abort(socket, 'path', 400, `No WebSocket endpoint at ${JSON.stringify(req.url)}`);
+    // Host is required on the network; a request injected in process (a Duplex, no TCP peer) has no host to name.
+    const checked = validateUpgradeRequest(req, { requireHost: socket instanceof Socket });
+    if (!checked.ok) return this.refuse(socket, req, 'invalid_request', checked.status, checked.reason, checked.headers);
     if (this.options.allowedOrigins && !isOriginAllowed(checked.origin, this.options.allowedOrigins)) {
-      return this.refuse(socket, req, 403, `Origin not allowed: ${checked.origin}`);
+      return this.abort(socket, 'origin', 403, `Origin not allowed: ${checked.origin}`);
     }
     const proceed = () => this.completeUpgrade(checked.key, checked.protocols, checked.extensions, req, socket, head, callback);
     const verify = this.options.verifyClient;
     if (!verify) return proceed();
+    // An in-process request (fastify's injectWS) may come without a socket.
+    const transport = req.socket as (Socket & { encrypted?: boolean; authorized?: boolean }) | undefined;
     const info: VerifyClientInfo = {
       origin: checked.origin ?? '',
-      secure: !!(req.socket as Socket & { encrypted?: boolean }).encrypted,
+      secure: !!(transport?.authorized || transport?.encrypted),
       req,
     };
     if (verify.length === 2) {
       if (this.maxPendingHandshakes > 0 && this.verifying >= this.maxPendingHandshakes) {
-        return this.refuse(socket, req, 503, 'Too many handshakes in progress', { 'Retry-After': String(BUSY_RETRY_AFTER) });
+        return this.abort(socket, 'max_pending_handshakes', 503, 'Too many handshakes in progress', { 'Retry-After': String(BUSY_RETRY_AFTER) });
       }
       this.verifying++;
       let answered = false;
@@ -317,12 +374,17 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
         if (answered) return;
         answered = true;
         this.verifying--;
-        if (!verified) return this.refuse(socket, req, code ?? 401, message ?? STATUS_CODES[code ?? 401] ?? 'Unauthorized', headers);
-        proceed();
+        if (verified) return proceed();
+        // As ws: the status and message reach the client as given (0 or none: 401).
+        const status = code || 401;
+        if (!Number.isInteger(status) || status < 200 || status > 599) {
+          return this.abort(socket, 'verify_client', 500, `verifyClient refused with an invalid HTTP status: ${String(code)}`);
+        }
+        this.abort(socket, 'verify_client', status, message || (STATUS_CODES[status] ?? 'Refused'), headers);
       });
       return;
     }
-    if (!(verify as (i: VerifyClientInfo) => boolean)(info)) return this.refuse(socket, req, 401, 'Unauthorized: verifyClient refused the connection');
+    if (!(verify as (i: VerifyClientInfo) => boolean)(info)) return this.abort(socket, 'verify_client', 401, 'Unauthorized: verifyClient refused the connection');
     proceed();
   }
 
@@ -336,7 +398,7 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
     callback: (ws: InstanceType<T>, req: InstanceType<R>) => void,
   ): void {
     if (!socket.readable || !socket.writable) return void socket.destroy();
-    if (this.state !== 'running') return this.refuse(socket, req, 503, 'The server is shutting down');
+    if (this.state !== 'running') return this.abort(socket, 'shutting_down', 503, 'The server is shutting down');
     clearHandshakeDeadline(socket);
     let protocol: string | undefined;
     if (protocols.length > 0) {
@@ -345,7 +407,7 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
       try {
         protocol = selectSubprotocol(protocols, handle ? handle(new Set(protocols), req) : protocols[0]);
       } catch {
-        return this.refuse(socket, req, 500, 'handleProtocols chose a subprotocol the client did not offer');
+        return this.abort(socket, 'subprotocol', 500, 'handleProtocols chose a subprotocol the client did not offer');
       }
     }
     // Extensions: offers we cannot accept are declined (left out of the response), never refused.
@@ -361,7 +423,7 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
     try {
       response = serializeHeaderLines(lines);
     } catch (error) {
-      return this.refuse(socket, req, 500, `Invalid response header: ${(error as Error).message}`);
+      return this.abort(socket, 'response_header', 500, `Invalid response header: ${(error as Error).message}`);
     }
     socket.write(response);
     socket.removeListener('error', onHandshakeSocketError);
@@ -375,20 +437,34 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
       extension: accepted !== null ? accepted.createTransform() : null,
     });
     this.openCount++;
+    this.meter.acceptedOne();
     if (this.options.clientTracking) this.clients.add(ws);
     ws.on('close', this.untrack);
     this.heartbeat?.track(ws);
     callback(ws, req);
   }
 
-  /** Refuse the handshake: plain-text HTTP error, written once, socket closed. */
-  private refuse(socket: Duplex, req: IncomingMessage, status: number, reason: string, headers?: Record<string, string>): void {
+  /**
+   * Refuse a malformed request (RFC 6455 4.2.1): a 'wsClientError' listener
+   * answers it if there is one, as in ws; otherwise as abort().
+   */
+  private refuse(socket: Duplex, req: IncomingMessage, why: RefusalReason, status: number, reason: string, headers?: Record<string, string>): void {
+    if (this.listenerCount('wsClientError') === 0) return this.abort(socket, why, status, reason, headers);
+    this.meter.refused(why);
     clearHandshakeDeadline(socket);
-    if (this.listenerCount('wsClientError') > 0) {
-      const error = Object.assign(new Error(reason), { statusCode: status });
-      this.emit('wsClientError', error, socket, req);
-      return;
-    }
+    const error = Object.assign(new Error(reason), { statusCode: status });
+    this.emit('wsClientError', error, socket, req);
+  }
+
+  /**
+   * Refuse a well-formed request by policy (path, origin, verifyClient,
+   * shutdown) or because of a server-side error: the HTTP error is written
+   * once and the socket closed. As in ws, 'wsClientError' is not involved,
+   * so verifyClient's status reaches the client as given.
+   */
+  private abort(socket: Duplex, why: RefusalReason, status: number, reason: string, headers?: RejectHeaders): void {
+    this.meter.refused(why);
+    clearHandshakeDeadline(socket);
     abortHandshake(socket, status, reason, headers);
   }
 }
@@ -399,6 +475,15 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
  * one; a request that tries to be a handshake but lacks one of them is
  * refused as a bad handshake (400 and the reason), anything else gets 426.
  */
+/** The answers of the operations endpoints, for any server that has stats: null for other paths. */
+export function operationsAnswer(path: string, server: { metrics(): string; isReady(): boolean }): HttpAnswer | null {
+  const text = { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' };
+  if (path === '/metrics') return { status: 200, headers: { ...text, 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' }, body: server.metrics() };
+  if (path === '/healthz') return { status: 200, headers: text, body: 'ok\n' };
+  if (path === '/readyz') return server.isReady() ? { status: 200, headers: text, body: 'ready\n' } : { status: 503, headers: text, body: 'not ready\n' };
+  return null;
+}
+
 function answerPlainRequest(req: IncomingMessage): HttpAnswer {
   const h = req.headers;
   const attempt = h['upgrade'] !== undefined || h['sec-websocket-key'] !== undefined || h['sec-websocket-version'] !== undefined;
@@ -416,7 +501,7 @@ function nonNegative(name: string, value: number): number {
   return value;
 }
 
-export function abortHandshake(socket: Duplex, status: number, reason: string, headers?: Record<string, string>): void {
+export function abortHandshake(socket: Duplex, status: number, reason: string, headers?: RejectHeaders): void {
   if (socket.writable && !socket.writableEnded) {
     socket.end(buildRejectResponse(status, reason, headers));
   }

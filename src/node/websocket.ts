@@ -18,6 +18,7 @@ import { ClientHandshake, type ClientOptions } from './client-connect.js';
 import { Driver } from './driver.js';
 import { addWsEventTargetMethods, type WsEventTargetMethods } from './event-target.js';
 import { READY_STATE_NAMES, ReadyState, defineReadyStateConstants } from './ready-state.js';
+import { isServer, openOnStream, senderOf, setIsServer, type Sender as WsSender, type SetSocketOptions } from './ws-compat.js';
 
 export type { ClientOptions } from './client-connect.js';
 
@@ -170,10 +171,12 @@ export class WebSocket extends EventEmitter {
     super();
     (this as unknown as { _events: object })._events = new ListenerTable_();
     if (address === null) return; // server side: the server opens it
-    if (protocols !== undefined && !Array.isArray(protocols) && typeof protocols === 'object') {
+    if (protocols !== undefined && protocols !== null && !Array.isArray(protocols) && typeof protocols === 'object') {
       options = protocols;
       protocols = undefined;
     }
+    // As ws: subprotocols may also come as options.protocols when the second argument gives none.
+    protocols ??= options?.protocols;
     const list = protocols === undefined ? [] : Array.isArray(protocols) ? protocols : [protocols];
     this.#own().opening = new ClientHandshake(this, address, list, options ?? {}, {
       opened: (upgraded) => {
@@ -229,6 +232,26 @@ export class WebSocket extends EventEmitter {
   /** The byte stream, once open (as ws's `_socket`). */
   get _socket(): Duplex | null {
     return this.#driver?.stream ?? null;
+  }
+
+  // ws internals that ws-based packages call; all of it lives in ./ws-compat.ts.
+
+  /** `_sender.sendFrame(list, cb)` writes a frame from `WebSocket.Sender.frame()` (engine.io); null until open. */
+  get _sender(): WsSender | null {
+    return senderOf(this);
+  }
+
+  /** Open a WebSocket created with `null` over a stream whose handshake is done, as ws's `setSocket()`; emits 'open'. */
+  setSocket(socket: Duplex, head: Buffer, options?: SetSocketOptions): void {
+    openOnStream(this, socket, head, options);
+  }
+
+  /** The role setSocket() opens with (default: true for a WebSocket created with `null`); the role once open. */
+  get _isServer(): boolean {
+    return isServer(this);
+  }
+  set _isServer(value: boolean) {
+    setIsServer(this, value);
   }
 
   // Public signatures as ws's types: callbacks get `err?: Error` (ping/pong: `err: Error`).

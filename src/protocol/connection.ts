@@ -109,6 +109,8 @@ export class Connection implements ReceiverOwner {
 
   /** ReceiverOwner */
   message(data: Buffer | Buffer[], isBinary: boolean): void {
+    const counters = this.settings.counters;
+    if (counters !== null) counters.messagesIn++;
     this.handler.onMessage(data, isBinary);
   }
 
@@ -165,6 +167,7 @@ export class Connection implements ReceiverOwner {
     this.lifecycle.receivedClose({ code, reason });
     this.handler.onCloseFrame(code, reason);
     this.requestCloseTransport();
+    this.receiver!.flushSettled();
   }
 
   /**
@@ -178,6 +181,8 @@ export class Connection implements ReceiverOwner {
     this.lifecycle.failed(error);
     this.handler.onFail(error);
     this.requestCloseTransport();
+    // Input held for a decode is dropped: whoever waits for it to settle hears now, the failure recorded.
+    this.receiver?.flushSettled();
   }
 
   /** Close the transport once every queued frame (the Close frame last) is written. */
@@ -205,6 +210,7 @@ export class Connection implements ReceiverOwner {
   send(data: Buffer | string, isBinary: boolean, options?: SendOptions, cb?: WriteCallback): boolean {
     if (!this.lifecycle.canSend) return false;
     this.out.message(data, isBinary, options, cb);
+    this.countSent(options);
     return true;
   }
 
@@ -212,6 +218,7 @@ export class Connection implements ReceiverOwner {
   sendDeferred(read: () => Promise<Buffer>, byteLength: number, isBinary: boolean, options?: SendOptions, cb?: WriteCallback): boolean {
     if (!this.lifecycle.canSend) return false;
     this.out.deferred(read, byteLength, isBinary, options, cb);
+    this.countSent(options);
     return true;
   }
 
@@ -220,7 +227,15 @@ export class Connection implements ReceiverOwner {
    * Refused (false) after Close, or while our own fragmented message is open.
    */
   sendPrepared(message: PreparedMessage, cb?: WriteCallback): boolean {
-    return this.lifecycle.canSend && this.out.prepared(message, cb);
+    if (!this.lifecycle.canSend || !this.out.prepared(message, cb)) return false;
+    this.countSent(undefined);
+    return true;
+  }
+
+  /** A message (its last fragment) was queued: count it. */
+  private countSent(options: SendOptions | undefined): void {
+    const counters = this.settings.counters;
+    if (counters !== null && options?.fin !== false) counters.messagesOut++;
   }
 
   ping(payload: Buffer = EMPTY, cb?: WriteCallback): boolean {
@@ -273,6 +288,7 @@ export class Connection implements ReceiverOwner {
     this.receiver?.drop();
     this.sender?.clear();
     this.extension?.dispose();
+    this.receiver?.flushSettled();
   }
 
   private writeClose(code: number | undefined, reason: Buffer, cb?: WriteCallback): void {

@@ -15,3 +15,4 @@ export { Receiver, type ReceiverOwner } from './receiver.js';
 export { Sender, PreparedMessage, type SendOptions } from './sender.js';
 export { SendQueue, writeFrames, type FrameWriter, type WriteCallback } from './send-queue.js';
 export type { MessageTransform, SharedEncoding, DecodeCallback, EncodeCallback } from './extension.js';
+export { Counters } from './counters.js';

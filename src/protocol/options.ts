@@ -8,6 +8,7 @@
  * not touch: how they are enforced (the receiver, the sender, the Node driver,
  * the server and the extensions each read what they need from here).
  */
+import type { Counters } from './counters.js';
 import { randomMaskKey, type MaskKeySource } from './mask-key.js';
 
 export const DEFAULTS = {
@@ -90,6 +91,8 @@ export interface ConnectionOptions {
   backpressurePolicy?: BackpressurePolicy | undefined;
   /** Close after this long without traffic, in ms; 0 never. Enforced by the driver. */
   idleTimeout?: number | undefined;
+  /** Where a server's connections add up what they did (none by default). */
+  counters?: Counters | null | undefined;
 }
 
 /**
@@ -109,6 +112,8 @@ export interface ConnectionSettings {
   readonly maxBackpressure: number;
   readonly backpressurePolicy: BackpressurePolicy;
   readonly idleTimeout: number;
+  /** Shared totals of the server's connections, or null (a client's). */
+  readonly counters: Counters | null;
 }
 
 export function resolveSettings(options: ConnectionOptions): ConnectionSettings {
@@ -123,6 +128,7 @@ export function resolveSettings(options: ConnectionOptions): ConnectionSettings 
     maxBackpressure: nonNegative('maxBackpressure', options.maxBackpressure ?? DEFAULTS.maxBackpressure),
     backpressurePolicy: policy(options.backpressurePolicy ?? DEFAULTS.backpressurePolicy),
     idleTimeout: nonNegative('idleTimeout', options.idleTimeout ?? DEFAULTS.idleTimeout),
+    counters: options.counters ?? null,
   });
 }
 

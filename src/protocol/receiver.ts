@@ -101,21 +101,35 @@ export class Receiver implements FrameSink {
     else this.settled = fn;
   }
 
-  /** Forget everything in progress and release its memory (the connection stopped reading). */
+  /**
+   * Forget everything in progress and release its memory (the connection
+   * stopped reading). A whenSettled function still waiting is kept: the
+   * owner runs it with flushSettled once its own state says why reading
+   * stopped (a driver reports the close from it).
+   */
   drop(): void {
     this.dropMessage();
     this.controlPayload = null;
     this.held = null;
+    this.flags &= ~(Flag.InputHeld | Flag.InMessage | Flag.EofHeld);
+  }
+
+  /** Run the waiting whenSettled function, if any, unless input is still held. */
+  flushSettled(): void {
+    if (this.flags & Flag.InputHeld && this.owner.canRead) return;
+    const settled = this.settled;
     this.settled = null;
-    this.flags &= ~(Flag.InputHeld | Flag.InMessage);
+    settled?.();
   }
 
 
   private consume(chunk: Buffer): void {
     const stopped = this.parser.push(chunk, 0);
-    // Held for a decode: keep the rest of the chunk, in order, for later.
+    // Held for a decode: keep the rest of the chunk for later, ahead of any
+    // held input (this chunk may itself come from the held list: what is
+    // left there arrived after it).
     if (this.flags & Flag.InputHeld && stopped < chunk.length && this.owner.canRead) {
-      (this.held ??= []).push(chunk.subarray(stopped));
+      (this.held ??= []).unshift(chunk.subarray(stopped));
     }
   }
 
@@ -300,9 +314,7 @@ export class Receiver implements FrameSink {
     } else {
       this.owner.resumeInput();
     }
-    const settled = this.settled;
-    this.settled = null;
-    settled?.();
+    this.flushSettled();
   }
 
   /** Forget the message in progress, and release its memory. */

@@ -6,12 +6,15 @@
  * first frame), outgoing fragmented messages (fin: false), the ordered queue
  * behind asynchronous compression (send-queue.ts, created the first time a
  * message is compressed), the one pong held back while the output is
- * congested, and prepared messages: a publication encoded once and written as
- * the same bytes to many connections. Must not touch: whether sending is
+ * congested, and prepared messages: a publication encoded once (here, or as a
+ * whole frame by a ws-style `Sender.frame()`) and written as the same bytes to
+ * many connections. Must not touch: whether sending is
  * still allowed (the Connection asks the lifecycle first) or the transport.
  */
 import type { MessageTransform } from './extension.js';
 import { encodeFrame, encodeFrameParts, encodeStringFrame } from './frame-encoder.js';
+import { FrameParser, type FrameHeader } from './frame-parser.js';
+import { maskInto } from './mask.js';
 import { randomMaskKey } from './mask-key.js';
 import { Opcode } from './opcode.js';
 import type { ConnectionSettings } from './options.js';
@@ -43,6 +46,34 @@ export class PreparedMessage {
   ) {}
 
   /**
+   * A prepared message from one whole frame encoded elsewhere (ws's
+   * `Sender.frame()`, with which socket.io pre-encodes a broadcast). An
+   * unmasked frame is written as the very bytes given; a masked one is
+   * unmasked once here and re-encoded for servers. Only a final,
+   * uncompressed text or binary frame with nothing before or after it
+   * qualifies (TypeError otherwise): a fragment, a control frame or RSV
+   * bits written among a connection's own frames would break its framing.
+   */
+  static fromFrame(frame: Buffer): PreparedMessage {
+    const header = readHeader(frame);
+    if (!header.fin || header.rsv1 || header.rsv2 || header.rsv3 || (header.opcode !== Opcode.Text && header.opcode !== Opcode.Binary)) {
+      throw new TypeError('A pre-encoded frame must be one final text or binary frame without RSV bits');
+    }
+    if (frame.length !== header.size + header.payloadLength) {
+      throw new TypeError(`A pre-encoded frame must hold exactly one frame: ${frame.length} bytes for a frame of ${header.size + header.payloadLength}`);
+    }
+    let payload = frame.subarray(header.size);
+    if (header.masked) {
+      const unmasked = Buffer.allocUnsafe(payload.length);
+      maskInto(payload, 0, unmasked, 0, payload.length, frame.subarray(header.size - 4, header.size), 0);
+      payload = unmasked;
+    }
+    const message = new PreparedMessage(payload, header.opcode === Opcode.Binary);
+    if (!header.masked) message.plain = frame;
+    return message;
+  }
+
+  /**
    * The frame for a connection with this extension, or null when it must go
    * through that connection's own compressor (context takeover keeps state
    * per connection, so no encoding can be shared).
@@ -62,6 +93,30 @@ export class PreparedMessage {
     }
     return (this.plain ??= encodeFrame(opcode, this.data, { fin: true, rsv1: false, maskKey: null }));
   }
+}
+
+/**
+ * The header of the frame at the start of `frame`, checked by the parser the
+ * receiving side uses (minimal length encoding included), and its size.
+ */
+function readHeader(frame: Buffer): FrameHeader & { size: number } {
+  const seen: { header: FrameHeader | null; error: Error | null } = { header: null, error: null };
+  const parser = new FrameParser({
+    onFrameHeader: (header) => {
+      seen.header = header;
+      return false; // the header is all we read
+    },
+    onFramePayload: () => false,
+    onFrameEnd: () => false,
+    onFrameError: (error) => {
+      seen.error = error;
+    },
+  });
+  const size = parser.push(frame);
+  if (seen.error !== null) throw new TypeError(`Invalid pre-encoded frame: ${seen.error.message}`);
+  if (seen.header === null) throw new TypeError('Invalid pre-encoded frame: the header is incomplete');
+  const h = seen.header;
+  return { fin: h.fin, rsv1: h.rsv1, rsv2: h.rsv2, rsv3: h.rsv3, opcode: h.opcode, masked: h.masked, payloadLength: h.payloadLength, size };
 }
 
 /** Boolean state packed in one small integer. */
@@ -230,6 +285,11 @@ export class Sender {
         if (extension === null) return finish(null, this.frames(opcode, bytes, false, fin, mask));
         extension.encode(bytes, fin, (error, encoded) => {
           if (error !== null) return finish(error);
+          const counters = this.settings.counters;
+          if (counters !== null) {
+            counters.deflateInput += bytes.length;
+            counters.deflateOutput += encoded!.length;
+          }
           finish(null, this.frames(opcode, encoded!, rsv1, fin, mask));
         });
       };

@@ -9,6 +9,8 @@
  * across nodes with Redis pub/sub ordering (per publisher connection).
  */
 
+import type { AdapterStatus } from '../node/server-stats.js';
+
 /** A publication as it travels between nodes. */
 export interface Publication {
   topic: string;
@@ -27,6 +29,8 @@ export interface PubSubAdapter {
   publish(publication: Publication): void;
   /** Release connections; called by server.close(). */
   close(): Promise<void>;
+  /** Its state, for the server's stats() and /readyz (optional: without it, taken as connected). */
+  status?(): AdapterStatus;
 }
 
 /** The embedded default: one process, nothing to forward. */
@@ -36,4 +40,7 @@ export class InProcessAdapter implements PubSubAdapter {
   unsubscribe(): void {}
   publish(): void {}
   async close(): Promise<void> {}
+  status(): AdapterStatus {
+    return { name: 'in-process', connected: true, reconnects: 0, dropped: 0 };
+  }
 }

@@ -16,6 +16,7 @@ import { DEFAULTS, PreparedMessage } from '../protocol/index.js';
 import { toBuffer } from '../node/binary-data.js';
 import { ReadyState } from '../node/ready-state.js';
 import { driverOf, type WebSocket } from '../node/websocket.js';
+import type { AdapterStatus } from '../node/server-stats.js';
 import { InProcessAdapter, type PubSubAdapter, type Publication } from './adapter.js';
 import { TopicRegistry } from './topic-registry.js';
 
@@ -38,6 +39,9 @@ export interface PubSubOptions {
 export class PubSub {
   readonly registry: TopicRegistry<WebSocket>;
   readonly adapter: PubSubAdapter;
+  /** Publications made here, and writes of publications (local and remote) to subscribers. */
+  publications = 0;
+  deliveries = 0;
   /**
    * A subscriber's 'close' listener, from its first topic to its last: one
    * function for all (EventEmitter calls it with the connection as `this`),
@@ -76,6 +80,7 @@ export class PubSub {
   /** Publish to local subscribers and, through the adapter, to other nodes. Returns local deliveries. */
   publish(topic: string, data: unknown, options: PublishOptions = {}): number {
     checkTopic(topic);
+    this.publications++;
     const message = prepare(data, options);
     const subscribers = this.registry.subscribers(topic);
     const delivered = subscribers ? this.fanOut(subscribers, message, options.except ?? null) : 0;
@@ -96,6 +101,7 @@ export class PubSub {
       const driver = driverOf(ws);
       if (driver !== null && driver.admits(undefined, true) && driver.connection.sendPrepared(message)) delivered++;
     }
+    this.deliveries += delivered;
     return delivered;
   }
 
@@ -104,6 +110,11 @@ export class PubSub {
     const subscribers = this.registry.subscribers(publication.topic);
     if (subscribers) this.fanOut(subscribers, new PreparedMessage(publication.data, publication.binary), null);
   }
+}
+
+/** The adapter's state for stats(): adapters without status() are taken as connected. */
+export function adapterStatus(adapter: PubSubAdapter): AdapterStatus {
+  return adapter.status?.() ?? { name: adapter.constructor.name, connected: true, reconnects: 0, dropped: 0 };
 }
 
 /** What users publish, encoded once: numbers go as text, as with ws.send. */

@@ -16,6 +16,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { PubSubAdapter, Publication } from './adapter.js';
+import type { AdapterStatus } from '../node/server-stats.js';
 
 export interface RedisAdapterOptions {
   /** Redis URL, e.g. redis://127.0.0.1:6379 (default). */
@@ -51,6 +52,8 @@ export class RedisAdapter implements PubSubAdapter {
   readonly ready: Promise<void>;
   /** Local publications not forwarded because Redis was unreachable. */
   dropped = 0;
+  /** Times either connection to Redis was lost and made again. */
+  reconnects = 0;
   /** The publishing connection (usable for other commands, e.g. keeping history). */
   client: RedisClient | null = null;
   private subscriber: RedisClient | null = null;
@@ -97,6 +100,14 @@ export class RedisAdapter implements PubSubAdapter {
     this.client = client;
     this.subscriber = subscriber;
     client.on('error', (error: Error) => this.onError(error));
+    // Every 'ready' after the first is a link to Redis made again.
+    for (const c of [client, subscriber]) {
+      let readyBefore = false;
+      c.on('ready', () => {
+        if (readyBefore && !this.closed) this.reconnects++;
+        readyBefore = true;
+      });
+    }
     subscriber.on('error', (error: Error) => this.onError(error));
     subscriber.on('messageBuffer', (channel: Buffer, message: Buffer) => this.receive(channel, message));
     if (this.topics.size > 0) subscriber.subscribe(...[...this.topics].map((t) => this.prefix + t)).catch(this.onError);
@@ -104,6 +115,11 @@ export class RedisAdapter implements PubSubAdapter {
     const closedFirst = new Promise<never>((_, reject) => (this.abandonReady = reject));
     await Promise.race([Promise.all([readyOf(client), readyOf(subscriber)]), closedFirst]);
     this.abandonReady = null;
+  }
+
+  status(): AdapterStatus {
+    const up = (c: RedisClient | null) => c !== null && c.status === 'ready';
+    return { name: 'redis', connected: up(this.client) && up(this.subscriber), reconnects: this.reconnects, dropped: this.dropped };
   }
 
   attach(deliver: (publication: Publication) => void): void {

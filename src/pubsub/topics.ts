@@ -19,7 +19,8 @@ import { defineReadyStateConstants } from '../node/ready-state.js';
 import { WebSocket as NodeWebSocket } from '../node/websocket.js';
 import { WebSocketServer as NodeWebSocketServer, type ServerOptions as NodeServerOptions } from '../node/websocket-server.js';
 import type { PubSubAdapter } from './adapter.js';
-import { PubSub, type PublishOptions } from './pubsub.js';
+import { PubSub, adapterStatus, type PublishOptions } from './pubsub.js';
+import type { ServerStats } from '../node/server-stats.js';
 
 export interface ServerOptions<T extends typeof WebSocket = typeof WebSocket, R extends typeof IncomingMessage = typeof IncomingMessage>
   extends NodeServerOptions<T, R> {
@@ -101,6 +102,24 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
   /** Send to every connected client of this server, encoded once. Returns deliveries. */
   broadcast(data: unknown, options?: PublishOptions): number {
     return this.#hub().broadcast(this.clients ?? [], data, options);
+  }
+
+  /** The server's numbers, with its topics' publications, deliveries and adapter state. */
+  override stats(): ServerStats {
+    const stats = super.stats();
+    const pubsub = this.#pubsub;
+    const adapter = pubsub?.adapter ?? null;
+    stats.pubsub = {
+      publications: pubsub?.publications ?? 0,
+      deliveries: pubsub?.deliveries ?? 0,
+      adapter: adapter === null ? { name: 'in-process', connected: true, reconnects: 0, dropped: 0 } : adapterStatus(adapter),
+    };
+    return stats;
+  }
+
+  /** Ready: the server is, and its adapter reaches its broker. */
+  override isReady(): boolean {
+    return super.isReady() && (this.#pubsub === null || adapterStatus(this.#pubsub.adapter).connected);
   }
 
   /** Local subscribers of a topic. */

@@ -20,10 +20,10 @@ const ACCEPT = 's3pPLMBiTxaQ9kYGzzhZRbK+xOo=';
 
 /** The RFC 1.3 example request, with `headers` overriding (undefined removes a header). */
 function request(
-  headers: Record<string, string | string[] | undefined> = {},
+  headers: Record<string, string | string[] | number | undefined> = {},
   line: { method?: string; httpVersion?: string } = {},
 ): UpgradeRequestLike {
-  const base: Record<string, string | string[] | undefined> = {
+  const base: Record<string, string | string[] | number | undefined> = {
     host: 'server.example.com',
     upgrade: 'websocket',
     connection: 'Upgrade',
@@ -87,6 +87,31 @@ describe('validateUpgradeRequest: accepted', () => {
   });
 });
 
+describe('validateUpgradeRequest: header values given as numbers (in-process requests)', () => {
+  it('reads Sec-WebSocket-Version 13 and 8 given as numbers, as ws does', () => {
+    const r13 = validateUpgradeRequest(request({ 'sec-websocket-version': 13 }));
+    assert.equal(r13.ok && r13.version, 13);
+    const r8 = validateUpgradeRequest(request({ 'sec-websocket-version': 8 }));
+    assert.equal(r8.ok && r8.version, 8);
+  });
+
+  it('refuses another version given as a number with 426, as the same text would be', () => {
+    assert.deepEqual(validateUpgradeRequest(request({ 'sec-websocket-version': 7 })), validateUpgradeRequest(request({ 'sec-websocket-version': '7' })));
+    assert.equal((validateUpgradeRequest(request({ 'sec-websocket-version': 7 })) as { status: number }).status, 426);
+  });
+
+  it('reads a number anywhere a header is read (Host, key, lists) as its decimal text', () => {
+    const r = validateUpgradeRequest(request({ host: 8080, 'sec-websocket-protocol': 42 }));
+    assert.ok(r.ok);
+    assert.deepEqual(r.protocols, ['42']);
+    assert.deepEqual(validateUpgradeRequest(request({ 'sec-websocket-key': 1234 })), {
+      ok: false,
+      status: 400,
+      reason: 'Missing or invalid Sec-WebSocket-Key header',
+    });
+  });
+});
+
 describe('validateUpgradeRequest: refused', () => {
   it('refuses a non-GET method with 405 and Allow: GET', () => {
     assert.deepEqual(validateUpgradeRequest(request({}, { method: 'POST' })), {
@@ -111,10 +136,20 @@ describe('validateUpgradeRequest: refused', () => {
   });
 
   it('refuses a missing Host with 400', () => {
-    assert.deepEqual(validateUpgradeRequest(request({ host: undefined })), {
+    const expected = { ok: false, status: 400, reason: 'Missing Host header' };
+    assert.deepEqual(validateUpgradeRequest(request({ host: undefined })), expected);
+    assert.deepEqual(validateUpgradeRequest(request({ host: '' })), expected);
+    assert.deepEqual(validateUpgradeRequest(request({ host: undefined }), { requireHost: true }), expected);
+  });
+
+  it('accepts a missing Host when told the request did not come from the network (requireHost: false)', () => {
+    const r = validateUpgradeRequest(request({ host: undefined }), { requireHost: false });
+    assert.equal(r.ok, true);
+    // Everything else is still checked.
+    assert.deepEqual(validateUpgradeRequest(request({ host: undefined, upgrade: undefined }), { requireHost: false }), {
       ok: false,
       status: 400,
-      reason: 'Missing Host header',
+      reason: 'Missing or invalid Upgrade header',
     });
   });
 
@@ -463,10 +498,26 @@ describe('buildRejectResponse', () => {
     );
   });
 
-  it('falls back to "Error" for unknown statuses and writes an empty body', () => {
+  it("takes reason phrases from node:http (as ws), 'Unknown' for a status without one, and writes an empty body", () => {
     assert.equal(
       buildRejectResponse(418, ''),
-      'HTTP/1.1 418 Error\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 0\r\n\r\n',
+      "HTTP/1.1 418 I'm a Teapot\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 0\r\n\r\n",
+    );
+    assert.equal(buildRejectResponse(299, '').split('\r\n')[0], 'HTTP/1.1 299 Unknown');
+  });
+
+  it('lets the caller set Content-Type (verifyClient answering JSON, as ws allows); lists become one line per value; numbers are written', () => {
+    assert.equal(
+      buildRejectResponse(401, '{}', { 'content-type': 'application/json', 'Set-Cookie': ['a=1', 'b=2'], 'Retry-After': 30, 'X-None': undefined }),
+      'HTTP/1.1 401 Unauthorized\r\n' +
+        'Connection: close\r\n' +
+        'Content-Type: application/json\r\n' +
+        'Content-Length: 2\r\n' +
+        'Set-Cookie: a=1\r\n' +
+        'Set-Cookie: b=2\r\n' +
+        'Retry-After: 30\r\n' +
+        '\r\n' +
+        '{}',
     );
   });
 
@@ -490,12 +541,12 @@ describe('buildRejectResponse', () => {
         'WWW-Authenticate': 'Basic\r\nSet-Cookie: evil=1',
         'content-length': '999',
         Connection: 'keep-alive',
-        'Content-Type': 'text/html',
+        'Content-Type': 'text/html\r\nX-Evil: 1',
         'Bad Name': 'v',
       }),
       'HTTP/1.1 401 Unauthorized\r\n' +
         'Connection: close\r\n' +
-        'Content-Type: text/plain; charset=utf-8\r\n' +
+        'Content-Type: text/htmlX-Evil: 1\r\n' +
         'Content-Length: 1\r\n' +
         'WWW-Authenticate: BasicSet-Cookie: evil=1\r\n' +
         '\r\n' +

@@ -9,7 +9,9 @@ import { Duplex } from 'node:stream';
 import { Driver } from '../../src/node/driver.js';
 import { Opcode } from '../../src/protocol/opcode.js';
 import { resolveSettings } from '../../src/protocol/options.js';
-import { clientFrame, closePayload, decodeFrames, serverFrame } from '../protocol/helpers.js';
+import { ProtocolError } from '../../src/protocol/errors.js';
+import type { MessageTransform } from '../../src/protocol/extension.js';
+import { ManualTransform, clientFrame, closePayload, decodeFrames, serverFrame } from '../protocol/helpers.js';
 
 /** A duplex whose written bytes are recorded; `feed` plays the peer. */
 class FakeStream extends Duplex {
@@ -36,7 +38,7 @@ class FakeStream extends Duplex {
 
 type Recorded = Array<[string, ...unknown[]]>;
 
-function setup(role: 'server' | 'client' = 'server', closeTimeout = 30_000) {
+function setup(role: 'server' | 'client' = 'server', closeTimeout = 30_000, extension: MessageTransform | null = null) {
   const stream = new FakeStream();
   const events = new EventEmitter();
   const log: Recorded = [];
@@ -44,7 +46,7 @@ function setup(role: 'server' | 'client' = 'server', closeTimeout = 30_000) {
     events.on(name, (...args: unknown[]) => log.push([name, ...args]));
   }
   const settings = resolveSettings({ role, closeTimeout, ...(role === 'client' ? { maskKeySource: () => new Uint8Array(4) } : {}) });
-  const driver = new Driver(stream, Buffer.alloc(0), events, settings, null);
+  const driver = new Driver(stream, Buffer.alloc(0), events, settings, extension);
   return { stream, events, log, driver };
 }
 
@@ -181,5 +183,52 @@ describe('Driver', () => {
     await once(stream, 'close');
     await tick();
     assert.deepEqual(log, [['close', 1006, Buffer.alloc(0)]]);
+  });
+
+  it("the transport closes while a message is decoded, then the decode fails: 'close' still comes, with the failure's 1007", async () => {
+    const transform = new ManualTransform();
+    const { stream, log } = setup('server', 30_000, transform);
+    stream.feed(clientFrame(Opcode.Binary, 'zzz', { rsv1: true }));
+    await tick();
+    assert.equal(transform.pending.length, 1);
+    stream.destroy();
+    await once(stream, 'close');
+    await tick();
+    assert.deepEqual(log, [], "'close' waits for the message being decoded");
+    const error = new ProtocolError('WS_ERR_INVALID_COMPRESSED_DATA', 1007, 'bad data');
+    transform.finish(error);
+    await tick();
+    assert.deepEqual(log, [['error', error], ['close', 1007, Buffer.alloc(0)]]);
+  });
+
+  it("the transport closes while a message is decoded, then held input breaks the protocol: 'close' reports 1002", async () => {
+    const transform = new ManualTransform();
+    const { stream, log } = setup('server', 30_000, transform);
+    stream.feed(Buffer.concat([clientFrame(Opcode.Binary, 'zzz', { rsv1: true }), clientFrame(0x3, 'x')]));
+    await tick();
+    stream.destroy();
+    await once(stream, 'close');
+    transform.finish();
+    await tick();
+    assert.deepEqual(log.map((e) => (e[0] === 'error' ? ['error', (e[1] as ProtocolError).code] : e)), [
+      ['message', Buffer.from('ZZZ'), true],
+      ['error', 'WS_ERR_INVALID_OPCODE'],
+      ['close', 1002, Buffer.alloc(0)],
+    ]);
+  });
+
+  it("terminate() after the transport closed during a decode: 'close' 1006 once", async () => {
+    const transform = new ManualTransform();
+    const { stream, log, driver } = setup('server', 30_000, transform);
+    stream.feed(clientFrame(Opcode.Binary, 'zzz', { rsv1: true }));
+    await tick();
+    stream.destroy();
+    await once(stream, 'close');
+    driver.terminate();
+    await tick();
+    assert.deepEqual(log, [['close', 1006, Buffer.alloc(0)]]);
+    transform.finish(); // late: nothing more
+    await tick();
+    assert.equal(log.length, 1);
   });
 });

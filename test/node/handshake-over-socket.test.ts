@@ -89,6 +89,21 @@ test('version 8 (hybi-08, framed as 13) -> 101, with Sec-WebSocket-Origin as the
   }
 });
 
+test('no Host over TCP -> 400 (RFC 6455 4.1; only an in-process request may leave it out)', T, async () => {
+  const r = await refusal({}, req({ Host: null }));
+  assert.equal(r.status, 400);
+  assert.equal(r.body, 'Missing Host header');
+});
+
+test('perMessageDeflate on: a malformed Sec-WebSocket-Extensions -> 400, as ws', T, async () => {
+  const r = await refusal({ perMessageDeflate: true }, req({ 'Sec-WebSocket-Extensions': 'permessage-deflate;' }));
+  assert.equal(r.status, 400);
+  assert.equal(r.body, 'Invalid Sec-WebSocket-Extensions header: Unexpected end of input at index 19: expected parameter name');
+  const empty = await refusal({ perMessageDeflate: true }, req({ 'Sec-WebSocket-Extensions': ' , ' }));
+  assert.equal(empty.status, 400);
+  assert.equal(empty.body, 'Invalid Sec-WebSocket-Extensions header: the list is empty');
+});
+
 test('a key that decodes to 15 bytes -> 400', T, async () => {
   const key15 = Buffer.alloc(15, 7).toString('base64');
   assert.equal(Buffer.from(key15, 'base64').length, 15);
@@ -189,7 +204,7 @@ async function accepted(options: Omit<ServerOptions, 'port' | 'server' | 'noServ
     assert.equal(head.headers['upgrade'], 'websocket');
     assert.equal(head.headers['connection'], 'Upgrade');
     const [ws] = await connection;
-    return { wss, client, ws: ws as import('../../src/index.js').WebSocket };
+    return { wss, client, head, ws: ws as import('../../src/index.js').WebSocket };
   } catch (err) {
     await opened?.destroy();
     await closeServer(wss);
@@ -201,6 +216,18 @@ async function cleanup(x: Awaited<ReturnType<typeof accepted>>): Promise<void> {
   await x.client.destroy();
   await closeServer(x.wss);
 }
+
+test('perMessageDeflate on: an offer with an invalid parameter value is declined, not refused (RFC 7692 7; ws answers 400)', T, async () => {
+  const bad = await accepted({ perMessageDeflate: true }, [req({ 'Sec-WebSocket-Extensions': 'permessage-deflate; server_max_window_bits=foo' })]);
+  assert.equal(bad.head.headers['sec-websocket-extensions'], undefined);
+  assert.equal(bad.ws.extensions, '');
+  await cleanup(bad);
+  // The next acceptable offer is taken.
+  const next = await accepted({ perMessageDeflate: true }, [req({ 'Sec-WebSocket-Extensions': 'permessage-deflate; server_max_window_bits=7, permessage-deflate' })]);
+  assert.equal(next.head.headers['sec-websocket-extensions'], 'permessage-deflate; server_no_context_takeover; client_no_context_takeover');
+  assert.equal(next.ws.extensions, 'permessage-deflate');
+  await cleanup(next);
+});
 
 test('allowedOrigins: the allowed Origin -> 101', T, async () => {
   const x = await accepted({ allowedOrigins: ['https://good.example'] }, [req({ Origin: 'https://good.example' })]);

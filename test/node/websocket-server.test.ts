@@ -1,12 +1,16 @@
 // WebSocketServer modes (own port, shared http server, noServer), options
-// (handleProtocols, clientTracking) and events, with our client on the other end.
+// (handleProtocols, clientTracking, verifyClient) and events, with our client on
+// the other end; requests injected in process over a Duplex, as test helpers do.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, get, type IncomingMessage } from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { WebSocket, WebSocketServer } from '../../src/index.js';
+import { WebSocket, WebSocketServer, type VerifyClientCallback, type VerifyClientInfo } from '../../src/index.js';
+import { closePayload, clientFrame, decodeFrames } from '../protocol/helpers.js';
+import { duplexPair } from '../support/duplex-pair.js';
+import { Opcode, SAMPLE_KEY, acceptKey, connectRaw, upgradeRequest } from '../support/raw-socket.js';
 import {
   closePair,
   closeHttpServer,
@@ -295,4 +299,149 @@ test('heartbeat without clientTracking is refused before anything starts (no lis
   );
   assert.equal(count('TCPServerWrap'), servers);
   assert.equal(count('Timeout'), timers);
+});
+
+// ------------------------------------------- verifyClient's refusals, end to end
+
+/** What our client sees of a refused handshake: 'unexpected-response' (status, phrase, body, a header). */
+function refusedResponse(url: string): Promise<{ status: number; phrase: string; body: string; type: string | undefined; why: string | undefined }> {
+  const client = new WebSocket(url);
+  return new Promise((resolve, reject) => {
+    client.on('error', reject);
+    client.on('unexpected-response', (_req, res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode!,
+          phrase: res.statusMessage!,
+          body: Buffer.concat(chunks).toString(),
+          type: res.headers['content-type'],
+          why: res.headers['x-why'] as string | undefined,
+        }),
+      );
+      res.on('error', reject);
+    });
+  });
+}
+
+test('verifyClient: cb(false, code, message, headers) reaches our client unchanged, even with a wsClientError listener (as ws)', T, async () => {
+  const refusals: Array<Parameters<VerifyClientCallback>> = [
+    [false, 418, 'short and stout', { 'X-Why': 'tea', 'Content-Type': 'application/json' }],
+    [false, 451],
+    [false, 302, 'elsewhere', { Location: '/other' }],
+    [false],
+    [false, 0, 'zero means the default'],
+    [false, 4001, 'not an HTTP status'],
+  ];
+  let next = 0;
+  const clientErrors: string[] = [];
+  const { wss, url } = await startServer({
+    verifyClient: (_info: VerifyClientInfo, cb: VerifyClientCallback) => setImmediate(() => cb(...refusals[next++]!)),
+  });
+  wss.on('wsClientError', (error) => clientErrors.push(error.message));
+  try {
+    const seen = [];
+    for (let i = 0; i < refusals.length; i++) seen.push(await refusedResponse(url));
+    const plain = 'text/plain; charset=utf-8';
+    assert.deepEqual(seen, [
+      { status: 418, phrase: "I'm a Teapot", body: 'short and stout', type: 'application/json', why: 'tea' },
+      { status: 451, phrase: 'Unavailable For Legal Reasons', body: 'Unavailable For Legal Reasons', type: plain, why: undefined },
+      { status: 302, phrase: 'Found', body: 'elsewhere', type: plain, why: undefined },
+      { status: 401, phrase: 'Unauthorized', body: 'Unauthorized', type: plain, why: undefined },
+      { status: 401, phrase: 'Unauthorized', body: 'zero means the default', type: plain, why: undefined },
+      { status: 500, phrase: 'Internal Server Error', body: 'verifyClient refused with an invalid HTTP status: 4001', type: plain, why: undefined },
+    ]);
+    assert.deepEqual(clientErrors, [], 'verifyClient refusals are not client errors');
+  } finally {
+    await closeServer(wss);
+  }
+});
+
+test("verifyClient: without an 'unexpected-response' listener our client fails with the status in the message", T, async () => {
+  const { wss, url } = await startServer({ verifyClient: (_info: VerifyClientInfo, cb: VerifyClientCallback) => cb(false, 403) });
+  try {
+    const failed = await errorThenClose(new WebSocket(url));
+    assert.equal(failed.error.message, 'Unexpected server response: 403');
+    assert.equal(failed.close.code, 1006);
+  } finally {
+    await closeServer(wss);
+  }
+});
+
+test("a malformed request goes to the 'wsClientError' listener (as ws), which answers it", T, async () => {
+  const { wss, port } = await startServer();
+  const errors: Array<{ message: string; statusCode: number }> = [];
+  wss.on('wsClientError', (error: Error & { statusCode: number }, socket: Duplex) => {
+    errors.push({ message: error.message, statusCode: error.statusCode });
+    socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 4\r\n\r\nmine');
+  });
+  try {
+    const client = await connectRaw(port);
+    await client.write(upgradeRequest('/', { 'Sec-WebSocket-Key': 'too short' }));
+    assert.equal((await client.readUntilEnd()).toString(), 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 4\r\n\r\nmine');
+    await client.destroy();
+    assert.deepEqual(errors, [{ message: 'Missing or invalid Sec-WebSocket-Key header', statusCode: 400 }]);
+  } finally {
+    await closeServer(wss);
+  }
+});
+
+// ------------------------------------------- requests injected in process
+
+/** A request as fastify's injectWS builds it: a plain object, version as a number, no Host, no socket. */
+function injectedRequest(headers: Record<string, string | number> = {}): IncomingMessage {
+  return {
+    method: 'GET',
+    httpVersion: '1.1',
+    url: '/',
+    headers: { connection: 'upgrade', upgrade: 'websocket', 'sec-websocket-version': 13, 'sec-websocket-key': SAMPLE_KEY, ...headers },
+  } as unknown as IncomingMessage;
+}
+
+test('an in-process request over a Duplex (no Host, version 13 as a number, no req.socket) opens, as with ws', T, async () => {
+  let secure: boolean | undefined;
+  const wss = new WebSocketServer({
+    noServer: true,
+    verifyClient: (info: VerifyClientInfo) => {
+      secure = info.secure;
+      return true;
+    },
+  });
+  const [serverEnd, clientEnd] = duplexPair();
+  try {
+    const connected = new Promise<WebSocket>((resolve) => wss.handleUpgrade(injectedRequest(), serverEnd, Buffer.alloc(0), resolve));
+    const expected = `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptKey(SAMPLE_KEY)}\r\n\r\n`;
+    assert.equal((await clientEnd.received(expected.length)).toString('latin1'), expected);
+    assert.equal(secure, false);
+    const ws = await connected;
+    ws.on('message', (data: Buffer, isBinary: boolean) => ws.send(data, { binary: isBinary }));
+    clientEnd.write(clientFrame(Opcode.TEXT, 'in process'));
+    const frames = decodeFrames(await clientEnd.received(12));
+    assert.deepEqual(frames.map((f) => [f.opcode, f.masked, f.payload.toString()]), [[Opcode.TEXT, false, 'in process']]);
+    const done = closed(ws);
+    clientEnd.write(clientFrame(Opcode.CLOSE, closePayload(1000)));
+    assert.equal((await done).code, 1000);
+  } finally {
+    clientEnd.destroy();
+    await closeServer(wss);
+  }
+});
+
+test('an in-process request is still checked: version 7 as a number -> 426 written to the Duplex', T, async () => {
+  const wss = new WebSocketServer({ noServer: true });
+  const [serverEnd, clientEnd] = duplexPair();
+  try {
+    wss.handleUpgrade(injectedRequest({ 'sec-websocket-version': 7 }), serverEnd, Buffer.alloc(0), () => assert.fail('accepted'));
+    const body = 'Unsupported WebSocket version: versions 13 and 8 are supported';
+    const answer = await clientEnd.received(Number.MAX_SAFE_INTEGER); // until the server ends it
+    assert.equal(
+      answer.toString('latin1'),
+      'HTTP/1.1 426 Upgrade Required\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n' +
+        `Content-Length: ${body.length}\r\nSec-WebSocket-Version: 13, 8\r\n\r\n${body}`,
+    );
+  } finally {
+    clientEnd.destroy();
+    await closeServer(wss);
+  }
 });

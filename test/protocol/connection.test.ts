@@ -8,9 +8,9 @@ import { Cause, Phase } from '../../src/protocol/lifecycle.js';
 import { DEFAULTS, resolveSettings, type ConnectionOptions } from '../../src/protocol/options.js';
 import { PreparedMessage } from '../../src/protocol/sender.js';
 import type { WriteCallback } from '../../src/protocol/send-queue.js';
-import type { ProtocolError } from '../../src/protocol/errors.js';
+import { ProtocolError } from '../../src/protocol/errors.js';
 import { Opcode } from '../../src/protocol/opcode.js';
-import { MASK, buildFrame, clientFrame, closePayload, decodeFrames, serverFrame, type BuildOptions } from './helpers.js';
+import { MASK, ManualTransform, buildFrame, clientFrame, closePayload, decodeFrames, serverFrame, type BuildOptions } from './helpers.js';
 
 type HarnessOptions = ConnectionOptions & { extension?: MessageTransform | null };
 
@@ -1277,5 +1277,67 @@ describe('Connection: any split of a client stream gives the same events and out
     const bytes: Buffer[] = [];
     for (let i = 0; i < stream.length; i++) bytes.push(stream.subarray(i, i + 1));
     assert.equal(run(bytes), expected);
+  });
+});
+
+describe('Connection: input held while an extension decodes', () => {
+  const compressed = (s: string): Buffer => clientFrame(Opcode.Text, s, { rsv1: true });
+
+  it('a held chunk that starts another decode keeps the rest of its bytes ahead of later chunks', () => {
+    const transform = new ManualTransform();
+    const h = server({ extension: transform });
+    h.receive(compressed('a'));
+    // Held: the second chunk holds a compressed message and a plain one, the third another plain one.
+    h.receive(Buffer.concat([compressed('b'), text('c')]), text('d'));
+    transform.finish();
+    h.assertMessages(['A', false]);
+    transform.finish();
+    h.assertMessages(['B', false], ['c', false], ['d', false]);
+  });
+
+  it('whenInputSettled runs when the held decode fails', () => {
+    const transform = new ManualTransform();
+    const h = server({ extension: transform });
+    h.receive(compressed('a'), text('later'));
+    let settled = 0;
+    h.conn.whenInputSettled(() => settled++);
+    assert.equal(settled, 0);
+    transform.finish(new ProtocolError('WS_ERR_INVALID_COMPRESSED_DATA', 1007, 'bad data'));
+    h.assertConnectionFailed(1007, 'WS_ERR_INVALID_COMPRESSED_DATA');
+    assert.equal(settled, 1);
+  });
+
+  it('whenInputSettled runs when held input breaks the protocol, after the failure is recorded', () => {
+    const transform = new ManualTransform();
+    const h = server({ extension: transform });
+    h.receive(compressed('a'), buildFrame(0x3, 'x', { mask: MASK }));
+    let closeCodeWhenSettled = 0;
+    h.conn.whenInputSettled(() => (closeCodeWhenSettled = h.conn.lifecycle.closeCode));
+    transform.finish();
+    h.assertMessages(['A', false], 'fail');
+    assert.equal(closeCodeWhenSettled, 1002);
+  });
+
+  it('whenInputSettled runs when a held Close frame ends the connection', () => {
+    const transform = new ManualTransform();
+    const h = server({ extension: transform });
+    h.receive(compressed('a'), clientFrame(Opcode.Close, closePayload(4000, 'bye')));
+    let closeCodeWhenSettled = 0;
+    h.conn.whenInputSettled(() => (closeCodeWhenSettled = h.conn.lifecycle.closeCode));
+    transform.finish();
+    assert.equal(closeCodeWhenSettled, 4000);
+  });
+
+  it('whenInputSettled runs when the connection is aborted during the decode', () => {
+    const transform = new ManualTransform();
+    const h = server({ extension: transform });
+    h.receive(compressed('a'));
+    let settled = 0;
+    h.conn.whenInputSettled(() => settled++);
+    h.conn.abort();
+    assert.equal(settled, 1);
+    transform.finish(); // late: ignored
+    h.assertEvents();
+    assert.equal(settled, 1);
   });
 });

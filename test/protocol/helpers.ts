@@ -4,6 +4,8 @@
  * for asserting what a Connection wrote.
  */
 import { Buffer } from 'node:buffer';
+import type { ProtocolError } from '../../src/protocol/errors.js';
+import type { MessageTransform } from '../../src/protocol/extension.js';
 
 export const MASK = Buffer.from([1, 2, 3, 4]);
 
@@ -114,4 +116,29 @@ export function prng(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/**
+ * A transform whose decodes finish when the test says (as zlib in the thread
+ * pool does, later): the payload's bytes, upper-cased, or the error given.
+ */
+export class ManualTransform implements MessageTransform {
+  readonly name = 'manual';
+  readonly pending: Array<{ payload: Buffer; done: (error: ProtocolError | null, data?: Buffer) => void }> = [];
+  decode(payload: Buffer[], _max: number, done: (error: ProtocolError | null, data?: Buffer) => void): void {
+    this.pending.push({ payload: Buffer.concat(payload), done });
+  }
+  shouldEncode(): boolean {
+    return false;
+  }
+  encode(payload: Buffer, _fin: boolean, done: (error: Error | null, data?: Buffer) => void): void {
+    done(null, payload);
+  }
+  dispose(): void {}
+  /** Finish the oldest decode. */
+  finish(error: ProtocolError | null = null): void {
+    const { payload, done } = this.pending.shift()!;
+    if (error !== null) done(error);
+    else done(null, Buffer.from(payload.toString().toUpperCase()));
+  }
 }

@@ -61,6 +61,7 @@ describe('DEFAULTS', () => {
       maxBackpressure: DEFAULTS.maxBackpressure,
       backpressurePolicy: DEFAULTS.backpressurePolicy,
       idleTimeout: DEFAULTS.idleTimeout,
+      counters: null,
     });
     assert.ok(Object.isFrozen(server), 'shared by every connection of a server: immutable');
     assert.equal(resolveSettings({ role: 'client' }).maskKeySource, randomMaskKey);

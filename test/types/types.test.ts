@@ -21,7 +21,7 @@ const cases = join(root, 'test', 'types', 'cases');
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 const T = { timeout: 120_000 };
 
-const ESM = ['esm-default.ts', 'esm-named.ts', 'subclass-server.ts', 'subpaths.ts'];
+const ESM = ['esm-default.ts', 'esm-named.ts', 'subclass-server.ts', 'subpaths.ts', 'ws-options.ts'];
 const CJS = ['cjs.cts', 'subpaths-cjs.cts'];
 
 /** Compile `files` with these options in a scratch project; returns tsc's output ('' when clean). */

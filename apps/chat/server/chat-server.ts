@@ -4,9 +4,11 @@
  * WebSocket endpoint (/ws), speaking the JSON protocol of protocol.ts.
  *
  * Rooms are topics ('room:<name>'); every connection also subscribes to
- * 'rooms', where member counts are published. With a Redis URL the topics go
- * through the Redis adapter and presence/history live in Redis
- * (redis-store.ts), so several processes serve the same rooms.
+ * 'rooms', where member counts and activity are published. With a Redis URL
+ * the topics go through the Redis adapter and presence/history live in Redis
+ * (redis-store.ts), so several processes serve the same rooms. Otherwise,
+ * with a data directory, history lives in its log (file-store.ts); with
+ * neither, in memory.
  *
  * Each connection's messages are handled one after another (a promise
  * chain): a join's presence write always precedes that connection's later
@@ -33,13 +35,13 @@ import {
   encode,
   errorMessage,
   parseClientMessage,
-  type ChatMessage,
   type ClientMessage,
   type ServerMessage,
   type Verdict,
 } from './protocol.js';
+import { FileStore } from './file-store.js';
 import { RedisStore, type RedisCommands } from './redis-store.js';
-import { MemoryStore, type ChatStore, type PresenceChange, type PresenceState } from './store.js';
+import { MemoryStore, type ChatStore, type Draft, type PresenceChange, type PresenceState } from './store.js';
 
 export const DEFAULT_PORT = 8080;
 export const DEFAULT_HOST = '127.0.0.1';
@@ -74,6 +76,8 @@ export interface ChatServerOptions {
   host?: string;
   /** redis://... to share rooms, presence and history with other nodes. */
   redis?: string;
+  /** Without redis: keep rooms and history in a log in this directory (default: in memory only). */
+  dataDir?: string;
   /** Ping/timeout of idle clients (default 15 s / 10 s); false disables it. */
   heartbeat?: HeartbeatOptions | false;
   /** The WebSocketServer's slowloris guard: time to deliver each request head, in ms (default 10 s; 0 off). */
@@ -188,6 +192,11 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
       throw new Error(`cannot use Redis at ${options.redis}: ${(error as Error).message}`);
     }
     store = redisStore;
+  } else if (options.dataDir !== undefined) {
+    const fileStore = await FileStore.open({ dir: options.dataDir, log });
+    const { records, skipped, tornBytes } = fileStore.report;
+    log(`history in ${options.dataDir}: ${records} record${records === 1 ? '' : 's'} replayed${skipped > 0 ? `, ${skipped} unreadable skipped` : ''}${tornBytes > 0 ? `, ${tornBytes} bytes of an unfinished write removed` : ''}`);
+    store = fileStore;
   } else {
     store = new MemoryStore();
   }
@@ -372,7 +381,7 @@ export class ChatNode {
     if (ws.readyState !== WebSocket.OPEN) return;
     switch (message.type) {
       case 'join':
-        return this.join(ws, session, message.room, message.nick ?? session.nick);
+        return this.join(ws, session, message.room, message.nick ?? session.nick, message.since);
       case 'leave': {
         const room = session.room;
         if (room === null) return void send(ws, errorMessage('not_in_room', 'you are not in a room'));
@@ -385,7 +394,7 @@ export class ChatNode {
       case 'message': {
         const room = session.room;
         if (room === null) return void send(ws, errorMessage('not_in_room', 'join a room before sending messages'));
-        const chat: ChatMessage = {
+        const draft: Draft = {
           v: 1,
           type: 'message',
           id: randomUUID(),
@@ -394,9 +403,14 @@ export class ChatNode {
           text: message.text,
           ts: Date.now(),
         };
-        // History first: whoever joins after seeing this message live finds it in history too.
-        await this.store.appendHistory(chat);
-        this.wss.publish(roomTopic(room), encode(chat));
+        // Stored (numbered, durable) first: whoever joins or recovers after
+        // seeing this message live finds it in history too.
+        const { message: chat, duplicate } = await this.store.append(draft, message.cid);
+        if (!duplicate) {
+          this.wss.publish(roomTopic(room), encode(chat));
+          this.wss.publish(ROOMS_TOPIC, encode({ v: 1, type: 'activity', room, seq: chat.seq }));
+        }
+        if (message.cid !== undefined) send(ws, { v: 1, type: 'ack', cid: message.cid, message: chat });
         return;
       }
       case 'typing': {
@@ -418,18 +432,19 @@ export class ChatNode {
     }
   }
 
-  private async join(ws: WebSocket, session: Session, room: string, nick: string): Promise<void> {
+  private async join(ws: WebSocket, session: Session, room: string, nick: string, since: number | undefined): Promise<void> {
     const from = session.room;
     session.nick = nick;
     if (from !== null && from !== room) ws.unsubscribe(roomTopic(from));
     // Subscribe before reading history: a message published meanwhile is
-    // delivered live (the page merges it with the history by id).
+    // delivered live and may also be in the history (the client drops the
+    // second copy by its seq); subscribing after would lose it.
     ws.subscribe(roomTopic(room));
     session.room = room;
     const state = await this.store.presence([{ id: session.id, nick, from, to: room }]);
-    const history = await this.store.history(room);
+    const { seq, messages, gap } = await this.store.history(room, since);
     if (ws.readyState !== WebSocket.OPEN) return;
-    send(ws, { v: 1, type: 'joined', room, nick, members: state.rooms.get(room) ?? [], version: state.version, history });
+    send(ws, { v: 1, type: 'joined', room, nick, members: state.rooms.get(room) ?? [], version: state.version, seq, history: messages, gap });
     this.publishPresence(state, from !== room, { room, except: ws });
   }
 

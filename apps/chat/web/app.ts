@@ -5,12 +5,21 @@
  * backoff and shows the connection state in #status (data-state:
  * connecting | connected | reconnecting).
  *
+ * Recovery: messages carry their room's sequence number. The page tracks
+ * which it has (SeqTracker) and, when it joins the room it is showing again
+ * (a reconnection, or a hole in live delivery), sends `since` to get exactly
+ * what it lacks; a `gap` in the reply is shown as a notice. Sends go through
+ * an outbox with a client id (`cid`) and are retried until acknowledged; the
+ * server stores each cid once.
+ *
  * Everything that came from the network reaches the DOM through
  * textContent or attributes, never as markup.
  *
  * Test hooks (query string): ?retryBase=MS&retryCap=MS tune the backoff.
  */
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
+import { Outbox, type Pending } from './outbox.js';
+import { SeqTracker } from './sequence.js';
 import { codePoints, DEFAULT_LIMITS, type ChatMessage, type ClientMessage, type Member, type RoomCount, type ServerMessage } from './protocol.js';
 
 const NICK_KEY = 'hyperws-chat:nick';
@@ -18,6 +27,10 @@ const TYPING_SEND_EVERY_MS = 2_000;
 const TYPING_IDLE_MS = 3_000;
 const TYPING_SHOWN_MS = 6_000;
 const MAX_SHOWN_MESSAGES = 500;
+/** An unacknowledged send is sent again after this long (the server stores it once). */
+const RESEND_MS = 5_000;
+/** A hole in live delivery that lasts this long is filled by resuming. */
+const HOLE_WAIT_MS = 3_000;
 
 function element<T extends HTMLElement>(id: string, type: new () => T): T {
   const el = document.getElementById(id);
@@ -87,6 +100,14 @@ const state = {
   rooms: [] as RoomCount[],
   /** Live messages for a room whose join is in flight, merged with its history. */
   early: [] as ChatMessage[],
+  /** The room whose messages the list shows (kept while reconnecting, to resume it). */
+  shownRoom: null as string | null,
+  /** The `since` of the join in flight (undefined: a fresh join). */
+  joinSince: undefined as number | undefined,
+  seqs: new SeqTracker(),
+  outbox: new Outbox(),
+  resendTimer: 0,
+  holeTimer: 0,
   shown: new Set<string>(),
   typing: new Map<string, { nick: string; timer: number }>(),
   lastTypingSent: 0,
@@ -147,6 +168,7 @@ function connect(): void {
     if (state.socket !== ws) return;
     state.socket = null;
     state.joined = null;
+    state.outbox.unsent();
     // Who is here is unknown until the server tells again.
     ui.members.replaceChildren();
     clearTyping();
@@ -177,7 +199,9 @@ function handle(message: ServerMessage): void {
       state.myId = message.id;
       return;
     case 'joined':
-      return onJoined(message.room, message.nick, message.members, message.version, message.history);
+      return onJoined(message);
+    case 'ack':
+      return onAck(message.cid, message.message);
     case 'left':
       if (state.joined === message.room) state.joined = null;
       return;
@@ -196,7 +220,7 @@ function handle(message: ServerMessage): void {
     case 'message':
       if (message.room === state.joined) {
         stopTyping(message.from.id);
-        return appendMessage(message);
+        return receive(message);
       }
       if (message.room === state.room) state.early.push(message);
       return;
@@ -216,24 +240,69 @@ function join(room: string): void {
   state.early = [];
   if (location.hash.slice(1) !== encodeURIComponent(room)) history.replaceState(null, '', `#${encodeURIComponent(room)}`);
   ui.roomTitle.textContent = room;
-  send({ type: 'join', room, nick: state.nick });
+  // The list shows this room already: ask only for what follows.
+  state.joinSince = state.shownRoom === room ? state.seqs.contiguous : undefined;
+  send({ type: 'join', room, nick: state.nick, ...(state.joinSince !== undefined ? { since: state.joinSince } : {}) });
 }
 
-function onJoined(room: string, nick: string, members: Member[], version: number, history: ChatMessage[]): void {
+function onJoined(reply: Extract<ServerMessage, { type: 'joined' }>): void {
+  const { room, history, gap } = reply;
   if (room !== state.room) return; // superseded by a later join
   state.joined = room;
-  state.presenceVersion = version;
-  setNick(nick);
+  state.presenceVersion = reply.version;
+  setNick(reply.nick);
   ui.roomTitle.textContent = room;
   clearTyping();
-  ui.messages.replaceChildren();
-  state.shown.clear();
+  // A resume adds to what is shown; a fresh join, or a history that does
+  // not connect to it, starts the list again.
+  if (state.joinSince === undefined || gap) {
+    ui.messages.replaceChildren();
+    state.shown.clear();
+  }
+  if (gap) appendNotice('gap', 'Earlier messages could not be restored: some of what was said while you were away is missing.');
+  state.shownRoom = room;
   for (const m of history) appendMessage(m);
-  for (const m of state.early) appendMessage(m);
+  state.seqs.reset(reply.seq);
+  for (const m of state.early) if (state.seqs.add(m.seq)) appendMessage(m);
   state.early = [];
-  renderMembers(members);
+  renderMembers(reply.members);
   renderRooms();
   setComposer(true);
+  flushOutbox();
+}
+
+/** A live message of the joined room: shown unless it came already. */
+function receive(m: ChatMessage): void {
+  if (!state.seqs.add(m.seq)) return;
+  appendMessage(m);
+  if (state.seqs.hasHole && state.holeTimer === 0) {
+    state.holeTimer = window.setTimeout(() => {
+      state.holeTimer = 0;
+      // Still missing one: it was lost on the way (or the node died before publishing it).
+      if (state.seqs.hasHole && state.joined !== null) join(state.joined);
+    }, HOLE_WAIT_MS);
+  }
+}
+
+function onAck(cid: string, m: ChatMessage): void {
+  state.outbox.ack(cid);
+  ui.messages.querySelector(`li.pending[data-cid="${cid}"]`)?.remove();
+  if (m.room === state.joined) receive(m);
+  if (state.outbox.size === 0) {
+    clearInterval(state.resendTimer);
+    state.resendTimer = 0;
+  }
+}
+
+/** Send what the outbox holds for the joined room and is due. */
+function flushOutbox(): void {
+  const room = state.joined;
+  if (room === null) return;
+  const now = Date.now();
+  for (const entry of state.outbox.due(room, now, RESEND_MS)) {
+    if (!send({ type: 'message', text: entry.text, cid: entry.cid })) return;
+    entry.sentAt = now;
+  }
 }
 
 function setNick(nick: string): void {
@@ -264,6 +333,7 @@ function appendMessage(m: ChatMessage): void {
   const li = document.createElement('li');
   li.className = m.from.id === state.myId ? 'message mine' : 'message';
   li.dataset['id'] = m.id;
+  li.dataset['seq'] = String(m.seq);
   const time = document.createElement('time');
   time.dateTime = new Date(m.ts).toISOString();
   time.textContent = formatTime(m.ts);
@@ -274,13 +344,56 @@ function appendMessage(m: ChatMessage): void {
   text.className = 'text';
   text.textContent = m.text;
   li.append(time, from, text);
-  ui.messages.append(li);
+  place(li, m.seq);
   while (ui.messages.childElementCount > MAX_SHOWN_MESSAGES) {
     const first = ui.messages.firstElementChild as HTMLElement;
     state.shown.delete(first.dataset['id'] ?? '');
     first.remove();
   }
   if (atBottom) ui.messages.scrollTop = ui.messages.scrollHeight;
+}
+
+/**
+ * Insert in sequence order: after the last message with a lower sequence,
+ * before pending sends (which have none yet). Messages nearly always come in
+ * order, so the walk from the end stops at once.
+ */
+function place(li: HTMLElement, seq: number): void {
+  let before: Element | null = null;
+  for (let el = ui.messages.lastElementChild as HTMLElement | null; el !== null; el = el.previousElementSibling as HTMLElement | null) {
+    const other = el.dataset['seq'];
+    if (!el.classList.contains('pending') && (other === undefined || Number(other) < seq)) break;
+    before = el;
+  }
+  ui.messages.insertBefore(li, before);
+}
+
+/** A line that is not a message (history gap...), at the end of the list. */
+function appendNotice(kind: string, text: string): void {
+  const li = document.createElement('li');
+  li.className = `notice ${kind}`;
+  li.setAttribute('role', 'note');
+  li.textContent = text;
+  ui.messages.append(li);
+}
+
+/** A send waiting for its ack, shown at the end of the list. */
+function appendPending(entry: Pending): void {
+  const li = document.createElement('li');
+  li.className = 'message mine pending';
+  li.dataset['cid'] = entry.cid;
+  const status = document.createElement('span');
+  status.className = 'sending';
+  status.textContent = 'sending…';
+  const from = document.createElement('span');
+  from.className = 'nick';
+  from.textContent = state.nick;
+  const text = document.createElement('span');
+  text.className = 'text';
+  text.textContent = entry.text;
+  li.append(status, from, text);
+  ui.messages.append(li);
+  ui.messages.scrollTop = ui.messages.scrollHeight;
 }
 
 function renderMembers(members: Member[]): void {
@@ -377,11 +490,13 @@ ui.composer.addEventListener('submit', (event) => {
   const text = ui.text.value;
   if (text.trim() === '') return;
   if (codePoints(text) > DEFAULT_LIMITS.text) return showError(`A message has at most ${DEFAULT_LIMITS.text} characters.`);
-  if (send({ type: 'message', text })) {
-    ui.text.value = '';
-    state.lastTypingSent = 0;
-    clearTimeout(state.typingIdleTimer);
-  }
+  if (state.joined === null) return;
+  appendPending(state.outbox.add(state.joined, text));
+  flushOutbox();
+  if (state.resendTimer === 0) state.resendTimer = window.setInterval(flushOutbox, RESEND_MS);
+  ui.text.value = '';
+  state.lastTypingSent = 0;
+  clearTimeout(state.typingIdleTimer);
 });
 
 ui.text.addEventListener('input', () => {
