@@ -74,6 +74,10 @@ const enum Flag {
   Receiving = 32,
   /** Bytes went either way since the idle sweep last asked (see takeTraffic). */
   Traffic = 64,
+  /** The peer's FIN arrived ('end'). */
+  PeerEnded = 128,
+  /** Ours went out: the stream finished writing after end(). */
+  Finished = 256,
 }
 
 export class Driver implements ConnectionHandler, ConnectionOutput {
@@ -307,9 +311,11 @@ export class Driver implements ConnectionHandler, ConnectionOutput {
 
   /** @internal the shared 'end' listener: the peer's FIN */
   ended(): void {
+    this.flags |= Flag.PeerEnded;
     this.connection.receiveEof();
     // allowHalfOpen streams stay writable after the peer's FIN: end ours too.
     this.end();
+    this.closeIfDone();
   }
 
   /** @internal the shared 'close' listener */
@@ -364,7 +370,22 @@ export class Driver implements ConnectionHandler, ConnectionOutput {
   /** End the byte stream after what was written (a FIN on TCP). */
   private end(): void {
     this.flush();
-    if (!this.stream.writableEnded) this.stream.end();
+    if (this.stream.writableEnded || this.flags & Flag.Finished) return;
+    this.stream.end(() => {
+      this.flags |= Flag.Finished;
+      this.closeIfDone();
+    });
+  }
+
+  /**
+   * Both directions are over: the peer's FIN arrived and ours went out. A
+   * net.Socket closes itself then; a Duplex that never emits 'close' on its
+   * own (readable-stream 3's, such as the Duplexify pair @fastify/websocket's
+   * injectWS() makes) is destroyed, so that 'close' follows now rather than
+   * after closeTimeout. (ws reports 'close' on the peer's FIN alone.)
+   */
+  private closeIfDone(): void {
+    if ((this.flags & (Flag.PeerEnded | Flag.Finished)) === (Flag.PeerEnded | Flag.Finished) && !this.stream.destroyed) this.stream.destroy();
   }
 
   /** Stop reading after the peer's Close or a failure; keep consuming so its FIN is seen and 'close' fires. */
