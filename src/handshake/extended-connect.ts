@@ -12,6 +12,7 @@
  * HTTP/1.1, and are checked by the same code (server-handshake.ts).
  */
 import { Buffer } from 'node:buffer';
+import { validateNegotiation, type UpgradeExpectations, type UpgradeResponseResult } from './client-handshake.js';
 import { isToken, type ExtensionOffer } from './header-grammar.js';
 import { offeredExtensions, offeredSubprotocols, type HandshakeRejection, type RejectHeaders } from './server-handshake.js';
 
@@ -190,4 +191,74 @@ export function buildExtendedConnectRejection(
     out[name] = Array.isArray(value) ? value.map(clean) : clean(value as string | number);
   }
   return { headers: out, body };
+}
+
+// ---------------------------------------------------------------- client side
+
+export interface ExtendedConnectRequestOptions {
+  /** The WebSocket URI (ws: or wss:), already checked by webSocketUrl. */
+  url: URL;
+  /** Subprotocols offered, in order of preference. */
+  protocols: readonly string[];
+  /** The Sec-WebSocket-Extensions offer (formatExtensions of the offers). */
+  extensions?: string;
+  origin?: string;
+  /** Extra fields (names are lowercased; Host and connection-specific ones are left out). */
+  headers?: Record<string, string>;
+}
+
+/** Fields a caller's extra headers may not set: HTTP/2 states them otherwise, or we do. */
+const RESERVED_REQUEST_HEADERS = new Set(['host', 'sec-websocket-key', 'sec-websocket-version', 'sec-websocket-protocol', 'sec-websocket-extensions']);
+
+/**
+ * The Extended CONNECT request for a WebSocket URI (RFC 8441 4 and 5):
+ * :protocol "websocket", :scheme "https" for wss: and "http" for ws:, :path
+ * the path and query, :authority the host (and port) standing in for Host.
+ * Throws TypeError for an invalid subprotocol or a field value with CR, LF or NUL.
+ */
+export function buildExtendedConnectRequest(opts: ExtendedConnectRequestOptions): Record<string, string> {
+  const url = opts.url;
+  const out: Record<string, string> = {
+    ':method': 'CONNECT',
+    ':protocol': 'websocket',
+    ':scheme': url.protocol === 'wss:' ? 'https' : 'http',
+    ':path': `${url.pathname || '/'}${url.search}`,
+    ':authority': url.host,
+    'sec-websocket-version': VERSION,
+  };
+  for (const protocol of opts.protocols) {
+    if (!isToken(protocol)) throw new TypeError(`Invalid subprotocol ${JSON.stringify(protocol)}: it must be a token`);
+  }
+  if (new Set(opts.protocols).size !== opts.protocols.length) throw new TypeError('A subprotocol is listed twice');
+  if (opts.protocols.length > 0) out['sec-websocket-protocol'] = opts.protocols.join(', ');
+  if (opts.extensions !== undefined && opts.extensions !== '') out['sec-websocket-extensions'] = opts.extensions;
+  if (opts.origin !== undefined) out['origin'] = checkValue('origin', opts.origin);
+  for (const [rawName, value] of Object.entries(opts.headers ?? {})) {
+    const name = rawName.toLowerCase();
+    if (!isToken(name)) throw new TypeError(`Invalid header name ${JSON.stringify(rawName)}`);
+    if (RESERVED_REQUEST_HEADERS.has(name) || CONNECTION_SPECIFIC.has(name)) continue;
+    out[name] = checkValue(name, String(value));
+  }
+  return out;
+}
+
+function checkValue(name: string, value: string): string {
+  if (/[\r\n\0]/.test(value)) throw new TypeError(`Invalid value for header "${name}": it contains CR, LF or NUL`);
+  return value;
+}
+
+/**
+ * Checks the server's answer to our Extended CONNECT: :status 200 accepts
+ * (RFC 8441 5; there is no Sec-WebSocket-Accept to check), then the
+ * subprotocol and extensions as over HTTP/1.1 (validateNegotiation).
+ */
+export function validateExtendedConnectResponse(
+  headers: Http2Headers,
+  expect: Pick<UpgradeExpectations, 'protocols' | 'extensionsOffered'>,
+): UpgradeResponseResult {
+  const status = headers[':status'];
+  if (Number(status) !== 200) return { ok: false, reason: `Unexpected server response: ${status ?? 'none'}` };
+  const fields: Record<string, string | string[] | undefined> = {};
+  for (const [name, value] of Object.entries(headers)) fields[name] = typeof value === 'number' ? String(value) : value;
+  return validateNegotiation(fields, expect);
 }

@@ -38,6 +38,7 @@ export {
 } from './server-handshake.js';
 export {
   buildClientRequestHeaders,
+  validateNegotiation,
   validateUpgradeResponse,
   type ClientRequestOptions,
   type UpgradeExpectations,
@@ -49,6 +50,9 @@ export { findHeadEnd, isPlausibleRequestStart, parseRequestHead, type RequestHea
 export {
   buildExtendedConnectHeaderLines,
   buildExtendedConnectRejection,
+  buildExtendedConnectRequest,
+  validateExtendedConnectResponse,
+  type ExtendedConnectRequestOptions,
   http2ResponseHeaders,
   isExtendedConnect,
   validateExtendedConnect,
