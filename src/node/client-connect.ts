@@ -2,7 +2,9 @@
  * The client's opening handshake over node:http/node:https (RFC 6455 4.1):
  * build the upgrade request, validate the 101 response with src/handshake,
  * then attach the socket to the WebSocket. TLS options (ca, cert, key,
- * rejectUnauthorized, servername...) pass straight to node:tls.
+ * rejectUnauthorized, servername...) pass straight to node:tls. With a
+ * `proxy`, the socket is a tunnel opened by src/node/proxy (TLS to the target
+ * runs inside it, with the same options and checks).
  */
 import { request as httpRequest, type ClientRequest, type ClientRequestArgs, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -16,6 +18,7 @@ import { DEFAULTS, resolveSettings, type MessageTransform } from '../protocol/in
 import { ReadyState } from './ready-state.js';
 import type { Upgraded, WebSocket } from './websocket.js';
 import type { ConnectionLimits } from './connection-limits.js';
+import { openTunnel, parseProxyUrl, proxyFromEnvironment, type PendingTunnel, type ProxyEndpoint } from './proxy/index.js';
 
 /**
  * The client's options: ws's names and meanings. As in ws, every option also
@@ -85,6 +88,19 @@ export interface ClientOptions extends ConnectionLimits, Omit<ClientRequestArgs,
   maxFragments?: number;
   /** Accepted for ws compatibility and ignored: pongs owed while the output is congested are held as one (the latest). */
   maxPendingAutoPongs?: number;
+  /**
+   * Connect through a proxy: `'http://[user:pass@]host:port'`, `'https://...'`
+   * (TLS to the proxy), `'socks5://[user:pass@]host:port'` (the proxy resolves
+   * names); `'env'` reads https_proxy/http_proxy/all_proxy/no_proxy; or an
+   * object with the URL and TLS options for an https:// proxy. Default: none.
+   */
+  proxy?: string | URL | ProxyOptions;
+}
+
+export interface ProxyOptions {
+  url: string | URL;
+  /** TLS options for the connection to an https:// proxy (ca, rejectUnauthorized, servername...). */
+  tls?: TlsConnectionOptions;
 }
 
 export const DEFAULT_MAX_REDIRECTS = DEFAULTS.maxRedirects;
@@ -115,6 +131,8 @@ export class ClientHandshake {
   url = '';
   /** The request in flight (null between requests and once done). */
   private req: ClientRequest | null = null;
+  /** The proxy tunnel being opened for the request in flight, if any. */
+  private tunnel: PendingTunnel | null = null;
 
   constructor(
     private readonly events: EventEmitter,
@@ -133,11 +151,36 @@ export class ClientHandshake {
   /** Abandon the handshake: the request and its socket are destroyed; nothing more is reported. */
   abort(): void {
     this.readyState = ReadyState.CLOSING;
+    this.tunnel?.abort();
+    this.tunnel = null;
     const req = this.req;
     if (req === null) return;
     this.req = null;
     req.destroy();
     if (req.socket && !req.socket.destroyed) req.socket.destroy();
+  }
+
+  /**
+   * node:http's createConnection for a proxied request: open the tunnel, then
+   * hand node:http the socket (for wss:, a TLS socket inside the tunnel with
+   * the request's TLS options: servername, ca, certificate checks).
+   */
+  private tunnelConnect(proxy: ProxyEndpoint, secure: boolean, option: ClientOptions['proxy'], timeout: number | undefined) {
+    const proxyTls = typeof option === 'object' && !(option instanceof URL) ? option.tls : undefined;
+    return (options: any, oncreate: (error: Error | null, socket?: Duplex) => void): undefined => {
+      this.tunnel = openTunnel({ proxy, host: options.host, port: Number(options.port), proxyTls, timeout }, (error, socket) => {
+        this.tunnel = null;
+        if (error !== null || socket === undefined) return oncreate(error);
+        if (!secure) {
+          oncreate(null, socket);
+        } else {
+          oncreate(null, tlsConnect({ ...options, path: undefined, host: options.host, socket }));
+        }
+        // Paused until node:http has attached its listeners (it does so on the next tick).
+        process.nextTick(() => socket!.resume());
+      });
+      return undefined;
+    };
   }
 
   private fail(error: Error): void {
@@ -163,8 +206,13 @@ export class ClientHandshake {
     const hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
     const {
       handshakeTimeout, maxPayload, skipUTF8Validation, autoPong, closeTimeout, fragmentSize, generateMask, finishRequest, followRedirects, maxRedirects,
-      maxBackpressure, backpressurePolicy, idleTimeout,
+      maxBackpressure, backpressurePolicy, idleTimeout, proxy: proxyOption,
     } = options;
+    const proxy = proxyFor(url, proxyOption);
+    if (proxy !== null && (options.createConnection !== undefined || options.agent !== undefined || url.protocol === 'ws+unix:')) {
+      const other = url.protocol === 'ws+unix:' ? 'a ws+unix: URL' : options.createConnection !== undefined ? 'createConnection' : 'agent';
+      throw new TypeError(`The proxy option cannot be combined with ${other}`);
+    }
     const settings = resolveSettings({
       role: 'client', maxPayload, skipUTF8Validation, autoPong, closeTimeout, fragmentSize, maskKeySource: maskKeysFrom(generateMask),
       maxBackpressure, backpressurePolicy, idleTimeout,
@@ -186,7 +234,9 @@ export class ClientHandshake {
       path: `${url.pathname}${url.search}`,
       headers,
       timeout: handshakeTimeout,
-      createConnection: (options.createConnection as ClientRequestArgs['createConnection']) ?? (secure ? tlsConnectFor : netConnectFor),
+      createConnection: proxy !== null
+        ? (this.tunnelConnect(proxy, secure, proxyOption, handshakeTimeout) as ClientRequestArgs['createConnection'])
+        : (options.createConnection as ClientRequestArgs['createConnection']) ?? (secure ? tlsConnectFor : netConnectFor),
     };
     if (url.protocol === 'ws+unix:') {
       // As ws: ws+unix:///path/to/socket:/request/path
@@ -198,6 +248,7 @@ export class ClientHandshake {
     if (url.username || url.password) requestOptions.auth = `${percentDecode(url.username)}:${percentDecode(url.password)}`;
     if (secure && requestOptions.servername === undefined && isIP(hostname) === 0) requestOptions.servername = hostname;
 
+    this.tunnel = null;
     const req: ClientRequest = (secure ? httpsRequest : httpRequest)(requestOptions);
     this.req = req;
 
@@ -276,6 +327,17 @@ export class ClientHandshake {
       throw error;
     }
   }
+}
+
+/** The proxy for `url`: the option's, the environment's with 'env', or none. */
+function proxyFor(url: URL, option: ClientOptions['proxy']): ProxyEndpoint | null {
+  if (option === undefined) return null;
+  if (option === 'env') {
+    const fromEnv = proxyFromEnvironment(url, process.env);
+    return fromEnv === null ? null : parseProxyUrl(fromEnv);
+  }
+  const text = typeof option === 'string' ? option : option instanceof URL ? option.href : typeof option.url === 'string' ? option.url : option.url.href;
+  return parseProxyUrl(text);
 }
 
 /**

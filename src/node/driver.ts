@@ -385,7 +385,11 @@ export class Driver implements ConnectionHandler, ConnectionOutput {
    * after closeTimeout. (ws reports 'close' on the peer's FIN alone.)
    */
   private closeIfDone(): void {
-    if ((this.flags & (Flag.PeerEnded | Flag.Finished)) === (Flag.PeerEnded | Flag.Finished) && !this.stream.destroyed) this.stream.destroy();
+    if ((this.flags & (Flag.PeerEnded | Flag.Finished)) !== (Flag.PeerEnded | Flag.Finished) || this.stream.destroyed) return;
+    // An HTTP/2 stream closes itself once END_STREAM went both ways; destroying
+    // it then races nghttp2's own close (Node 20 aborts on it): leave it be.
+    if ('rstCode' in this.stream) return;
+    this.stream.destroy();
   }
 
   /** Stop reading after the peer's Close or a failure; keep consuming so its FIN is seen and 'close' fires. */

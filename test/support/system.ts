@@ -1,5 +1,6 @@
 // System-dependency probes for tests that need binaries installed outside npm
-// (Debian packages: chromium, python3-websockets, redis-server, openssl).
+// (Debian packages: chromium, python3-websockets, redis-server, openssl,
+// tinyproxy, microsocks).
 //
 // Rule: locally, a missing dependency SKIPS the test with a loud stderr line;
 // under CI=true nothing is silently skipped: `skipReason()` returns false so
@@ -253,4 +254,14 @@ export function nodeBuiltinWebSocket(): Dependency<NodeBuiltinWebSocket> {
     }
     return `${process.execPath} (${process.version}) has no global WebSocket (tried ${tried.join('; ')})`;
   });
+}
+
+/** tinyproxy (HTTP CONNECT proxy): HYPERWS_TINYPROXY, /usr/bin/tinyproxy, tinyproxy on PATH. */
+export function tinyproxyPath(): Dependency<BinaryPath> {
+  return binaryProbe('tinyproxy', 'apt-get install tinyproxy', 'HYPERWS_TINYPROXY', ['tinyproxy'], ['/usr/bin/tinyproxy']);
+}
+
+/** microsocks (SOCKS5 proxy): HYPERWS_MICROSOCKS, /usr/bin/microsocks, microsocks on PATH. */
+export function microsocksPath(): Dependency<BinaryPath> {
+  return binaryProbe('microsocks', 'apt-get install microsocks', 'HYPERWS_MICROSOCKS', ['microsocks'], ['/usr/bin/microsocks']);
 }
