@@ -246,8 +246,9 @@ test('100 WebSockets on one session exchange messages while one of them is pause
     assert.equal(frame.payload.length, big.length);
     assert.equal(received.get('/ws/0'), 1);
   } finally {
-    for (const client of clients) await client.destroy();
+    // One session teardown rather than 100 resets (see RawH2Client.destroy).
     session.destroy();
+    await Promise.all(clients.map((client) => client.waitForClose()));
     await closeServer(wss);
   }
 });

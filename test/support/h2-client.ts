@@ -99,6 +99,9 @@ export class RawH2Client extends RawClient {
   }
 
   override async destroy(): Promise<void> {
+    // node:http2 can abort on a native assertion when a stream is reset in the
+    // tick its data arrived (nodejs/node#38964); a turn of the loop first avoids it.
+    await new Promise((resolve) => setImmediate(resolve));
     if (!this.stream.closed) this.stream.close(http2.constants.NGHTTP2_CANCEL);
     await this.waitForClose();
     if (this.session !== null && !this.session.destroyed) {
