@@ -60,6 +60,7 @@ const stats = await fuzz({
   maxFindings: option('max-findings', 20),
   concurrency: option('concurrency', 4),
   progressEvery: Math.min(100_000, Math.max(1000, Math.floor(inputs / 20))),
+  onFinding: (f) => console.log(`  FINDING at index ${f.index} (${f.kind}): ${f.problems[0]}`),
   onProgress: (s, done) => {
     const t = seconds();
     console.log(`  ${done} inputs, ${s.runs} runs, ${s.findings.length} findings, ${t.toFixed(0)} s, ${Math.round(done / t)} inputs/s, rss ${Math.round(process.memoryUsage().rss / 2 ** 20)} MiB`);

@@ -102,6 +102,19 @@ export function validateUpgradeResponse(res: UpgradeResponseLike, expect: Upgrad
     return { ok: false, reason: 'Invalid Sec-WebSocket-Accept header' };
   }
 
+  return validateNegotiation(h, expect);
+}
+
+/**
+ * The negotiation part of a server's acceptance: the subprotocol it chose
+ * (one we offered, RFC 6455 4.1 step 6) and the extensions it accepted (ones
+ * we offered, well-formed, 4.1 step 5 and 9.1). The same over HTTP/1.1 and in
+ * an HTTP/2 200 (RFC 8441 5 uses these fields as RFC 6455 does).
+ */
+export function validateNegotiation(
+  h: Record<string, string | string[] | undefined>,
+  expect: Pick<UpgradeExpectations, 'protocols' | 'extensionsOffered'>,
+): UpgradeResponseResult {
   // Sec-WebSocket-Protocol-Server = token, one of ours (RFC 4.1 step 6). A
   // repeated header arrives comma-joined or as an array and so matches nothing.
   let protocol = '';

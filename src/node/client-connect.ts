@@ -56,6 +56,14 @@ export interface ClientOptions extends ConnectionLimits, Omit<ClientRequestArgs,
    * (host, port, defaultPort, headers, servername for wss:, your other options).
    */
   createConnection?: (options: any, oncreate?: any) => Duplex;
+  /**
+   * WebSocket over HTTP/2 (RFC 8441, see http2-client.ts): true insists (h2c
+   * with prior knowledge over ws:), 'auto' uses it over wss: when ALPN and the
+   * server's SETTINGS allow, else the HTTP/1.1 upgrade. Default false.
+   */
+  http2?: boolean | 'auto';
+  /** With http2: WebSockets one pooled session carries at most (default 128; never more than the server allows). */
+  http2MaxStreams?: number;
   /** Follow 3xx responses with a Location during the opening handshake (default false, as ws). */
   followRedirects?: boolean;
   /** With followRedirects: most redirects followed before failing (default 10). */

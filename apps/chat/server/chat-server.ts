@@ -27,7 +27,7 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CloseCode, WebSocket, WebSocketServer, redisAdapter, type HeartbeatOptions, type RedisAdapter, type VerifyClientInfo } from 'hyperws';
-import { RedisReadyTimeout, closeServers, listen, readStaticDir, readyWithin, serveStatic, type StaticFile } from 'hyperws/app-kit';
+import { RedisReadyTimeout, closeServers, listen, operationsAnswer, readStaticDir, readyWithin, serveStatic, writeAnswer, type StaticFile } from 'hyperws/app-kit';
 import { DEFAULT_ABUSE, DEFAULT_RATE_LIMIT, TokenBucket, WindowCounter, type AbuseOptions, type RateLimitOptions } from './limits.js';
 import {
   ABUSE_CODES,
@@ -95,6 +95,8 @@ export interface ChatServerOptions {
   redisReadyTimeoutMs?: number;
   /** One line per notable event (default: nothing). */
   log?: (line: string) => void;
+  /** Answer GET /metrics, /healthz and /readyz (default: when bound to loopback). */
+  operations?: boolean;
 }
 
 export interface ChatServer {
@@ -104,8 +106,12 @@ export interface ChatServer {
   readonly port: number;
   readonly nodeId: string;
   readonly wss: WebSocketServer;
-  /** Remove this node's members, close clients with 1001, release Redis. Idempotent. */
-  close(): Promise<void>;
+  /**
+   * Remove this node's members, close clients with `code` (default 1001;
+   * 1012, Service Restart, when the node restarts: clients reconnect, to
+   * another node or to this one), release Redis. Idempotent.
+   */
+  close(code?: number): Promise<void>;
 }
 
 interface Session {
@@ -201,11 +207,20 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
     store = new MemoryStore();
   }
 
-  const http = createServer(HTTP_TIMEOUTS, serveStatic({
+  const statics = serveStatic({
     files: page,
     headers: { 'Cache-Control': 'no-cache', ...SECURITY_HEADERS },
     endpoint: { path: WS_PATH, message: 'Upgrade Required: this is the chat WebSocket endpoint\n' },
-  }));
+  });
+  const host = options.host ?? DEFAULT_HOST;
+  const operations = options.operations ?? isLoopback(host);
+  // Operations: /metrics, /healthz and /readyz from the WebSocketServer's numbers (its adapter included).
+  const ops = { metrics: () => wss.metrics(), isReady: () => wss.isReady() && http.listening };
+  const http = createServer(HTTP_TIMEOUTS, (req, res) => {
+    const answer = operations && (req.method === 'GET' || req.method === 'HEAD') ? operationsAnswer(new URL(req.url ?? '/', 'http://x').pathname, ops) : null;
+    if (answer !== null) writeAnswer(req, res, answer);
+    else statics(req, res);
+  });
   const wss = new WebSocketServer({
     server: http,
     path: WS_PATH,
@@ -227,7 +242,6 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
   const chat = node;
   wss.on('connection', (ws: WebSocket) => chat.accept(ws));
 
-  const host = options.host ?? DEFAULT_HOST;
   let port: number;
   try {
     ({ port } = await listen(http, options.port ?? DEFAULT_PORT, host));
@@ -247,19 +261,24 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
     port,
     nodeId,
     wss,
-    close() {
+    close(code = 1001) {
       closing = true;
-      return (closed ??= shutdown(chat, wss, http, store, adapter));
+      return (closed ??= shutdown(chat, wss, http, store, adapter, code));
     },
   };
 }
 
-async function shutdown(chat: ChatNode, wss: WebSocketServer, http: Server, store: ChatStore, adapter: RedisAdapter | null): Promise<void> {
+async function shutdown(chat: ChatNode, wss: WebSocketServer, http: Server, store: ChatStore, adapter: RedisAdapter | null, code: number): Promise<void> {
   await chat.stop();
   await store.close();
   // Here rather than through wss.close(), which only starts it: we wait for Redis to quit.
   await adapter?.close();
-  await closeServers(wss, http);
+  await closeServers(wss, http, code);
+}
+
+/** Addresses only this machine reaches: the operations endpoints answer there by default. */
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
 }
 
 function sameHost(origin: string, host: string | undefined): boolean {

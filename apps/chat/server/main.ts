@@ -15,7 +15,7 @@
  * HYPERWS_CHAT_NODE_TTL_MS (Redis mode, default 15000).
  */
 import { resolve } from 'node:path';
-import { runUntilSignal } from 'hyperws/app-kit';
+import { closeCodeFor, runUntilSignal } from 'hyperws/app-kit';
 import { DEFAULT_HEARTBEAT, startChatServer, type ChatServer, type ChatServerOptions } from './chat-server.js';
 
 export interface ChatCliOptions {
@@ -68,7 +68,8 @@ export async function runChat(cli: ChatCliOptions, io: Io): Promise<number> {
   await runUntilSignal({
     close(signal) {
       log(`${signal}: closing ${server.wss.clients.size} connection${server.wss.clients.size === 1 ? '' : 's'}`);
-      return server.close();
+      // SIGTERM is a restart (1012: clients reconnect elsewhere or here), SIGINT an operator stopping it (1001).
+      return server.close(closeCodeFor(signal));
     },
     // A second signal gives up on clients that do not finish their closing handshake.
     force() {

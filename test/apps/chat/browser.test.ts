@@ -5,97 +5,16 @@
 // Every wait is a DOM condition (playwright waits), never a duration.
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
-import { describe, test, type TestContext } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
-import { launchChromium } from '../../support/chromium.js';
+import { describe, test } from 'node:test';
 import { startRedis } from '../../support/redis.js';
 import { chromiumPath, redisServerPath, skipReason } from '../../support/system.js';
 import { ROOT, startChat, startChatProcess, tempDataDir } from './helpers.js';
+import { browser, messages, openChat, say, status, texts } from './page-helpers.js';
 
 const chrome = chromiumPath();
 const OPTIONS = { skip: skipReason(chrome), timeout: 120_000 };
 const WITH_REDIS = { skip: skipReason(chrome, redisServerPath()), timeout: 120_000 };
 const XSS = '<img src=x onerror=alert(1)>';
-
-async function browser(t: TestContext): Promise<Browser> {
-  const b = await launchChromium();
-  t.after(() => b.close());
-  return b;
-}
-
-interface ChatPage {
-  page: Page;
-  /** Uncaught errors, console errors and dialogs (alert()...) seen by the page. */
-  problems: string[];
-}
-
-/**
- * Opens the chat in its own browser context (own localStorage). With `nick`,
- * the page starts with that nickname (stored as the page stores it); the room
- * comes from the URL fragment. Short backoff steps keep reconnections quick.
- */
-async function openChat(b: Browser, url: string, room: string, nick?: string): Promise<ChatPage> {
-  const context = await b.newContext();
-  if (nick !== undefined) await context.addInitScript(`localStorage.setItem('hyperws-chat:nick', ${JSON.stringify(nick)})`);
-  const page = await context.newPage();
-  const problems: string[] = [];
-  page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
-  page.on('console', (message) => {
-    if (message.type() === 'error') problems.push(`console: ${message.text()}`);
-  });
-  page.on('dialog', (dialog) => {
-    problems.push(`dialog: ${dialog.message()}`);
-    void dialog.dismiss();
-  });
-  await page.goto(`${url}?retryBase=100&retryCap=1000#${encodeURIComponent(room)}`);
-  await status(page, 'connected');
-  return { page, problems };
-}
-
-const status = (page: Page, state: 'connected' | 'reconnecting') => page.locator(`#status[data-state="${state}"]`).waitFor();
-
-// Page-side readers. They run in the page (this file is compiled without the
-// DOM library, hence `any`), self-contained; functions, not strings, which
-// the page's CSP would refuse to evaluate.
-const readTexts = (selector: string): string => {
-  const d = (globalThis as any).document;
-  return JSON.stringify(Array.from(d.querySelectorAll(selector), (e: any) => e.textContent));
-};
-const textsAre = ({ selector, want }: { selector: string; want: string }): boolean => {
-  const d = (globalThis as any).document;
-  return JSON.stringify(Array.from(d.querySelectorAll(selector), (e: any) => e.textContent)) === want;
-};
-const readMessages = (): string => {
-  const d = (globalThis as any).document;
-  return JSON.stringify(Array.from(d.querySelectorAll('#messages li.message'), (li: any) => [li.querySelector('.nick')?.textContent ?? '', li.querySelector('.text')?.textContent ?? '']));
-};
-const messagesAre = ({ want }: { want: string }): boolean => {
-  const d = (globalThis as any).document;
-  return JSON.stringify(Array.from(d.querySelectorAll('#messages li.message'), (li: any) => [li.querySelector('.nick')?.textContent ?? '', li.querySelector('.text')?.textContent ?? ''])) === want;
-};
-
-/** The texts of `selector`'s matches, once they equal `expected` (else an assertion with the actual list). */
-async function texts(page: Page, selector: string, expected: string[]): Promise<void> {
-  try {
-    await page.waitForFunction(textsAre, { selector, want: JSON.stringify(expected) }, { timeout: 30_000 });
-  } catch {
-    assert.deepEqual(JSON.parse(await page.evaluate(readTexts, selector)), expected, selector);
-  }
-}
-
-/** The message list as [nick, text] pairs, once it equals `expected`. */
-async function messages(page: Page, expected: [string, string][]): Promise<void> {
-  try {
-    await page.waitForFunction(messagesAre, { want: JSON.stringify(expected) }, { timeout: 30_000 });
-  } catch {
-    assert.deepEqual(JSON.parse(await page.evaluate(readMessages)), expected, '#messages');
-  }
-}
-
-async function say(page: Page, text: string): Promise<void> {
-  await page.locator('#text:enabled').fill(text);
-  await page.locator('#text').press('Enter');
-}
 
 describe('chat page in Chromium', () => {
   test('two pages: nicknames, presence, rooms, messages, typing; markup stays text', OPTIONS, async (t) => {
@@ -192,7 +111,7 @@ describe('chat page in Chromium', () => {
     for (const { page } of [ann, bob]) {
       // The history came back from the data directory, nothing twice, no notice.
       await messages(page, [['ann', 'before'], ['bob', 'after']]);
-      assert.equal(await page.locator('#messages li.notice').count(), 0);
+      assert.equal(await page.locator('#messages li.notice.gap').count(), 0);
     }
 
     // A server that lost its data (a fresh directory): the page says so.
@@ -228,7 +147,7 @@ describe('chat page in Chromium', () => {
     await status(bob.page, 'connected');
     await messages(bob.page, [['ann', 'one'], ['ann', 'two'], ['ann', 'three']]);
     assert.equal(await bob.page.locator('#messages li.message[data-marked]').count(), 1);
-    assert.equal(await bob.page.locator('#messages li.notice').count(), 0);
+    assert.equal(await bob.page.locator('#messages li.notice.gap').count(), 0);
     assert.deepEqual(await bob.page.locator('#messages li.message').evaluateAll((lis) => lis.map((li) => li.getAttribute('data-seq'))), ['1', '2', '3']);
     assert.deepEqual(ann.problems, []);
     // Chromium logs each connection refused while offline; nothing else.

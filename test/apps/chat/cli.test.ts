@@ -10,8 +10,8 @@ import { ChatClient, nicks, runChatCli, startChatProcess, tempDataDir } from './
 const TIMEOUT = { timeout: 60_000 };
 
 describe('hyperws chat', () => {
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    test(`serves page and WebSocket on one port; ${signal} closes clients with 1001 and exits 0`, TIMEOUT, async (t) => {
+  for (const [signal, code, reason] of [['SIGINT', CloseCode.GoingAway, 'Server shutting down'], ['SIGTERM', CloseCode.ServiceRestart, 'Service restart']] as const) {
+    test(`serves page and WebSocket on one port; ${signal} closes clients with ${code} and exits 0`, TIMEOUT, async (t) => {
       const chat = await startChatProcess(t, ['--port', '0']);
       const page = await fetch(chat.url);
       assert.equal(page.status, 200);
@@ -20,11 +20,27 @@ describe('hyperws chat', () => {
       const a = await ChatClient.connect(t, `ws://127.0.0.1:${chat.port}/ws`);
       assert.deepEqual(nicks((await a.join('cli', 'ann'))['members']), ['ann']);
       assert.equal(await chat.stop(signal), 0);
-      assert.deepEqual(await a.closed, { code: CloseCode.GoingAway, reason: 'Server shutting down' });
+      assert.deepEqual(await a.closed, { code, reason });
       assert.deepEqual(chat.stdout.lines, [`hyperws chat: http://127.0.0.1:${chat.port}/`]);
       assert.ok(chat.stderr.lines.includes(`hyperws chat: ${signal}: closing 1 connection`), chat.stderr.lines.join('\n'));
     });
   }
+
+  test('on loopback, /metrics, /healthz and /readyz answer from the chat server\'s numbers', TIMEOUT, async (t) => {
+    const chat = await startChatProcess(t, ['--port', '0']);
+    const a = await ChatClient.connect(t, `ws://127.0.0.1:${chat.port}/ws`);
+    await a.join('ops', 'ann');
+    const metrics = await fetch(`http://127.0.0.1:${chat.port}/metrics`);
+    assert.equal(metrics.status, 200);
+    assert.equal(metrics.headers.get('content-type'), 'text/plain; version=0.0.4; charset=utf-8');
+    const lines = (await metrics.text()).split('\n');
+    assert.ok(lines.includes('hyperws_connections_open 1'), lines.join('\n'));
+    assert.ok(lines.includes('hyperws_handshakes_accepted_total 1'), lines.join('\n'));
+    assert.ok(lines.includes('hyperws_messages_received_total 1'), 'the join');
+    assert.equal(await (await fetch(`http://127.0.0.1:${chat.port}/healthz`)).text(), 'ok\n');
+    const ready = await fetch(`http://127.0.0.1:${chat.port}/readyz`);
+    assert.deepEqual([ready.status, await ready.text()], [200, 'ready\n']);
+  });
 
   test('rooms and history survive a crash (SIGKILL) and a restart: every acknowledged send is there', TIMEOUT, async (t) => {
     const dir = tempDataDir(t);

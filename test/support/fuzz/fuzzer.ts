@@ -41,6 +41,8 @@ export interface FuzzOptions {
   /** Stop after this many findings (default 20). */
   maxFindings?: number;
   core?: CoreFactory;
+  /** Called with each finding as it is found. */
+  onFinding?: (finding: Finding) => void;
   /** Called every `progressEvery` inputs. */
   onProgress?: (stats: FuzzStats, done: number) => void;
   progressEvery?: number;
@@ -118,13 +120,18 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzStats> {
   const maxFindings = options.maxFindings ?? 20;
   const every = options.progressEvery ?? 100_000;
   let next = 0;
+  let done = 0;
   const worker = async (): Promise<void> => {
     while (next < options.inputs && stats.findings.length < maxFindings) {
       const c = generateCase(options.seed, from + next++);
       stats.inputs++;
       const problems = await checkCase(c, options.core, stats);
-      if (problems.length > 0 && stats.findings.length < maxFindings) stats.findings.push({ seed: c.seed, index: c.index, kind: c.kind, problems, summary: summarize(c) });
-      if (options.onProgress && stats.inputs % every === 0) options.onProgress(stats, stats.inputs);
+      if (problems.length > 0 && stats.findings.length < maxFindings) {
+        const finding: Finding = { seed: c.seed, index: c.index, kind: c.kind, problems, summary: summarize(c) };
+        stats.findings.push(finding);
+        options.onFinding?.(finding);
+      }
+      if (++done % every === 0) options.onProgress?.(stats, done);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 4) }, worker));
