@@ -205,6 +205,7 @@ const scenarios = [
   throughput('handshakes', 'echo', ALL, { scenario: 'handshakes', loops: 50, durationMs }, (r) => r.handshakesPerSecond, 'handshakes/s'),
   memory('idle-memory', 'echo', ALL, { connections: S.idle }),
   throughput('fan-out', 'fanout', ALL, { scenario: 'fanout', subscribers: S.subs, size: 32, window: 32, durationMs }, (r) => r.deliveriesPerSecond, 'deliveries/s'),
+  throughput('socketio-fan-out', 'socketio', ['hyperws', 'ws'], { scenario: 'socketio-fanout', subscribers: S.subs, size: 32, window: 32, durationMs }, (r) => r.deliveriesPerSecond, 'deliveries/s'),
   throughput('deflate-echo', 'deflate', ['hyperws', 'ws'], { scenario: 'echo', connections: 10, size: 16 * 1024, pipeline: 1, deflate: true, durationMs }, (r) => r.messagesPerSecond, 'msg/s'),
   memory('deflate-idle-memory', 'deflate', ['hyperws', 'ws'], { connections: S.deflateIdle, deflate: true, message: 4096 }),
   clientSide('client-32B', 32, 'library'),

@@ -11,9 +11,11 @@ export interface Member {
   nick: string;
 }
 
+/** A room in the list: members now, and the sequence of its latest message (0: none yet). */
 export interface RoomCount {
   name: string;
   count: number;
+  seq: number;
 }
 
 /** A chat message as broadcast and kept in history. */
@@ -22,6 +24,8 @@ export interface ChatMessage {
   type: 'message';
   id: string;
   room: string;
+  /** Position in the room: 1, 2, 3... with no holes, never reused. */
+  seq: number;
   from: Member;
   text: string;
   /** Server time, ms since the epoch. */
@@ -36,7 +40,7 @@ export interface Limits {
   room: number;
   /** Longest message text, in code points. */
   text: number;
-  /** Messages of a room kept and sent on join. */
+  /** Messages of a room kept, sent on join and recoverable after a disconnection. */
   history: number;
   /** Largest WebSocket message accepted; larger ones close the connection with 1009. */
   maxPayload: number;
@@ -55,9 +59,9 @@ export type ErrorCode =
 
 /** What a client may send. */
 export type ClientMessage =
-  | { type: 'join'; room: string; nick?: string }
+  | { type: 'join'; room: string; nick?: string; since?: number }
   | { type: 'leave' }
-  | { type: 'message'; text: string }
+  | { type: 'message'; text: string; cid?: string }
   | { type: 'typing'; typing: boolean }
   | { type: 'nick'; nick: string }
   | { type: 'rooms' };
@@ -65,7 +69,22 @@ export type ClientMessage =
 /** What the server sends. */
 export type ServerMessage =
   | { v: 1; type: 'welcome'; id: string; nick: string; limits: Limits }
-  | { v: 1; type: 'joined'; room: string; nick: string; members: Member[]; version: number; history: ChatMessage[] }
+  | {
+      v: 1;
+      type: 'joined';
+      room: string;
+      nick: string;
+      members: Member[];
+      version: number;
+      /** The room's latest sequence when `history` was read. */
+      seq: number;
+      /** With `since`: the messages after it; without: the latest ones. Oldest first. */
+      history: ChatMessage[];
+      /** Messages after `since` are missing from `history` (beyond the bound, or the server lost them). */
+      gap: boolean;
+    }
+  | { v: 1; type: 'ack'; cid: string; message: ChatMessage }
+  | { v: 1; type: 'activity'; room: string; seq: number }
   | { v: 1; type: 'left'; room: string }
   | { v: 1; type: 'nick'; nick: string }
   | { v: 1; type: 'presence'; room: string; members: Member[]; version: number }

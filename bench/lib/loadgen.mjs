@@ -123,6 +123,70 @@ async function fanout() {
   return result;
 }
 
+/**
+ * socket.io broadcast fan-out: the subscribers and one publisher speak
+ * Engine.IO 4 on raw sockets (the server's open packet, our "40" joining the
+ * main namespace, its acknowledgement), then the publisher sends
+ * `42["p","..."]` events that the server broadcasts to every other socket;
+ * each frame a subscriber receives is one delivery. The same window as
+ * fanout(): on average at most `window` publications in flight per subscriber.
+ */
+async function socketioFanout() {
+  const target = parseTarget(spec.url);
+  const join = encodeClientFrame(0x1, Buffer.from('40'));
+  const open = async (query, onDelivery) => {
+    const { socket, rest } = await openWebSocket({ ...target, path: `/socket.io/?EIO=4&transport=websocket${query}` }, { handshake: true });
+    socket.on('error', ignore);
+    let frames = 0;
+    let joined;
+    const ready = new Promise((resolve) => (joined = resolve));
+    const counter = new EchoCounter(() => {
+      frames++;
+      if (frames === 1) socket.write(join); // the open packet: join the main namespace
+      else if (frames === 2) joined(); // its acknowledgement
+      else onDelivery();
+    }, () => {});
+    socket.on('data', (c) => counter.push(c));
+    if (rest.length) counter.push(rest);
+    socket.resume();
+    await ready;
+    return socket;
+  };
+  let delivered = 0;
+  const subs = [];
+  let next = 0;
+  await Promise.all(Array.from({ length: 100 }, async () => {
+    while (next < spec.subscribers) {
+      next++;
+      subs.push(await open('', () => delivered++));
+    }
+  }));
+  const pub = await open('&role=publisher', ignore);
+  const frame = encodeClientFrame(0x1, Buffer.from(`42["p","${'x'.repeat(spec.size)}"]`));
+  const n = subs.length;
+  const window = spec.window;
+  let sent = 0;
+  let running = true;
+  const start = performance.now();
+  const pump = () => {
+    if (!running) return;
+    let burst = 0;
+    while (sent * n - delivered < window * n && burst < window) {
+      pub.write(frame);
+      sent++;
+      burst++;
+    }
+    setImmediate(pump);
+  };
+  pump();
+  await new Promise((resolve) => setTimeout(resolve, spec.durationMs));
+  running = false;
+  const elapsed = performance.now() - start;
+  const result = { deliveriesPerSecond: Math.round((delivered / elapsed) * 1000), published: sent, opened: subs.length };
+  await closeAll([pub, ...subs]);
+  return result;
+}
+
 /** Unmasked binary frame header: 7-, 16- or 64-bit length (64 KiB itself needs the 64-bit form). */
 function serverFrameHeader(n) {
   if (n < 126) return Buffer.from([0x82, n]);
@@ -190,7 +254,7 @@ async function clientSide() {
   return result;
 }
 
-const scenarios = { echo: smallOrLargeEcho, handshakes, hold, fanout, 'client-side': clientSide };
+const scenarios = { echo: smallOrLargeEcho, handshakes, hold, fanout, 'socketio-fanout': socketioFanout, 'client-side': clientSide };
 const result = await scenarios[spec.scenario]();
 const cpu = process.cpuUsage(cpu0);
 result.loadgenCpuSeconds = (cpu.user + cpu.system) / 1e6;

@@ -1,14 +1,38 @@
 // A benchmark server process: `node bench/lib/servers.mjs <impl> <mode>`.
 // impl: hyperws | ws | raw (node:net, no framing: the runtime's ceiling).
-// mode: echo | deflate | fanout. Prints "READY <port>" on stdout; answers IPC
-// messages { cmd: 'stats' } with CPU time and memory (after a GC).
+// mode: echo | deflate | fanout | socketio (hyperws and ws only: a socket.io
+// server whose wsEngine is hyperws's WebSocketServer, or ws, socket.io's
+// default). Prints "READY <port>" on stdout; answers IPC messages
+// { cmd: 'stats' } with CPU time and memory (after a GC).
 import { createServer } from 'node:net';
 
 const [impl, mode = 'echo'] = process.argv.slice(2);
 const fanout = mode === 'fanout';
 const deflate = mode === 'deflate';
 
+/**
+ * socket.io, as an application would set it up: hyperws given as wsEngine (no
+ * aliasing of `ws`: socket.io-adapter pre-encodes each broadcast with its own
+ * ws's Sender.frame(), and our WebSocket's _sender.sendFrame() takes it), or
+ * socket.io's default, ws. A socket connecting with ?role=publisher has its
+ * 'p' events broadcast to every other socket. Pings are pushed out of the
+ * measurement (the load generator does not answer them).
+ */
+async function startSocketIo() {
+  const { createServer: createHttpServer } = await import('node:http');
+  const { Server } = await import('socket.io');
+  const http = createHttpServer();
+  const wsEngine = impl === 'hyperws' ? (await import('../../dist/esm/index.js')).WebSocketServer : undefined;
+  const io = new Server(http, { transports: ['websocket'], pingInterval: 3_600_000, pingTimeout: 3_600_000, ...(wsEngine ? { wsEngine } : {}) });
+  io.on('connection', (socket) => {
+    if (socket.handshake.query.role === 'publisher') socket.on('p', (data) => socket.broadcast.emit('m', data));
+  });
+  await new Promise((r) => http.listen(0, '127.0.0.1', r));
+  return http.address().port;
+}
+
 async function start() {
+  if (mode === 'socketio') return startSocketIo();
   if (impl === 'raw') {
     // Raw TCP: echo bytes back; for fanout, forward each chunk to every other socket.
     const sockets = new Set();

@@ -24,16 +24,22 @@ export function listen(server: NetServer, port: number, host: string): Promise<A
   });
 }
 
+/** The close code clients get for a signal: SIGTERM is a deployment's restart (1012, Service Restart: reconnect, another node or this one will take you), anything else 1001 (Going Away). */
+export function closeCodeFor(signal: NodeJS.Signals): 1001 | 1012 {
+  return signal === 'SIGTERM' ? 1012 : 1001;
+}
+
 /**
- * Close every client with 1001 (Going Away) and the listener; resolves once
- * each client has closed and the HTTP server has let go of its last
- * connection. wss.close() does not close an HTTP server it was given, hence
- * both here. To give up on slow clients meanwhile, terminate them.
+ * Close every client with `code` (default 1001, Going Away; 1012 on a
+ * restart) and the listener; resolves once each client has closed and the
+ * HTTP server has let go of its last connection. wss.shutdown() does not
+ * close an HTTP server it was given, hence both here. To give up on slow
+ * clients meanwhile, terminate them.
  */
-export async function closeServers(wss: WebSocketServer, http: HttpServer | UpgradeServer): Promise<void> {
+export async function closeServers(wss: WebSocketServer, http: HttpServer | UpgradeServer, code = 1001): Promise<void> {
   const clients = [...(wss.clients ?? [])].filter((ws) => ws.readyState !== WebSocket.CLOSED);
   const clientsClosed = clients.map((ws) => new Promise<void>((resolve) => ws.once('close', () => resolve())));
-  await new Promise<void>((resolve) => wss.close(() => resolve()));
+  await new Promise<void>((resolve) => wss.shutdown({ code, reason: code === 1012 ? 'Service restart' : 'Server shutting down' }, () => resolve()));
   const httpClosed = new Promise<void>((resolve) => http.close(() => resolve()));
   // Connections with no request in flight (node:http) or still before their upgrade (our upgrade server).
   if ('dropPending' in http) http.dropPending();

@@ -5,6 +5,7 @@
  * with the apps that use it.
  */
 export { SHUTDOWN_SIGNALS, runUntilSignal, type Shutdown, type SignalSource } from './signals.js';
-export { closeServers, listen } from './http-server.js';
-export { answerStatic, readStaticDir, serveStatic, type StaticFile, type StaticSite } from './static-files.js';
+export { closeCodeFor, closeServers, listen } from './http-server.js';
+export { answerStatic, readStaticDir, serveStatic, writeAnswer, type StaticFile, type StaticSite } from './static-files.js';
+export { operationsAnswer } from '../node/websocket-server.js';
 export { RedisReadyTimeout, readyWithin, type Connecting } from './redis-ready.js';

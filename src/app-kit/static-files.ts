@@ -43,14 +43,16 @@ export function answerStatic(site: StaticSite, method: string | undefined, url: 
 
 /** A request listener for node:http serving `site` (see answerStatic). */
 export function serveStatic(site: StaticSite): (req: IncomingMessage, res: ServerResponse) => void {
-  return (req, res) => {
-    const { status, headers, body } = answerStatic(site, req.method, req.url);
-    const bytes = typeof body === 'string' ? Buffer.from(body) : body;
-    const [type, ...rest] = Object.entries(headers);
-    // Content-Type, Content-Length, then the rest: the order node:http clients have always seen.
-    res.writeHead(status, { [type![0]]: type![1], 'Content-Length': bytes.length, ...Object.fromEntries(rest) });
-    res.end(req.method === 'HEAD' ? undefined : bytes);
-  };
+  return (req, res) => writeAnswer(req, res, answerStatic(site, req.method, req.url));
+}
+
+/** Write an answer on a node:http response (no body for HEAD, its length still given). */
+export function writeAnswer(req: IncomingMessage, res: ServerResponse, { status, headers, body }: HttpAnswer): void {
+  const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+  const [type, ...rest] = Object.entries(headers);
+  // Content-Type, Content-Length, then the rest: the order node:http clients have always seen.
+  res.writeHead(status, { [type![0]]: type![1], 'Content-Length': bytes.length, ...Object.fromEntries(rest) });
+  res.end(req.method === 'HEAD' ? undefined : bytes);
 }
 
 /**

@@ -42,8 +42,11 @@ last 100 messages of each room.
 Options:
   -p, --port N         port to listen on (default 8080; 0 picks a free port)
       --host HOST      address to bind (default 127.0.0.1; 0.0.0.0 for all)
+      --data-dir DIR   keep rooms and history in DIR (default ./chat-data):
+                       an append-only log, fsynced before a send is acked
       --redis URL      share rooms, presence and history with every node
-                       started with the same Redis (redis://host:port)
+                       started with the same Redis (redis://host:port);
+                       Redis keeps them instead of a data directory
   -h, --help           show this help
 
 Prints one line on stdout when listening:
@@ -53,20 +56,24 @@ SIGINT or SIGTERM closes every client with 1001 (Going Away) and exits 0.`,
     port: { type: 'string', short: 'p' },
     host: { type: 'string' },
     redis: { type: 'string' },
+    'data-dir': { type: 'string' },
   },
   allowPositionals: false,
   async run(values, _positionals, io) {
-    const v = values as { port?: string; host?: string; redis?: string };
+    const v = values as { port?: string; host?: string; redis?: string; 'data-dir'?: string };
     const port = v.port === undefined ? 8080 : parseInteger('port', v.port, 65535);
     const host = v.host ?? '127.0.0.1';
     if (host === '') throw new UsageError("Option '--host' must not be empty");
     if (v.redis !== undefined && !/^rediss?:\/\/\S+$/.test(v.redis)) {
       throw new UsageError(`Option '--redis' expects a URL such as redis://127.0.0.1:6379, got '${v.redis}'`);
     }
+    const dataDir = v['data-dir'];
+    if (dataDir === '') throw new UsageError("Option '--data-dir' must not be empty");
+    if (dataDir !== undefined && v.redis !== undefined) throw new UsageError("Options '--data-dir' and '--redis' exclude each other: with --redis, Redis keeps the history");
     const chat = (await import(CHAT_SERVER_URL.href)) as {
-      runChat(options: { port: number; host: string; redis?: string | undefined }, io: CliIo): Promise<number>;
+      runChat(options: { port: number; host: string; redis?: string | undefined; dataDir?: string | undefined }, io: CliIo): Promise<number>;
     };
-    return chat.runChat({ port, host, redis: v.redis }, io);
+    return chat.runChat({ port, host, redis: v.redis, dataDir }, io);
   },
 };
 

@@ -17,7 +17,10 @@
  */
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
-import { RedisReadyTimeout, answerStatic, closeServers, listen, readyWithin, runUntilSignal, type StaticSite } from '../app-kit/index.js';
+import { RedisReadyTimeout, answerStatic, closeCodeFor, closeServers, listen, readyWithin, runUntilSignal, type StaticSite } from '../app-kit/index.js';
+import { operationsAnswer } from '../node/websocket-server.js';
+import { renderMetrics, type RefusalReason } from '../node/server-stats.js';
+import { pathnameOf } from '../handshake/index.js';
 import { createUpgradeServer } from '../node/upgrade-server.js';
 import { DEFAULTS } from '../protocol/options.js';
 import { WebSocket, WebSocketServer } from '../pubsub/topics.js';
@@ -44,6 +47,8 @@ export interface ServeOptions {
   maxConnections: number;
   /** Close connections with no traffic for this long, in ms (0: never). */
   idleTimeout: number;
+  /** Answer /metrics, /healthz and /readyz (default: when bound to loopback). */
+  operations: boolean;
 }
 
 /** The topic every client subscribes to in broadcast mode. */
@@ -85,12 +90,16 @@ Options:
                         503 with Retry-After (default 0: no limit)
       --idle-timeout MS close a connection with no traffic either way for this
                         long, with 1001 (default 0: never)
+      --metrics         answer GET /metrics (Prometheus text), /healthz and
+                        /readyz (default when bound to loopback)
+      --no-metrics      do not answer them
   -h, --help            show this help
 
 Prints one line on stdout when listening:
   hyperws serve: listening on ws://HOST:PORT/ (echo mode); console at http://HOST:PORT/
-Connections and disconnections are logged on stderr. SIGINT or SIGTERM
-closes every client with 1001 (Going Away) and exits 0; a second signal
+Connections and disconnections are logged on stderr. SIGTERM closes every
+client with 1012 (Service Restart: reconnect), SIGINT with 1001 (Going
+Away); then it exits 0; a second signal
 drops the clients that have not finished closing.`,
   options: {
     port: { type: 'string', short: 'p' },
@@ -104,6 +113,8 @@ drops the clients that have not finished closing.`,
     'handshake-timeout': { type: 'string' },
     'max-connections': { type: 'string' },
     'idle-timeout': { type: 'string' },
+    metrics: { type: 'boolean' },
+    'no-metrics': { type: 'boolean' },
   },
   allowPositionals: false,
   run: (values, _positionals, io) => serve(serveOptions(values), io),
@@ -112,8 +123,9 @@ drops the clients that have not finished closing.`,
 function serveOptions(values: Record<string, unknown>): ServeOptions {
   const v = values as {
     port?: string; host?: string; echo?: boolean; broadcast?: boolean; 'max-payload'?: string; path?: string; deflate?: boolean; redis?: string;
-    'handshake-timeout'?: string; 'max-connections'?: string; 'idle-timeout'?: string;
+    'handshake-timeout'?: string; 'max-connections'?: string; 'idle-timeout'?: string; metrics?: boolean; 'no-metrics'?: boolean;
   };
+  if (v.metrics && v['no-metrics']) throw new UsageError("Options '--metrics' and '--no-metrics' cannot be used together");
   if (v.echo && v.broadcast) throw new UsageError("Options '--echo' and '--broadcast' cannot be used together");
   if (v.redis !== undefined && !v.broadcast) throw new UsageError("Option '--redis' only applies with '--broadcast'");
   if (v.redis !== undefined && !/^rediss?:\/\//.test(v.redis)) throw new UsageError(`Option '--redis' expects a redis:// URL, got '${printable(v.redis)}'`);
@@ -134,7 +146,13 @@ function serveOptions(values: Record<string, unknown>): ServeOptions {
       : parseInteger('handshake-timeout', v['handshake-timeout'], 2 ** 31 - 1),
     maxConnections: v['max-connections'] === undefined ? DEFAULTS.maxConnections : parseInteger('max-connections', v['max-connections']),
     idleTimeout: v['idle-timeout'] === undefined ? DEFAULTS.idleTimeout : parseInteger('idle-timeout', v['idle-timeout'], 2 ** 31 - 1),
+    operations: v.metrics === true || (v['no-metrics'] !== true && isLoopback(host)),
   };
+}
+
+/** Addresses only this machine reaches: metrics are served there by default. */
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
 }
 
 /** The console page, with the endpoint's path filled in. */
@@ -201,8 +219,20 @@ export async function serve(options: ServeOptions, io: CliIo): Promise<number> {
     maxHeadBytes: DEFAULTS.maxHeaderSize,
     maxFields: DEFAULTS.maxHeaderFields,
     upgrade: (req, socket, head) => wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req)),
-    request: (req) => answerStatic(site, req.method, req.url),
+    request: (req) => (options.operations && operationsOf(req)) || answerStatic(site, req.method, req.url),
+    refused: (why) => refusedHere.set(why, (refusedHere.get(why) ?? 0) + 1),
   });
+  // The server's numbers, with the refusals of our upgrade server (a bad head, too many handshakes).
+  const refusedHere = new Map<RefusalReason, number>();
+  const operations = {
+    metrics: () => {
+      const stats = wss.stats();
+      for (const [why, n] of refusedHere) stats.handshakes.refused[why] = (stats.handshakes.refused[why] ?? 0) + n;
+      return renderMetrics(stats);
+    },
+    isReady: () => wss.isReady() && server.listening,
+  };
+  const operationsOf = (req: IncomingMessage) => (req.method === 'GET' || req.method === 'HEAD' ? operationsAnswer(pathnameOf(req.url ?? '/'), operations) : null);
 
   let port: number;
   try {
@@ -261,8 +291,8 @@ export async function serve(options: ServeOptions, io: CliIo): Promise<number> {
     close(signal) {
       clients = [...wss.clients].filter((ws) => ws.readyState !== WebSocket.CLOSED);
       log(`${signal}: closing ${clients.length} connection${clients.length === 1 ? '' : 's'}`);
-      // wss.close() sends 1001 (Going Away) to every client; the http server is ours to close.
-      return closeServers(wss, server);
+      // SIGTERM is a restart (1012: clients reconnect), SIGINT an operator stopping it (1001); the server is ours to close.
+      return closeServers(wss, server, closeCodeFor(signal));
     },
     force() {
       log('second signal: dropping the remaining connections');

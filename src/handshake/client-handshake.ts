@@ -14,7 +14,10 @@ export interface ClientRequestOptions {
   protocols?: string[];
   /** The Sec-WebSocket-Extensions offer (see formatExtensions). */
   extensions?: string;
+  /** Sent as Origin, or as Sec-WebSocket-Origin with version 8 (the hybi-08 draft named it so). */
   origin?: string;
+  /** Sec-WebSocket-Version: 13 (default), or 8, which frames exactly as 13 (ws offers both). */
+  version?: 13 | 8;
   /** Extra headers; they cannot replace the handshake's own fields. */
   headers?: Record<string, string>;
 }
@@ -38,11 +41,11 @@ export function buildClientRequestHeaders(opts: ClientRequestOptions): Record<st
     Connection: 'Upgrade',
     Upgrade: 'websocket',
     'Sec-WebSocket-Key': opts.key,
-    'Sec-WebSocket-Version': '13',
+    'Sec-WebSocket-Version': String(opts.version ?? 13),
   };
   if (protocols.length > 0) ours['Sec-WebSocket-Protocol'] = protocols.join(', ');
   if (opts.extensions !== undefined && opts.extensions !== '') ours['Sec-WebSocket-Extensions'] = opts.extensions;
-  if (opts.origin !== undefined) ours['Origin'] = opts.origin;
+  if (opts.origin !== undefined) ours[opts.version === 8 ? 'Sec-WebSocket-Origin' : 'Origin'] = opts.origin;
 
   // Header names are case-insensitive: drop a user header that names a
   // handshake field or one we set from an explicit option, whatever its case.
@@ -99,6 +102,19 @@ export function validateUpgradeResponse(res: UpgradeResponseLike, expect: Upgrad
     return { ok: false, reason: 'Invalid Sec-WebSocket-Accept header' };
   }
 
+  return validateNegotiation(h, expect);
+}
+
+/**
+ * The negotiation part of a server's acceptance: the subprotocol it chose
+ * (one we offered, RFC 6455 4.1 step 6) and the extensions it accepted (ones
+ * we offered, well-formed, 4.1 step 5 and 9.1). The same over HTTP/1.1 and in
+ * an HTTP/2 200 (RFC 8441 5 uses these fields as RFC 6455 does).
+ */
+export function validateNegotiation(
+  h: Record<string, string | string[] | undefined>,
+  expect: Pick<UpgradeExpectations, 'protocols' | 'extensionsOffered'>,
+): UpgradeResponseResult {
   // Sec-WebSocket-Protocol-Server = token, one of ours (RFC 4.1 step 6). A
   // repeated header arrives comma-joined or as an array and so matches nothing.
   let protocol = '';

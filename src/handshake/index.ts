@@ -24,6 +24,8 @@ export {
   buildAcceptResponse,
   buildRejectResponse,
   isOriginAllowed,
+  offeredExtensions,
+  offeredSubprotocols,
   selectSubprotocol,
   serializeHeaderLines,
   validateUpgradeRequest,
@@ -36,6 +38,7 @@ export {
 } from './server-handshake.js';
 export {
   buildClientRequestHeaders,
+  validateNegotiation,
   validateUpgradeResponse,
   type ClientRequestOptions,
   type UpgradeExpectations,
@@ -44,3 +47,16 @@ export {
 } from './client-handshake.js';
 export { parseWebSocketUrl, pathnameOf, unixSocketTarget, webSocketUrl, type WebSocketUrlOptions, type WebSocketUrlResult } from './websocket-url.js';
 export { findHeadEnd, isPlausibleRequestStart, parseRequestHead, type RequestHead, type RequestHeadLimits, type RequestHeadResult } from './request-head.js';
+export {
+  buildExtendedConnectHeaderLines,
+  buildExtendedConnectRejection,
+  buildExtendedConnectRequest,
+  validateExtendedConnectResponse,
+  type ExtendedConnectRequestOptions,
+  http2ResponseHeaders,
+  isExtendedConnect,
+  validateExtendedConnect,
+  type ExtendedConnectAcceptOptions,
+  type ExtendedConnectInfo,
+  type Http2Headers,
+} from './extended-connect.js';

@@ -143,48 +143,63 @@ export function validateUpgradeRequest(req: UpgradeRequestLike, rules: UpgradeRe
     });
   }
 
-  // Sec-WebSocket-Protocol = 1#token, elements unique (RFC 4.1 step 10).
-  let protocols: string[] = [];
-  const protocolHeader = text(h['sec-websocket-protocol']);
-  if (protocolHeader !== undefined) {
-    try {
-      protocols = parseTokenList(protocolHeader, MAX_SUBPROTOCOLS);
-    } catch (err) {
-      if (err instanceof HeaderLimitError) {
-        return reject(400, `Invalid Sec-WebSocket-Protocol header: more than ${MAX_SUBPROTOCOLS} subprotocols`);
-      }
-      return reject(400, `Invalid Sec-WebSocket-Protocol header: ${messageOf(err)}`);
-    }
-    if (protocols.length === 0) {
-      return reject(400, 'Invalid Sec-WebSocket-Protocol header: the list is empty');
-    }
-    const seen = new Set<string>();
-    for (const protocol of protocols) {
-      if (seen.has(protocol)) {
-        return reject(400, `Invalid Sec-WebSocket-Protocol header: subprotocol "${protocol}" is listed twice`);
-      }
-      seen.add(protocol);
-    }
-  }
-
-  // Sec-WebSocket-Extensions = 1#extension (RFC 9.1). Whether the parameters
-  // make sense is for each extension to judge during negotiation.
-  let extensions: ExtensionOffer[] = [];
-  const extensionHeader = text(h['sec-websocket-extensions']);
-  if (extensionHeader !== undefined) {
-    try {
-      extensions = parseExtensions(extensionHeader, { maxOffers: MAX_EXTENSION_OFFERS, maxParams: MAX_EXTENSION_PARAMS });
-    } catch (err) {
-      return reject(400, `Invalid Sec-WebSocket-Extensions header: ${messageOf(err)}`);
-    }
-    if (extensions.length === 0) {
-      return reject(400, 'Invalid Sec-WebSocket-Extensions header: the list is empty');
-    }
-  }
+  const protocols = offeredSubprotocols(text(h['sec-websocket-protocol']));
+  if (!Array.isArray(protocols)) return protocols;
+  const extensions = offeredExtensions(text(h['sec-websocket-extensions']));
+  if (!Array.isArray(extensions)) return extensions;
 
   // The hybi-08 draft named the browser's origin Sec-WebSocket-Origin.
   const origin = single(h[version === '8' ? 'sec-websocket-origin' : 'origin']);
   return { ok: true, key, version: version === '8' ? 8 : 13, protocols, extensions, origin };
+}
+
+/**
+ * The subprotocols a request offers: Sec-WebSocket-Protocol = 1#token,
+ * elements unique (RFC 6455 4.1 step 10), at most MAX_SUBPROTOCOLS. Shared by
+ * the HTTP/1.1 upgrade and HTTP/2's Extended CONNECT (RFC 8441 5 uses the
+ * field as RFC 6455 does).
+ */
+export function offeredSubprotocols(header: string | string[] | undefined): string[] | HandshakeRejection {
+  if (header === undefined) return [];
+  let protocols: string[];
+  try {
+    protocols = parseTokenList(header, MAX_SUBPROTOCOLS);
+  } catch (err) {
+    if (err instanceof HeaderLimitError) {
+      return reject(400, `Invalid Sec-WebSocket-Protocol header: more than ${MAX_SUBPROTOCOLS} subprotocols`);
+    }
+    return reject(400, `Invalid Sec-WebSocket-Protocol header: ${messageOf(err)}`);
+  }
+  if (protocols.length === 0) {
+    return reject(400, 'Invalid Sec-WebSocket-Protocol header: the list is empty');
+  }
+  const seen = new Set<string>();
+  for (const protocol of protocols) {
+    if (seen.has(protocol)) {
+      return reject(400, `Invalid Sec-WebSocket-Protocol header: subprotocol "${protocol}" is listed twice`);
+    }
+    seen.add(protocol);
+  }
+  return protocols;
+}
+
+/**
+ * The extension offers of a request: Sec-WebSocket-Extensions = 1#extension
+ * (RFC 6455 9.1). Whether the parameters make sense is for each extension to
+ * judge during negotiation.
+ */
+export function offeredExtensions(header: string | string[] | undefined): ExtensionOffer[] | HandshakeRejection {
+  if (header === undefined) return [];
+  let extensions: ExtensionOffer[];
+  try {
+    extensions = parseExtensions(header, { maxOffers: MAX_EXTENSION_OFFERS, maxParams: MAX_EXTENSION_PARAMS });
+  } catch (err) {
+    return reject(400, `Invalid Sec-WebSocket-Extensions header: ${messageOf(err)}`);
+  }
+  if (extensions.length === 0) {
+    return reject(400, 'Invalid Sec-WebSocket-Extensions header: the list is empty');
+  }
+  return extensions;
 }
 
 function isHttp11OrLater(httpVersion: string | undefined): boolean {

@@ -8,7 +8,7 @@
  * writing (small frames merged: replies to a chunk leave when it is
  * processed, other writes at the end of the tick, corked), backpressure (drain, the
  * held pong), the transport's end (FIN when the lifecycle says we close
- * first, the close timer otherwise, destroy on terminate) and the events
+ * first, the close timer otherwise, an abort on terminate) and the events
  * 'message', 'ping', 'pong', 'error', 'drain' and 'close'. Must not touch: the
  * protocol's rules (src/protocol) or the opening handshake (the client and
  * server hand it an upgraded stream).
@@ -43,6 +43,21 @@ const BATCH_MAX = 64 * 1024;
 
 type DriverStream = Duplex & { [kDriver]?: Driver; setNoDelay?(noDelay?: boolean): unknown; setTimeout?(ms: number): unknown };
 
+/** The CANCEL error code of HTTP/2 (RFC 9113 7). */
+const HTTP2_CANCEL = 0x8;
+
+/**
+ * Abort the transport: destroy a socket (a TCP reset when data is pending).
+ * Over HTTP/2 the stream stands for the TCP connection, its END_STREAM for the
+ * FIN (Driver.end) and "RST exceptions are represented with the RST_STREAM
+ * frame with the CANCEL error code" (RFC 8441 5); destroy() alone would send
+ * RST_STREAM with NO_ERROR. An http2 stream is known by its rstCode property.
+ */
+function abortStream(stream: DriverStream): void {
+  if ('rstCode' in stream && !stream.closed) (stream as unknown as { close(code: number): void }).close(HTTP2_CANCEL);
+  else stream.destroy();
+}
+
 /** Boolean state packed in one small integer, named by these bits. */
 const enum Flag {
   /** The stream is corked until the end of this tick. */
@@ -59,6 +74,10 @@ const enum Flag {
   Receiving = 32,
   /** Bytes went either way since the idle sweep last asked (see takeTraffic). */
   Traffic = 64,
+  /** The peer's FIN arrived ('end'). */
+  PeerEnded = 128,
+  /** Ours went out: the stream finished writing after end(). */
+  Finished = 256,
 }
 
 export class Driver implements ConnectionHandler, ConnectionOutput {
@@ -198,7 +217,7 @@ export class Driver implements ConnectionHandler, ConnectionOutput {
   /** Destroy the transport at once, without a closing handshake ('close' reports 1006). */
   terminate(): void {
     this.connection.abort();
-    this.stream.destroy();
+    abortStream(this.stream);
   }
 
   // ------------------------------------------------------ ConnectionOutput
@@ -292,9 +311,11 @@ export class Driver implements ConnectionHandler, ConnectionOutput {
 
   /** @internal the shared 'end' listener: the peer's FIN */
   ended(): void {
+    this.flags |= Flag.PeerEnded;
     this.connection.receiveEof();
     // allowHalfOpen streams stay writable after the peer's FIN: end ours too.
     this.end();
+    this.closeIfDone();
   }
 
   /** @internal the shared 'close' listener */
@@ -349,7 +370,26 @@ export class Driver implements ConnectionHandler, ConnectionOutput {
   /** End the byte stream after what was written (a FIN on TCP). */
   private end(): void {
     this.flush();
-    if (!this.stream.writableEnded) this.stream.end();
+    if (this.stream.writableEnded || this.flags & Flag.Finished) return;
+    this.stream.end(() => {
+      this.flags |= Flag.Finished;
+      this.closeIfDone();
+    });
+  }
+
+  /**
+   * Both directions are over: the peer's FIN arrived and ours went out. Node's
+   * own streams close themselves then (autoDestroy; destroying an HTTP/2
+   * stream here would reset it). A stream from an older stream library, which
+   * does not even track `readableEnded` and never closes on its own
+   * (readable-stream 3's, such as the Duplexify pair @fastify/websocket's
+   * injectWS() makes), is destroyed, so that 'close' follows now rather than
+   * after closeTimeout. (ws reports 'close' on the peer's FIN alone.)
+   */
+  private closeIfDone(): void {
+    const stream = this.stream;
+    const done = (this.flags & (Flag.PeerEnded | Flag.Finished)) === (Flag.PeerEnded | Flag.Finished);
+    if (done && stream.readableEnded === undefined && !stream.destroyed) stream.destroy();
   }
 
   /** Stop reading after the peer's Close or a failure; keep consuming so its FIN is seen and 'close' fires. */
@@ -368,8 +408,8 @@ function uncork(driver: Driver): void {
   driver.uncork();
 }
 
-function destroyStream(stream: Duplex): void {
-  stream.destroy();
+function destroyStream(stream: DriverStream): void {
+  abortStream(stream);
 }
 
 function streamOnData(this: DriverStream, chunk: Buffer): void {
@@ -387,7 +427,7 @@ function streamOnClose(this: DriverStream): void {
 function streamOnError(this: DriverStream): void {
   // Transport errors (ECONNRESET, EPIPE...) end the connection; the 'close'
   // event reports it as 1006. As in ws, they are not surfaced as 'error'.
-  this.destroy();
+  abortStream(this);
 }
 
 function streamOnDrain(this: DriverStream): void {

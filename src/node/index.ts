@@ -14,6 +14,8 @@ export {
   type VerifyClientInfo,
 } from './websocket-server.js';
 export { createWebSocketStream } from './websocket-stream.js';
+export { ProxyError, type ProxyErrorCode } from './proxy/index.js';
+export type { ProxyOptions } from './client-connect.js';
 export { Sender, type FrameOptions, type SetSocketOptions } from './ws-compat.js';
 export { ReadyState } from './ready-state.js';
 export type { BinaryType } from './binary-data.js';

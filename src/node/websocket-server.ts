@@ -1,21 +1,31 @@
 /**
  * `WebSocketServer`: accepts upgrade requests on a node:http(s) server (its
  * own, or one the user already has, sharing the port with ordinary HTTP) or
- * via handleUpgrade in noServer mode. ws-compatible options and events.
+ * via handleUpgrade in noServer mode, and Extended CONNECT streams of an
+ * HTTP/2 server (RFC 8441; see http2-upgrade.ts). ws-compatible options and events.
  *
  * The request is checked in one readable sequence of early returns (path,
- * RFC rules in src/handshake, origin allowlist, subprotocols, verifyClient);
- * every refusal is an HTTP 4xx (503 while shutting down, 500 for a bad
- * handleProtocols choice or response header, verifyClient's own status as
- * given) with a plain-text reason, written once, and the socket closed.
- * Accepted sockets become WebSocket instances. A request injected in process
- * (a Duplex that is no net.Socket) may leave out Host.
+ * RFC rules in src/handshake, origin allowlist, subprotocols, verifyClient),
+ * the same for both transports; every refusal is an HTTP 4xx (503 while
+ * shutting down, 500 for a bad handleProtocols choice or response header,
+ * verifyClient's own status as given) with a plain-text reason, written
+ * once, and the socket (or HTTP/2 stream) closed. Accepted sockets and
+ * streams become WebSocket instances. A request injected in process (a
+ * Duplex that is no net.Socket) may leave out Host.
  */
 import { EventEmitter } from 'node:events';
 import { STATUS_CODES, type IncomingMessage, type OutgoingHttpHeaders, type Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { Socket } from 'node:net';
+import {
+  Http2ServerRequest as Http2ServerRequestClass,
+  type Http2SecureServer,
+  type Http2Server,
+  type Http2ServerRequest,
+  type IncomingHttpHeaders,
+  type ServerHttp2Stream,
+} from 'node:http2';
 import {
   buildAcceptHeaderLines,
   buildRejectResponse,
@@ -25,7 +35,7 @@ import {
   type RejectHeaders,
 } from '../handshake/index.js';
 import { CloseCode, DEFAULTS, resolveSettings, type ConnectionSettings } from '../protocol/index.js';
-import type { ExtensionOffer } from '../handshake/index.js';
+import type { ExtensionOffer, HandshakeRejection } from '../handshake/index.js';
 import { formatExtensions, pathnameOf, selectSubprotocol } from '../handshake/index.js';
 import type { ServerExtension } from '../extensions/extension.js';
 import { serverPerMessageDeflate, type PerMessageDeflateOptions } from '../extensions/permessage-deflate/index.js';
@@ -34,6 +44,7 @@ import { Heartbeat, type HeartbeatOptions } from './heartbeat.js';
 import { ReadyState } from './ready-state.js';
 import { BUSY_RETRY_AFTER, createUpgradeServer, type HttpAnswer, type UpgradeServer } from './upgrade-server.js';
 import { WebSocket, openWebSocket } from './websocket.js';
+import { Http2Endpoint, StreamHandshake, attachHttp2, isHttp2Server, type Http2Option } from './http2-upgrade.js';
 import type { ConnectionLimits } from './connection-limits.js';
 import { ServerMeter, renderMetrics, type RefusalReason, type ServerStats } from './server-stats.js';
 
@@ -62,8 +73,19 @@ export interface ServerOptions<T extends typeof WebSocket = typeof WebSocket, R 
   host?: string;
   port?: number;
   backlog?: number;
-  /** Attach to an existing http/https server: normal requests keep working. */
-  server?: HttpServer<R> | HttpsServer<R>;
+  /**
+   * Attach to an existing http/https server: normal requests keep working. An
+   * http2 server (createSecureServer, createServer) gets its Extended CONNECT
+   * streams taken (RFC 8441), and HTTP/1.1 upgrades too with allowHTTP1.
+   */
+  server?: HttpServer<R> | HttpsServer<R> | Http2Server | Http2SecureServer;
+  /**
+   * With `port`: serve over HTTP/2 as well (RFC 8441). true: cleartext h2 with
+   * prior knowledge (h2c). TLS options (key and cert...): h2 over TLS with
+   * ALPN, HTTP/1.1 upgrades on the same port (allowHTTP1, default true).
+   * maxConcurrentStreams and sessionWindowSize as in README's HTTP/2 section.
+   */
+  http2?: Http2Option;
   /** Create no server: call handleUpgrade() from your own 'upgrade' listener. */
   noServer?: boolean;
   /** Only accept upgrades whose pathname equals this. */
@@ -117,6 +139,13 @@ export interface ServerOptions<T extends typeof WebSocket = typeof WebSocket, R 
   operations?: boolean;
   /** The class instantiated for each connection (a subclass of WebSocket). */
   WebSocket?: T;
+  /** Accepted for ws compatibility; events are always delivered as they are parsed (ws's default, true). */
+  allowSynchronousEvents?: boolean;
+  /** Accepted for ws compatibility and ignored: a message's memory grows with its bytes, not its chunks or fragments. */
+  maxBufferedChunks?: number;
+  maxFragments?: number;
+  /** Accepted for ws compatibility and ignored: pongs owed while the output is congested are held as one (the latest). */
+  maxPendingAutoPongs?: number;
 }
 
 
@@ -159,7 +188,10 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
   /** Connected clients; undefined with `clientTracking: false`, as in ws. */
   declare readonly clients: Set<InstanceType<T>>;
   /** The HTTP server whose upgrades we take (ours or the user's); null in noServer mode and once closed. */
-  private server: HttpServer | HttpsServer | UpgradeServer | null = null;
+  private server: HttpServer | HttpsServer | UpgradeServer | Http2Server | Http2SecureServer | null = null;
+  /** Our own HTTP/2 server (`port` with `http2`). */
+  private http2: Http2Endpoint | null = null;
+  private detachHttp2: (() => void) | null = null;
   /** Every accepted connection shares these resolved settings. */
   private readonly settings: ConnectionSettings;
   /** 'close' listener of every tracked connection: one function per server, not a closure per connection. */
@@ -209,7 +241,24 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
     });
 
     const emitConnection = (ws: InstanceType<T>, req: InstanceType<R>) => this.emit('connection', ws, req);
-    if (options.port !== undefined) {
+    const takeStream = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, req: Http2ServerRequest) =>
+      this.handleStream(stream, headers, emitConnection, req);
+    const answerRequest = options.operations === true ? (req: IncomingMessage) => this.answerOperations(req) ?? answerPlainRequest(req) : answerPlainRequest;
+    if (options.http2 && options.port === undefined) throw new TypeError('The "http2" option needs "port" (pass your http2 server as "server")');
+    if (options.port !== undefined && options.http2) {
+      const endpoint = new Http2Endpoint(options.http2 === true ? {} : options.http2, {
+        handshakeTimeout: options.handshakeTimeout ?? DEFAULTS.handshakeTimeout,
+        maxPending: this.maxPendingHandshakes,
+        upgrade: (req, socket, head) => this.handleUpgrade(req as InstanceType<R>, socket, head, emitConnection),
+        stream: takeStream,
+        request: (req) => answerRequest(req as IncomingMessage),
+        refused: (why) => this.meter.refused(why),
+      });
+      this.http2 = endpoint;
+      this.ownsServer = true;
+      endpoint.server.listen(options.port, options.host, options.backlog, callback);
+      this.server = endpoint.server;
+    } else if (options.port !== undefined) {
       // Our own port: heads are read by the upgrade server, not node:http (see upgrade-server.ts).
       const server = createUpgradeServer({
         handshakeTimeout: options.handshakeTimeout ?? DEFAULTS.handshakeTimeout,
@@ -217,7 +266,7 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
         maxHeadBytes: DEFAULTS.maxHeaderSize,
         maxFields: DEFAULTS.maxHeaderFields,
         upgrade: (req, socket, head) => this.handleUpgrade(req as InstanceType<R>, socket, head, emitConnection),
-        request: options.operations === true ? (req) => this.answerOperations(req) ?? answerPlainRequest(req) : answerPlainRequest,
+        request: answerRequest,
         refused: (why) => this.meter.refused(why),
       });
       this.ownsServer = true;
@@ -225,7 +274,10 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
       this.server = server;
     } else if (options.server) {
       this.server = options.server;
-      this.guard = HandshakeGuard.attach(options.server, options.handshakeTimeout ?? DEFAULTS.handshakeTimeout, 'request-head');
+      // The guard times HTTP/1.1 request heads; an http2 server's sessions are
+      // its owner's to time (see README, HTTP/2).
+      if (isHttp2Server(options.server)) this.detachHttp2 = attachHttp2(options.server, takeStream);
+      else this.guard = HandshakeGuard.attach(options.server, options.handshakeTimeout ?? DEFAULTS.handshakeTimeout, 'request-head');
     }
     if (this.server) {
       const server = this.server;
@@ -234,11 +286,14 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
       const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req as InstanceType<R>, socket, head, emitConnection);
       server.on('listening', onListening);
       server.on('error', onError);
-      server.on('upgrade', onUpgrade);
+      // Our HTTP/2 server routes its HTTP/1.1 upgrades itself.
+      if (this.http2 === null) server.on('upgrade', onUpgrade);
       this.removeServerListeners = () => {
         server.removeListener('listening', onListening);
         server.removeListener('error', onError);
         server.removeListener('upgrade', onUpgrade);
+        this.detachHttp2?.();
+        this.detachHttp2 = null;
       };
     }
     const pmd = options.perMessageDeflate;
@@ -295,8 +350,23 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
         if (--waiting === 0) finish();
       };
       for (const ws of pending) ws.once('close', done);
-      server.close(() => done());
-      (server as UpgradeServer).dropPending();
+      const endpoint = this.http2;
+      this.http2 = null;
+      if (endpoint !== null) {
+        // Every WebSocket's Close first, then GOAWAY on the sessions: an
+        // HTTP/2 server's listener closes once its sessions have.
+        endpoint.release();
+        let open = pending.length;
+        const closedOne = () => {
+          if (--open === 0) endpoint.goAway();
+        };
+        for (const ws of pending) ws.once('close', closedOne);
+        if (open === 0) endpoint.goAway();
+        server.close(() => done());
+      } else {
+        server.close(() => done());
+        (server as UpgradeServer).dropPending();
+      }
     } else {
       process.nextTick(finish);
     }
@@ -335,31 +405,45 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
    * runs with the new WebSocket; on refusal the socket gets an HTTP error.
    */
   handleUpgrade(req: InstanceType<R>, socket: Duplex, head: Buffer, callback: (ws: InstanceType<T>, req: InstanceType<R>) => void): void {
-    socket.on('error', onHandshakeSocketError);
-    if (this.state !== 'running') return this.abort(socket, 'shutting_down', 503, 'The server is shutting down');
+    this.admit(new UpgradeHandshake(socket, head, req), req, callback);
+  }
+
+  /**
+   * Complete (or refuse) an Extended CONNECT stream of an http2 server (RFC
+   * 8441): the noServer counterpart of handleUpgrade for HTTP/2, to call from
+   * your server's 'stream' listener for streams that isExtendedConnect(headers)
+   * says are one. `req` (made from the stream when not given) is an
+   * http2.Http2ServerRequest: method 'CONNECT', url the :path, the headers.
+   */
+  handleStream(
+    stream: ServerHttp2Stream,
+    headers: IncomingHttpHeaders,
+    callback: (ws: InstanceType<T>, req: InstanceType<R>) => void,
+    req?: Http2ServerRequest,
+  ): void {
+    const request = req ?? new Http2ServerRequestClass(stream, headers, undefined as never, []);
+    this.admit(new StreamHandshake(stream, headers), request as unknown as InstanceType<R>, callback);
+  }
+
+  /** The checks of an opening handshake, in order, the same over HTTP/1.1 and HTTP/2. */
+  private admit(handshake: Handshake, req: InstanceType<R>, callback: (ws: InstanceType<T>, req: InstanceType<R>) => void): void {
+    if (this.state !== 'running') return this.abort(handshake, 'shutting_down', 503, 'The server is shutting down');
     if (this.maxConnections > 0 && this.openCount >= this.maxConnections) {
-      return this.abort(socket, 'max_connections', 503, `Too many connections (maxConnections is ${this.maxConnections})`, { 'Retry-After': String(FULL_RETRY_AFTER) });
+      return this.abort(handshake, 'max_connections', 503, `Too many connections (maxConnections is ${this.maxConnections})`, { 'Retry-After': String(FULL_RETRY_AFTER) });
     }
-    if (!this.shouldHandle(req)) return this.abort(socket, 'path', 400, `No WebSocket endpoint at ${JSON.stringify(req.url)}`);
-    // Host is required on the network; a request injected in process (a Duplex, no TCP peer) has no host to name.
-    const checked = validateUpgradeRequest(req, { requireHost: socket instanceof Socket });
-    if (!checked.ok) return this.refuse(socket, req, 'invalid_request', checked.status, checked.reason, checked.headers);
+    if (!this.shouldHandle(req)) return this.abort(handshake, 'path', 400, `No WebSocket endpoint at ${JSON.stringify(req.url)}`);
+    const checked = handshake.validate();
+    if (!checked.ok) return this.refuse(handshake, req, 'invalid_request', checked.status, checked.reason, checked.headers);
     if (this.options.allowedOrigins && !isOriginAllowed(checked.origin, this.options.allowedOrigins)) {
-      return this.abort(socket, 'origin', 403, `Origin not allowed: ${checked.origin}`);
+      return this.abort(handshake, 'origin', 403, `Origin not allowed: ${checked.origin}`);
     }
-    const proceed = () => this.completeUpgrade(checked.key, checked.protocols, checked.extensions, req, socket, head, callback);
+    const proceed = () => this.completeUpgrade(handshake, checked.protocols, checked.extensions, req, callback);
     const verify = this.options.verifyClient;
     if (!verify) return proceed();
-    // An in-process request (fastify's injectWS) may come without a socket.
-    const transport = req.socket as (Socket & { encrypted?: boolean; authorized?: boolean }) | undefined;
-    const info: VerifyClientInfo = {
-      origin: checked.origin ?? '',
-      secure: !!(transport?.authorized || transport?.encrypted),
-      req,
-    };
+    const info: VerifyClientInfo = { origin: checked.origin ?? '', secure: handshake.secure, req };
     if (verify.length === 2) {
       if (this.maxPendingHandshakes > 0 && this.verifying >= this.maxPendingHandshakes) {
-        return this.abort(socket, 'max_pending_handshakes', 503, 'Too many handshakes in progress', { 'Retry-After': String(BUSY_RETRY_AFTER) });
+        return this.abort(handshake, 'max_pending_handshakes', 503, 'Too many handshakes in progress', { 'Retry-After': String(BUSY_RETRY_AFTER) });
       }
       this.verifying++;
       let answered = false;
@@ -371,28 +455,25 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
         // As ws: the status and message reach the client as given (0 or none: 401).
         const status = code || 401;
         if (!Number.isInteger(status) || status < 200 || status > 599) {
-          return this.abort(socket, 'verify_client', 500, `verifyClient refused with an invalid HTTP status: ${String(code)}`);
+          return this.abort(handshake, 'verify_client', 500, `verifyClient refused with an invalid HTTP status: ${String(code)}`);
         }
-        this.abort(socket, 'verify_client', status, message || (STATUS_CODES[status] ?? 'Refused'), headers);
+        this.abort(handshake, 'verify_client', status, message || (STATUS_CODES[status] ?? 'Refused'), headers);
       });
       return;
     }
-    if (!(verify as (i: VerifyClientInfo) => boolean)(info)) return this.abort(socket, 'verify_client', 401, 'Unauthorized: verifyClient refused the connection');
+    if (!(verify as (i: VerifyClientInfo) => boolean)(info)) return this.abort(handshake, 'verify_client', 401, 'Unauthorized: verifyClient refused the connection');
     proceed();
   }
 
   private completeUpgrade(
-    key: string,
+    handshake: Handshake,
     protocols: string[],
     offers: ExtensionOffer[],
     req: InstanceType<R>,
-    socket: Duplex,
-    head: Buffer,
     callback: (ws: InstanceType<T>, req: InstanceType<R>) => void,
   ): void {
-    if (!socket.readable || !socket.writable) return void socket.destroy();
-    if (this.state !== 'running') return this.abort(socket, 'shutting_down', 503, 'The server is shutting down');
-    clearHandshakeDeadline(socket);
+    if (!handshake.usable) return handshake.drop();
+    if (this.state !== 'running') return this.abort(handshake, 'shutting_down', 503, 'The server is shutting down');
     let protocol: string | undefined;
     if (protocols.length > 0) {
       // ws's default without handleProtocols: the client's first preference.
@@ -400,31 +481,25 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
       try {
         protocol = selectSubprotocol(protocols, handle ? handle(new Set(protocols), req) : protocols[0]);
       } catch {
-        return this.abort(socket, 'subprotocol', 500, 'handleProtocols chose a subprotocol the client did not offer');
+        return this.abort(handshake, 'subprotocol', 500, 'handleProtocols chose a subprotocol the client did not offer');
       }
     }
     // Extensions: offers we cannot accept are declined (left out of the response), never refused.
     const accepted = this.deflate?.accept(offers) ?? null;
     const extensions = accepted !== null ? formatExtensions([accepted.response]) : undefined;
-    const lines = buildAcceptHeaderLines({
-      key,
-      ...(protocol !== undefined ? { protocol } : {}),
-      ...(extensions !== undefined ? { extensions } : {}),
-    });
+    const lines = handshake.acceptLines(protocol, extensions);
     this.emit('headers', lines, req);
-    let response: string;
+    let stream: Duplex;
     try {
-      response = serializeHeaderLines(lines);
+      stream = handshake.accept(lines);
     } catch (error) {
-      return this.abort(socket, 'response_header', 500, `Invalid response header: ${(error as Error).message}`);
+      return this.abort(handshake, 'response_header', 500, `Invalid response header: ${(error as Error).message}`);
     }
-    socket.write(response);
-    socket.removeListener('error', onHandshakeSocketError);
     const Ctor = this.options.WebSocket ?? WebSocket;
     const ws = new Ctor(null) as InstanceType<T>;
     openWebSocket(ws, {
-      stream: socket,
-      head,
+      stream,
+      head: handshake.head,
       settings: this.settings,
       protocol: protocol ?? '',
       extension: accepted !== null ? accepted.createTransform() : null,
@@ -438,27 +513,105 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
   }
 
   /**
-   * Refuse a malformed request (RFC 6455 4.2.1): a 'wsClientError' listener
-   * answers it if there is one, as in ws; otherwise as abort().
+   * Refuse a malformed request (RFC 6455 4.2.1): over HTTP/1.1 a
+   * 'wsClientError' listener answers it if there is one, as in ws; otherwise
+   * as abort(). An HTTP/2 stream is always answered here (such listeners
+   * write HTTP/1.1 text to a socket).
    */
-  private refuse(socket: Duplex, req: IncomingMessage, why: RefusalReason, status: number, reason: string, headers?: Record<string, string>): void {
-    if (this.listenerCount('wsClientError') === 0) return this.abort(socket, why, status, reason, headers);
+  private refuse(handshake: Handshake, req: IncomingMessage, why: RefusalReason, status: number, reason: string, headers?: Record<string, string>): void {
+    if (!(handshake instanceof UpgradeHandshake) || this.listenerCount('wsClientError') === 0) {
+      return this.abort(handshake, why, status, reason, headers);
+    }
     this.meter.refused(why);
-    clearHandshakeDeadline(socket);
+    clearHandshakeDeadline(handshake.stream);
     const error = Object.assign(new Error(reason), { statusCode: status });
-    this.emit('wsClientError', error, socket, req);
+    this.emit('wsClientError', error, handshake.stream, req);
   }
 
   /**
    * Refuse a well-formed request by policy (path, origin, verifyClient,
    * shutdown) or because of a server-side error: the HTTP error is written
-   * once and the socket closed. As in ws, 'wsClientError' is not involved,
-   * so verifyClient's status reaches the client as given.
+   * once and the socket (or stream) closed. As in ws, 'wsClientError' is not
+   * involved, so verifyClient's status reaches the client as given.
    */
-  private abort(socket: Duplex, why: RefusalReason, status: number, reason: string, headers?: RejectHeaders): void {
+  private abort(handshake: Handshake, why: RefusalReason, status: number, reason: string, headers?: RejectHeaders): void {
     this.meter.refused(why);
-    clearHandshakeDeadline(socket);
-    abortHandshake(socket, status, reason, headers);
+    handshake.refuse(status, reason, headers);
+  }
+}
+
+/** One opening handshake in progress, over HTTP/1.1 (UpgradeHandshake) or HTTP/2 (StreamHandshake). */
+interface Handshake {
+  /** Bytes read past the request (HTTP/1.1), the start of the WebSocket's input. */
+  readonly head: Buffer;
+  /** Over TLS (verifyClient's info.secure). */
+  readonly secure: boolean;
+  /** The peer is still there, after an asynchronous verifyClient say. */
+  readonly usable: boolean;
+  validate(): HandshakeChecked | HandshakeRejection;
+  /** The acceptance's header lines, shown to 'headers' listeners (they may add lines). */
+  acceptLines(protocol: string | undefined, extensions: string | undefined): string[];
+  /** Send the acceptance; returns the WebSocket's byte stream. Throws TypeError for an invalid line. */
+  accept(lines: string[]): Duplex;
+  refuse(status: number, reason: string, headers?: RejectHeaders): void;
+  /** Give up without an answer (the peer is gone). */
+  drop(): void;
+}
+
+type HandshakeChecked = { ok: true; protocols: string[]; extensions: ExtensionOffer[]; origin: string | undefined };
+
+/** The HTTP/1.1 upgrade (RFC 6455 4.2): the request's socket, answered 101. */
+class UpgradeHandshake implements Handshake {
+  private key = '';
+
+  constructor(
+    readonly stream: Duplex,
+    readonly head: Buffer,
+    private readonly req: IncomingMessage,
+  ) {
+    stream.on('error', onHandshakeSocketError);
+  }
+
+  get secure(): boolean {
+    // An in-process request (fastify's injectWS) may come without a socket.
+    const transport = this.req.socket as (Socket & { encrypted?: boolean; authorized?: boolean }) | undefined;
+    return !!(transport?.authorized || transport?.encrypted);
+  }
+
+  get usable(): boolean {
+    return this.stream.readable && this.stream.writable;
+  }
+
+  validate(): HandshakeChecked | HandshakeRejection {
+    // Host is required on the network; a request injected in process (a Duplex, no TCP peer) has no host to name.
+    const checked = validateUpgradeRequest(this.req, { requireHost: this.stream instanceof Socket });
+    if (checked.ok) this.key = checked.key;
+    return checked;
+  }
+
+  acceptLines(protocol: string | undefined, extensions: string | undefined): string[] {
+    return buildAcceptHeaderLines({
+      key: this.key,
+      ...(protocol !== undefined ? { protocol } : {}),
+      ...(extensions !== undefined ? { extensions } : {}),
+    });
+  }
+
+  accept(lines: string[]): Duplex {
+    const response = serializeHeaderLines(lines);
+    clearHandshakeDeadline(this.stream);
+    this.stream.write(response);
+    this.stream.removeListener('error', onHandshakeSocketError);
+    return this.stream;
+  }
+
+  refuse(status: number, reason: string, headers?: RejectHeaders): void {
+    clearHandshakeDeadline(this.stream);
+    abortHandshake(this.stream, status, reason, headers);
+  }
+
+  drop(): void {
+    this.stream.destroy();
   }
 }
 

@@ -15,6 +15,7 @@ import type { Duplex } from 'node:stream';
 import { checkControlPayload, type ConnectionSettings, type MessageTransform } from '../protocol/index.js';
 import { BINARY_TYPES, byteLengthOf, toBuffer, type BinaryType, type RawData } from './binary-data.js';
 import { ClientHandshake, type ClientOptions } from './client-connect.js';
+import { Http2ClientHandshake } from './http2-client.js';
 import { Driver } from './driver.js';
 import { addWsEventTargetMethods, type WsEventTargetMethods } from './event-target.js';
 import { READY_STATE_NAMES, ReadyState, defineReadyStateConstants } from './ready-state.js';
@@ -65,7 +66,7 @@ interface Info {
   /** As ws: bytes passed to send() after closing count in bufferedAmount (and are never sent). */
   afterClose: number;
   /** A client's opening handshake, while it runs (and after it failed). */
-  opening: ClientHandshake | null;
+  opening: ClientHandshake | Http2ClientHandshake | null;
 }
 const SERVER_SIDE: Readonly<Info> = Object.freeze({ url: '', protocol: '', extensions: '', binaryType: 'nodebuffer', afterClose: 0, opening: null });
 
@@ -171,18 +172,23 @@ export class WebSocket extends EventEmitter {
     super();
     (this as unknown as { _events: object })._events = new ListenerTable_();
     if (address === null) return; // server side: the server opens it
-    if (protocols !== undefined && !Array.isArray(protocols) && typeof protocols === 'object') {
+    if (protocols !== undefined && protocols !== null && !Array.isArray(protocols) && typeof protocols === 'object') {
       options = protocols;
       protocols = undefined;
     }
+    // As ws: subprotocols may also come as options.protocols when the second argument gives none.
+    protocols ??= options?.protocols;
     const list = protocols === undefined ? [] : Array.isArray(protocols) ? protocols : [protocols];
-    this.#own().opening = new ClientHandshake(this, address, list, options ?? {}, {
-      opened: (upgraded) => {
+    const outcome = {
+      opened: (upgraded: Upgraded) => {
         this.#open(upgraded);
         this.emit('open');
       },
-      failed: (error) => this.#failHandshake(error),
-    });
+      failed: (error: Error) => this.#failHandshake(error),
+    };
+    this.#own().opening = options?.http2
+      ? new Http2ClientHandshake(this, address, list, options, outcome)
+      : new ClientHandshake(this, address, list, options ?? {}, outcome);
   }
 
   get readyState(): ReadyState {

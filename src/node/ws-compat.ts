@@ -86,12 +86,14 @@ export class Sender {
   sendFrame(list: readonly Uint8Array[], cb?: SendFrameCallback): void {
     const message = preparedOf(list);
     const ws = this.ws;
-    const connection = driverOf(ws)?.connection;
-    if (connection === undefined || ws.readyState !== ReadyState.OPEN || connection.settings.role !== 'server') {
-      ws.send(message.data, { binary: message.binary }, cb ?? undefined);
+    const driver = driverOf(ws);
+    if (driver === null || ws.readyState !== ReadyState.OPEN || driver.connection.settings.role !== 'server') {
+      ws.send(message.data, { binary: message.binary }, cb);
       return;
     }
-    if (!connection.sendPrepared(message, cb ?? undefined)) {
+    // maxBackpressure as for any send; a broadcast is not interrupted by one socket ('error' fails only its callback).
+    if (!driver.admits(cb, true)) return;
+    if (!driver.connection.sendPrepared(message, cb)) {
       throw new Error('sendFrame() cannot send a whole message while a fragmented one (send with fin: false) is unfinished');
     }
   }

@@ -49,6 +49,10 @@ export const DEFAULTS = {
   maxConnections: 0,
   /** Handshakes a server has in progress at once (connected, not yet upgraded; 0: no limit). Above it: 503 with Retry-After. */
   maxPendingHandshakes: 1024,
+  /** HTTP/2 (RFC 8441), our server: streams one session may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS; RFC 9113 6.5.2 advises no fewer than 100). */
+  http2MaxConcurrentStreams: 128,
+  /** HTTP/2, our server: a session's receive window, shared by its streams, in bytes (RFC 9113 6.9.2; the protocol's initial value is 65,535). */
+  http2SessionWindowSize: 1024 * 1024,
   /** permessage-deflate (RFC 7692): memory-lean by default (no context kept between messages). */
   perMessageDeflate: {
     /** Messages smaller than this are sent uncompressed. */

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import * as source from '../../src/app-kit/index.js';
 
-const NAMES = ['RedisReadyTimeout', 'SHUTDOWN_SIGNALS', 'answerStatic', 'closeServers', 'listen', 'readStaticDir', 'readyWithin', 'runUntilSignal', 'serveStatic'];
+const NAMES = ['RedisReadyTimeout', 'SHUTDOWN_SIGNALS', 'answerStatic', 'closeCodeFor', 'closeServers', 'listen', 'operationsAnswer', 'readStaticDir', 'readyWithin', 'runUntilSignal', 'serveStatic', 'writeAnswer'];
 
 test('the app-kit entry exports the shared plumbing', () => {
   assert.deepEqual(Object.keys(source).sort(), NAMES);

@@ -19,14 +19,16 @@ const ALL = ['hyperws', 'ws', 'raw'];
 const TWO = ['hyperws', 'ws'];
 /**
  * Scenario -> implementations run, in the order run.mjs lists them: one of each
- * kind, plus the two whose code paths the others do not cover (a held deflate
- * connection that exchanged a message; 64-bit frame lengths sent to clients).
+ * kind, plus those whose code paths the others do not cover (a held deflate
+ * connection that exchanged a message; 64-bit frame lengths sent to clients;
+ * socket.io's broadcast through engine.io's pre-encoded frames).
  */
 const EXPECTED: Array<[string, string[]]> = [
   ['small-echo', ALL],
   ['handshakes', ALL],
   ['idle-memory', ALL],
   ['fan-out', ALL],
+  ['socketio-fan-out', TWO],
   ['deflate-echo', TWO],
   ['deflate-idle-memory', TWO],
   ['client-32B', TWO],
@@ -119,7 +121,7 @@ describe('bench/run.mjs --smoke', () => {
     }
 
     // Server-side scenarios are normalised per server CPU-second; memory and client-side ones are not.
-    for (const name of ['small-echo', 'handshakes', 'fan-out', 'deflate-echo']) {
+    for (const name of ['small-echo', 'handshakes', 'fan-out', 'socketio-fan-out', 'deflate-echo']) {
       const s = report.scenarios.find((x) => x.name === name)!;
       assert.equal(s.lowerIsBetter, false, name);
       assertRatio(s.cpuRatios?.['hyperws/ws'], `${name} cpuRatios`);

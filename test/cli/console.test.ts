@@ -63,11 +63,11 @@ describe('console page', () => {
         await waitForLog(page, '* closed: 1000 Closed from the console');
         assert.equal(await page.textContent('#state'), 'closed');
 
-        // Connected again, then the server shuts down: 1001.
+        // Connected again, then the server shuts down (SIGINT: 1001; SIGTERM would be 1012, a restart).
         await page.click('#connect');
         await waitForLog(page, '* connected');
         await serve.stderr.waitFor((line) => line.includes('connection #2 from'));
-        assert.equal(await serve.stop('SIGTERM'), 0);
+        assert.equal(await serve.stop('SIGINT'), 0);
         await waitForLog(page, '* closed: 1001 Server shutting down');
 
         assert.deepEqual(await logLines(page), [

@@ -42,6 +42,19 @@ const connectionLine = (n: number, connected: number) =>
   new RegExp(`^hyperws serve: connection #${n} from 127\\.0\\.0\\.1:\\d+ \\(${connected} connected\\)$`);
 
 /** Closes a client and waits until serve has logged its disconnection. */
+async function httpGet(port: number, path: string): Promise<{ status: number; body: string }> {
+  const { request } = await import('node:http');
+  return new Promise((resolve, reject) => {
+    const req = request({ port, host: '127.0.0.1', path }, async (res) => {
+      let body = '';
+      for await (const chunk of res) body += chunk;
+      resolve({ status: res.statusCode!, body });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 async function closeAndAwaitLog(serve: ServeProcess, c: { close(): Promise<unknown> }, n: number) {
   await c.close();
   return serve.stderr.waitFor((line) => line.startsWith(`hyperws serve: connection #${n} closed:`));
@@ -178,24 +191,65 @@ describe('hyperws serve', () => {
     }
   });
 
-  it('SIGTERM closes connected clients with 1001, then exits 0', T, async () => {
+  for (const [signal, code, reason] of [['SIGTERM', 1012, 'Service restart'], ['SIGINT', 1001, 'Server shutting down']] as const) {
+    it(`${signal} closes connected clients with ${code}, then exits 0`, T, async () => {
+      const serve = await startServe();
+      try {
+        const a = await client(`ws://127.0.0.1:${serve.port}/`);
+        const b = await client(`ws://127.0.0.1:${serve.port}/`);
+        assert.equal(await serve.stop(signal), 0);
+        assert.deepEqual(await a.closed, { code, reason });
+        assert.deepEqual(await b.closed, { code, reason });
+        assert.deepEqual(serve.stdout.lines, [serve.listening]);
+        assert.equal(serve.stderr.lines[2], `hyperws serve: ${signal}: closing 2 connections`);
+        // The two closes finish in either order: the first logs 1 connected, the second 0.
+        const closes = serve.stderr.lines.slice(3);
+        assert.equal(closes.length, 2, serve.stderr.text);
+        const line = new RegExp(`^hyperws serve: connection #(\\d) closed: ${code} ${reason} \\((\\d) connected\\)$`);
+        const parsed = closes.map((l) => line.exec(l)?.slice(1));
+        assert.deepEqual(parsed.map((p) => p?.[0]).sort(), ['1', '2'], serve.stderr.text);
+        assert.deepEqual(parsed.map((p) => p?.[1]), ['1', '0'], serve.stderr.text);
+      } finally {
+        await serve.kill();
+      }
+    });
+  }
+
+  it('on loopback, /metrics, /healthz and /readyz answer by default; --no-metrics turns them off', T, async () => {
     const serve = await startServe();
     try {
-      const a = await client(`ws://127.0.0.1:${serve.port}/`);
-      const b = await client(`ws://127.0.0.1:${serve.port}/`);
+      const c = await client(`ws://127.0.0.1:${serve.port}/`);
+      c.ws.send('one');
+      assert.equal((await c.next()).text, 'one');
+      const bad = await connectRaw(serve.port);
+      await bad.write('GET / HTTP/1.1\r\nHost : x\r\n\r\n');
+      assert.equal((await bad.readHttpHead()).status, 400);
+      await bad.destroy();
+      const metrics = await httpGet(serve.port, '/metrics');
+      assert.equal(metrics.status, 200);
+      const lines = metrics.body.split('\n');
+      for (const expected of [
+        'hyperws_connections_open 1',
+        'hyperws_handshakes_accepted_total 1',
+        'hyperws_handshakes_refused_total{reason="request_head"} 1',
+        'hyperws_messages_received_total 1',
+        'hyperws_messages_sent_total 1',
+      ]) {
+        assert.ok(lines.includes(expected), `${expected} in\n${metrics.body}`);
+      }
+      assert.deepEqual(await httpGet(serve.port, '/healthz'), { status: 200, body: 'ok\n' });
+      assert.deepEqual(await httpGet(serve.port, '/readyz'), { status: 200, body: 'ready\n' });
+      await c.close();
       assert.equal(await serve.stop('SIGTERM'), 0);
-      assert.deepEqual(await a.closed, { code: 1001, reason: 'Server shutting down' });
-      assert.deepEqual(await b.closed, { code: 1001, reason: 'Server shutting down' });
-      assert.deepEqual(serve.stdout.lines, [serve.listening]);
-      assert.equal(serve.stderr.lines[2], 'hyperws serve: SIGTERM: closing 2 connections');
-      // The two closes finish in either order: the first logs 1 connected, the second 0.
-      const closes = serve.stderr.lines.slice(3);
-      assert.equal(closes.length, 2, serve.stderr.text);
-      const parsed = closes.map((line) => /^hyperws serve: connection #(\d) closed: 1001 Server shutting down \((\d) connected\)$/.exec(line)?.slice(1));
-      assert.deepEqual(parsed.map((p) => p?.[0]).sort(), ['1', '2'], serve.stderr.text);
-      assert.deepEqual(parsed.map((p) => p?.[1]), ['1', '0'], serve.stderr.text);
     } finally {
       await serve.kill();
+    }
+    const quiet = await startServe(['--no-metrics']);
+    try {
+      assert.equal((await httpGet(quiet.port, '/metrics')).status, 404);
+      assert.equal(await quiet.stop('SIGTERM'), 0);
+    } finally {
+      await quiet.kill();
     }
   });
 

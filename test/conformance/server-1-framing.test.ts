@@ -2,7 +2,7 @@
 // payload-length boundaries of RFC 6455 5.2 (7-bit, 16-bit, 64-bit forms).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Case, Opcode, concatFrames, encodeFrame, pseudoRandomBytes, serverCase, startEchoServer } from './server-harness.js';
+import { Case, Opcode, concatFrames, encodeFrame, pseudoRandomBytes, serverCase, startEchoServer, tcpOnlyTest } from './server-harness.js';
 import { connectRaw, upgradeRequest } from '../support/raw-socket.js';
 
 const SIZES: Array<[string, number]> = [
@@ -67,7 +67,7 @@ serverCase('1.x unmasked client frame -> 1002', async (c) => {
   await c.expectFailure(1002, 'WS_ERR_EXPECTED_MASK');
 });
 
-test('1.x frames in the same packet as the upgrade request -> echoed after the 101', { timeout: 20_000 }, async (t) => {
+tcpOnlyTest('1.x frames in the same packet as the upgrade request -> echoed after the 101', { timeout: 20_000 }, async (t) => {
   const server = await startEchoServer();
   const client = await connectRaw(server.port);
   t.signal.addEventListener('abort', () => void client.destroy());

@@ -221,7 +221,7 @@ serverCase('7.x client FIN without a Close -> no Close frame, server "close" 100
 
 serverCase('7.x client reset (RST) in the middle of a message -> server "close" 1006, no error event', async (c) => {
   await c.send({ opcode: Opcode.TEXT, payload: 'partial', fin: false });
-  c.client.socket.resetAndDestroy();
+  c.client.reset();
   const side = await c.server.connection;
   assert.deepEqual(await side.closed, { code: 1006, reason: '' });
   assert.deepEqual(side.errors, []);

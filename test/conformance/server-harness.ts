@@ -5,8 +5,14 @@
  * real socket, and assertions read the server's frames byte for byte.
  *
  * Every case gets its own server and client, both torn down when it ends.
+ *
+ * The transport is pluggable: after useTransport('h2') (see
+ * server-over-http2.test.ts) the same cases run over HTTP/2 (RFC 8441): the
+ * server is ours with `http2: true` (h2c), the client a raw HTTP/2 session
+ * whose Extended CONNECT stream carries the hand-made frames; a stream's
+ * END_STREAM stands for TCP's FIN and RST_STREAM for its reset.
  */
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { isUtf8 } from 'node:buffer';
 import type { AddressInfo } from 'node:net';
@@ -24,6 +30,20 @@ import {
   type RawClient,
 } from '../support/raw-socket.js';
 import { hex, pseudoRandomBytes, sha256 } from '../support/bytes.js';
+import { handshakeH2 } from '../support/h2-client.js';
+
+export type Transport = 'tcp' | 'h2';
+let transport: Transport = 'tcp';
+
+/** Run the cases registered from now on over this transport. */
+export function useTransport(which: Transport): void {
+  transport = which;
+}
+
+/** A test that only makes sense over TCP (it writes HTTP/1.1 by hand): not registered over HTTP/2. */
+export function tcpOnlyTest(name: string, options: { timeout?: number }, body: (t: TestContext) => Promise<void>): void {
+  if (transport === 'tcp') test(name, options, body);
+}
 
 export { Opcode, closePayload, encodeFrame };
 export { hex, pseudoRandomBytes, sha256 };
@@ -31,6 +51,8 @@ export { hex, pseudoRandomBytes, sha256 };
 /** What the server side saw of the (single) connection. */
 export interface ServerSide {
   ws: WebSocket;
+  /** '1.1' for an upgrade, '2.0' for an Extended CONNECT stream. */
+  httpVersion: string;
   errors: ProtocolError[];
   /** The server WebSocket's 'close' event. */
   closed: Promise<{ code: number; reason: string }>;
@@ -46,20 +68,20 @@ export interface EchoServer {
 
 /** Our server, echoing every message with its type (text stays text, binary stays binary). */
 export async function startEchoServer(options: Omit<ServerOptions, 'port'> = {}): Promise<EchoServer> {
-  const wss = new WebSocketServer({ ...options, port: 0, host: '127.0.0.1' });
+  const wss = new WebSocketServer({ ...options, port: 0, host: '127.0.0.1', ...(transport === 'h2' ? { http2: true } : {}) });
   await new Promise<void>((resolve, reject) => {
     wss.once('listening', resolve);
     wss.once('error', reject);
   });
   const connection = new Promise<ServerSide>((resolve) => {
-    wss.on('connection', (ws: WebSocket) => {
+    wss.on('connection', (ws: WebSocket, req: { httpVersion: string }) => {
       const errors: ProtocolError[] = [];
       ws.on('error', (err: ProtocolError) => errors.push(err));
       ws.on('message', (data: Buffer, isBinary: boolean) => ws.send(data, { binary: isBinary }));
       const closed = new Promise<{ code: number; reason: string }>((res) =>
         ws.once('close', (code: number, reason: Buffer) => res({ code, reason: reason.toString() })),
       );
-      resolve({ ws, errors, closed });
+      resolve({ ws, httpVersion: req.httpVersion, errors, closed });
     });
   });
   return {
@@ -204,7 +226,8 @@ export interface CaseOptions {
 
 /** Registers an Autobahn-style case: `name` should start with its case number. */
 export function serverCase(name: string, body: (c: Case) => Promise<void>, options: CaseOptions = {}): void {
-  test(name, { timeout: options.timeout ?? 20_000 }, async (t) => {
+  const over = transport;
+  test(over === 'h2' ? `[h2] ${name}` : name, { timeout: options.timeout ?? 20_000 }, async (t) => {
     const server = await startEchoServer(options.server);
     let client: RawClient | undefined;
     // On timeout, destroy the socket: pending reads then throw and `finally`
@@ -212,8 +235,10 @@ export function serverCase(name: string, body: (c: Case) => Promise<void>, optio
     const onAbort = (): void => void client?.destroy();
     t.signal.addEventListener('abort', onAbort);
     try {
-      client = await handshakeRaw(server.port);
+      client = over === 'h2' ? await handshakeH2(server.port) : await handshakeRaw(server.port);
       await body(new Case(client, server));
+      // The case really ran over the transport it is named after.
+      assert.equal((await server.connection).httpVersion, over === 'h2' ? '2.0' : '1.1');
     } finally {
       t.signal.removeEventListener('abort', onAbort);
       await client?.destroy();

@@ -69,6 +69,17 @@ describe('buildClientRequestHeaders', () => {
     );
   });
 
+  it('version 8 (hybi-08): Sec-WebSocket-Version 8 and the origin as Sec-WebSocket-Origin, not Origin', () => {
+    assert.deepEqual(buildClientRequestHeaders({ key: KEY, version: 8, origin: 'https://a.test', headers: { 'Sec-WebSocket-Origin': 'https://b.test' } }), {
+      Connection: 'Upgrade',
+      Upgrade: 'websocket',
+      'Sec-WebSocket-Key': KEY,
+      'Sec-WebSocket-Version': '8',
+      'Sec-WebSocket-Origin': 'https://a.test',
+    });
+    assert.equal(buildClientRequestHeaders({ key: KEY, version: 13 })['Sec-WebSocket-Version'], '13');
+  });
+
   it('keeps a user Origin when no origin option is given', () => {
     assert.equal(buildClientRequestHeaders({ key: KEY, headers: { Origin: 'https://b.test' } })['Origin'], 'https://b.test');
   });

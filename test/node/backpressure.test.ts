@@ -97,9 +97,10 @@ async function sendUntilRefused(server: WebSocket, send: (i: number, cb: (err?: 
 for (const policy of ['close', 'drop'] as const) {
   test(`maxBackpressure with policy '${policy}': sends are accepted up to the limit, the next one gets WS_ERR_BACKPRESSURE; every accepted message arrives`, T, async () => {
     const options = policy === 'close' ? { maxBackpressure: LIMIT } : { maxBackpressure: LIMIT, backpressurePolicy: policy };
-    await session(options, async ({ client, server }) => {
+    await session(options, async ({ wss, client, server }) => {
       client.socket.pause();
       const outcome = await sendUntilRefused(server, (i, cb) => server.send(Buffer.alloc(CHUNK, i % 251), cb));
+      assert.deepEqual(wss.stats().backpressure, policy === 'close' ? { closes: 1, drops: 0 } : { closes: 0, drops: 1 });
       assert.equal(outcome.error.code, 'WS_ERR_BACKPRESSURE');
       assert.equal(outcome.error.maxBackpressure, LIMIT);
       assert.equal(outcome.error.policy, policy);

@@ -82,6 +82,31 @@ test('followRedirects: relative and http: Locations are followed; "redirect" giv
   }
 });
 
+test('finishRequest is called for every request of the chain, after its "redirect" (as ws)', T, async () => {
+  const server = await redirectingServer((path) => (path === '/start' ? '/final' : null));
+  try {
+    const order: string[] = [];
+    const connection = nextConnection(server.wss);
+    const client = new WebSocket(server.url + '/start', {
+      followRedirects: true,
+      finishRequest: (request) => {
+        order.push(`finish ${request.path}`);
+        request.setHeader('X-Request', String(order.length));
+        request.end();
+      },
+    });
+    client.on('redirect', (url: string) => order.push(`redirect ${new URL(url).pathname}`));
+    await opened(client);
+    const [peer, req] = await connection;
+    assert.deepEqual(order, ['finish /start', 'redirect /final', 'finish /final']);
+    assert.deepEqual(server.seen.map((r) => r.headers['x-request']), ['1', '3']);
+    assert.equal(req.url, '/final');
+    await closePair(client, peer);
+  } finally {
+    await server.close();
+  }
+});
+
 test('a redirect to another host drops Authorization and Cookie (not other headers) unless "redirect" is listened to', T, async () => {
   const final = await redirectingServer(() => null);
   const first = await redirectingServer(() => `ws://127.0.0.1:${final.port}/there`);

@@ -16,8 +16,15 @@ import { ManualTransform, clientFrame, closePayload, decodeFrames, serverFrame }
 /** A duplex whose written bytes are recorded; `feed` plays the peer. */
 class FakeStream extends Duplex {
   writes: Buffer[] = [];
-  constructor() {
-    super({ allowHalfOpen: true });
+  constructor(options: { autoDestroy?: boolean } = {}) {
+    super({ allowHalfOpen: true, ...options });
+  }
+
+  /** As a readable-stream 3 Duplex (Duplexify's base): no `readableEnded`, and no closing by itself. */
+  static legacy(): FakeStream {
+    const stream = new FakeStream({ autoDestroy: false });
+    Object.defineProperty(stream, 'readableEnded', { value: undefined });
+    return stream;
   }
   override _read(): void {}
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
@@ -38,8 +45,7 @@ class FakeStream extends Duplex {
 
 type Recorded = Array<[string, ...unknown[]]>;
 
-function setup(role: 'server' | 'client' = 'server', closeTimeout = 30_000, extension: MessageTransform | null = null) {
-  const stream = new FakeStream();
+function setup(role: 'server' | 'client' = 'server', closeTimeout = 30_000, extension: MessageTransform | null = null, stream = new FakeStream()) {
   const events = new EventEmitter();
   const log: Recorded = [];
   for (const name of ['message', 'ping', 'pong', 'close', 'drain', 'error']) {
@@ -153,6 +159,28 @@ describe('Driver', () => {
     await tick();
     assert.deepEqual(log, [['close', 1006, Buffer.alloc(0)]]);
     assert.equal(driver.connection.lifecycle.wasClean, false);
+  });
+
+  it("a stream that never closes by itself (readable-stream 3's Duplexes: injectWS): destroyed once both directions ended, 'close' follows", async () => {
+    // Server: the peer's Close, our answer and our FIN, then the peer's FIN.
+    const server = setup('server', 30_000, null, FakeStream.legacy());
+    server.stream.feed(clientFrame(Opcode.Close, closePayload(1000)));
+    await once(server.stream, 'finish');
+    await tick();
+    assert.equal(server.stream.destroyed, false, 'half open: the peer has not ended yet');
+    server.stream.push(null);
+    await once(server.stream, 'close');
+    await tick();
+    assert.deepEqual(server.log, [['close', 1000, Buffer.alloc(0)]]);
+    // Client: the server's Close, then its FIN; the client ends in answer.
+    const client = setup('client', 30_000, null, FakeStream.legacy());
+    client.driver.close(1000, '');
+    client.stream.feed(serverFrame(Opcode.Close, closePayload(1000)));
+    client.stream.push(null);
+    await once(client.stream, 'close');
+    await tick();
+    assert.deepEqual(client.log, [['close', 1000, Buffer.alloc(0)]]);
+    assert.equal(client.driver.connection.lifecycle.wasClean, true);
   });
 
   it('pause() stops reading until resume()', async () => {

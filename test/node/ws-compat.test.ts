@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
 import { createRequire } from 'node:module';
-import DefaultExport, { Sender, WebSocket } from '../../src/index.js';
+import DefaultExport, { Sender, WebSocket, type ServerOptions } from '../../src/index.js';
 import { Opcode, closePayload, handshakeRaw, type RawClient } from '../support/raw-socket.js';
 import { closePair, closed, connectPair, nextConnection, nextMessage, startServer, closeServer } from './helpers.js';
 
@@ -31,7 +31,7 @@ function recordWrites(ws: WebSocket): Buffer[] {
 }
 
 /** A server and `n` raw clients past the handshake, with the server side of each. */
-async function rawClients(n: number, fn: (clients: RawClient[], servers: WebSocket[]) => Promise<void>, options = {}): Promise<void> {
+async function rawClients(n: number, fn: (clients: RawClient[], servers: WebSocket[]) => Promise<void>, options: ServerOptions = {}): Promise<void> {
   const started = await startServer(options);
   const clients: RawClient[] = [];
   try {
@@ -172,6 +172,27 @@ describe('ws._sender.sendFrame', () => {
       const frame = await client!.readFrame();
       assert.deepEqual([frame.opcode, frame.payload], [Opcode.CLOSE, closePayload(1000)]);
     });
+  });
+
+  it("above maxBackpressure: refused like a publication, the callback gets WS_ERR_BACKPRESSURE (policy 'error' does not throw: a broadcast goes on)", T, async () => {
+    await rawClients(
+      1,
+      async ([client], [server]) => {
+        client!.socket.pause();
+        server!.send(Buffer.alloc(4 << 20, 1)); // the peer does not read: most of it stays unsent
+        assert.ok(server!.bufferedAmount > 64 * 1024);
+        const error = await new Promise<(Error & { code?: string }) | null | undefined>((resolve) =>
+          server!._sender!.sendFrame(Sender.frame('refused', { opcode: 1, fin: true }), resolve),
+        );
+        assert.equal(error?.code, 'WS_ERR_BACKPRESSURE');
+        assert.equal(server!.readyState, WebSocket.OPEN);
+        client!.socket.resume();
+        assert.equal((await client!.readFrame()).payload.length, 4 << 20);
+        server!.send('marker');
+        assert.equal((await client!.readFrame()).payload.toString(), 'marker', 'the refused frame never went out');
+      },
+      { maxBackpressure: 64 * 1024, backpressurePolicy: 'error' },
+    );
   });
 
   it('while our fragmented message is unfinished: throws, nothing written', T, async () => {

@@ -20,7 +20,7 @@ function leaves(value: object, prefix = ''): Map<string, unknown> {
 function render(key: string, value: unknown): string {
   if (typeof value !== 'number') return String(value);
   if (/Timeout$/.test(key)) return `${value / 1000} s`;
-  if (/(maxPayload|maxBackpressure|maxHeaderSize|threshold)$/.test(key)) {
+  if (/(maxPayload|maxBackpressure|maxHeaderSize|threshold|WindowSize)$/.test(key)) {
     if (value % (1024 * 1024) === 0) return `${value / (1024 * 1024)} MiB`;
     if (value % 1024 === 0) return `${value / 1024} KiB`;
     return `${value} bytes`;
@@ -61,6 +61,7 @@ describe('DEFAULTS', () => {
       maxBackpressure: DEFAULTS.maxBackpressure,
       backpressurePolicy: DEFAULTS.backpressurePolicy,
       idleTimeout: DEFAULTS.idleTimeout,
+      counters: null,
     });
     assert.ok(Object.isFrozen(server), 'shared by every connection of a server: immutable');
     assert.equal(resolveSettings({ role: 'client' }).maskKeySource, randomMaskKey);

@@ -174,7 +174,8 @@ export class RawSocket {
   private readonly closePromise: Promise<void>;
 
   constructor(readonly socket: Socket) {
-    socket.setNoDelay(true);
+    // An HTTP/2 stream (test/support/h2-client.ts) stands in for a socket without setNoDelay.
+    if (typeof socket.setNoDelay === 'function') socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
       this.chunks.push(chunk);
       this.size += chunk.length;
@@ -317,6 +318,11 @@ export class RawSocket {
     } finally {
       clearTimeout(t);
     }
+  }
+
+  /** Abortive close: a TCP reset (RST), at once. */
+  reset(): void {
+    this.socket.resetAndDestroy();
   }
 
   /** Immediate teardown (RST if data is pending); resolves when closed. */

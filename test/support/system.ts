@@ -1,5 +1,6 @@
 // System-dependency probes for tests that need binaries installed outside npm
-// (Debian packages: chromium, python3-websockets, redis-server, openssl).
+// (Debian packages: chromium, python3-websockets, redis-server, openssl,
+// tinyproxy, microsocks, nghttp2-client).
 //
 // Rule: locally, a missing dependency SKIPS the test with a loud stderr line;
 // under CI=true nothing is silently skipped: `skipReason()` returns false so
@@ -253,4 +254,19 @@ export function nodeBuiltinWebSocket(): Dependency<NodeBuiltinWebSocket> {
     }
     return `${process.execPath} (${process.version}) has no global WebSocket (tried ${tried.join('; ')})`;
   });
+}
+
+/** tinyproxy (HTTP CONNECT proxy): HYPERWS_TINYPROXY, /usr/bin/tinyproxy, tinyproxy on PATH. */
+export function tinyproxyPath(): Dependency<BinaryPath> {
+  return binaryProbe('tinyproxy', 'apt-get install tinyproxy', 'HYPERWS_TINYPROXY', ['tinyproxy'], ['/usr/bin/tinyproxy']);
+}
+
+/** microsocks (SOCKS5 proxy): HYPERWS_MICROSOCKS, /usr/bin/microsocks, microsocks on PATH. */
+export function microsocksPath(): Dependency<BinaryPath> {
+  return binaryProbe('microsocks', 'apt-get install microsocks', 'HYPERWS_MICROSOCKS', ['microsocks'], ['/usr/bin/microsocks']);
+}
+
+/** nghttp (HTTP/2 client, Debian nghttp2-client): HYPERWS_NGHTTP, /usr/bin/nghttp, nghttp on PATH. */
+export function nghttpPath(): Dependency<BinaryPath> {
+  return binaryProbe('nghttp', 'apt-get install nghttp2-client', 'HYPERWS_NGHTTP', ['nghttp'], ['/usr/bin/nghttp']);
 }

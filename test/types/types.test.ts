@@ -10,7 +10,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -21,7 +21,7 @@ const cases = join(root, 'test', 'types', 'cases');
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 const T = { timeout: 120_000 };
 
-const ESM = ['esm-default.ts', 'esm-named.ts', 'subclass-server.ts', 'subpaths.ts'];
+const ESM = ['esm-default.ts', 'esm-named.ts', 'subclass-server.ts', 'subpaths.ts', 'ws-options.ts', 'readme-migrating.ts'];
 const CJS = ['cjs.cts', 'subpaths-cjs.cts'];
 
 /** Compile `files` with these options in a scratch project; returns tsc's output ('' when clean). */
@@ -46,6 +46,11 @@ function compile(options: Record<string, unknown>, files: string[], type: 'modul
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+test("README's Migrating from ws example is the one compiled here (cases/readme-migrating.ts)", () => {
+  const example = readFileSync(join(cases, 'readme-migrating.ts'), 'utf8').split('\n').slice(1).join('\n');
+  assert.ok(readFileSync(join(root, 'README.md'), 'utf8').includes('```ts\n' + example + '```'), 'README shows the example verbatim');
+});
 
 test('types: ESM under module/moduleResolution nodenext', T, () => {
   assert.equal(compile({ module: 'nodenext', moduleResolution: 'nodenext' }, ESM, 'module'), '');

@@ -4,9 +4,11 @@
  * WebSocket endpoint (/ws), speaking the JSON protocol of protocol.ts.
  *
  * Rooms are topics ('room:<name>'); every connection also subscribes to
- * 'rooms', where member counts are published. With a Redis URL the topics go
- * through the Redis adapter and presence/history live in Redis
- * (redis-store.ts), so several processes serve the same rooms.
+ * 'rooms', where member counts and activity are published. With a Redis URL
+ * the topics go through the Redis adapter and presence/history live in Redis
+ * (redis-store.ts), so several processes serve the same rooms. Otherwise,
+ * with a data directory, history lives in its log (file-store.ts); with
+ * neither, in memory.
  *
  * Each connection's messages are handled one after another (a promise
  * chain): a join's presence write always precedes that connection's later
@@ -25,7 +27,7 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CloseCode, WebSocket, WebSocketServer, redisAdapter, type HeartbeatOptions, type RedisAdapter, type VerifyClientInfo } from 'hyperws';
-import { RedisReadyTimeout, closeServers, listen, readStaticDir, readyWithin, serveStatic, type StaticFile } from 'hyperws/app-kit';
+import { RedisReadyTimeout, closeServers, listen, operationsAnswer, readStaticDir, readyWithin, serveStatic, writeAnswer, type StaticFile } from 'hyperws/app-kit';
 import { DEFAULT_ABUSE, DEFAULT_RATE_LIMIT, TokenBucket, WindowCounter, type AbuseOptions, type RateLimitOptions } from './limits.js';
 import {
   ABUSE_CODES,
@@ -33,13 +35,13 @@ import {
   encode,
   errorMessage,
   parseClientMessage,
-  type ChatMessage,
   type ClientMessage,
   type ServerMessage,
   type Verdict,
 } from './protocol.js';
+import { FileStore } from './file-store.js';
 import { RedisStore, type RedisCommands } from './redis-store.js';
-import { MemoryStore, type ChatStore, type PresenceChange, type PresenceState } from './store.js';
+import { MemoryStore, type ChatStore, type Draft, type PresenceChange, type PresenceState } from './store.js';
 
 export const DEFAULT_PORT = 8080;
 export const DEFAULT_HOST = '127.0.0.1';
@@ -74,6 +76,8 @@ export interface ChatServerOptions {
   host?: string;
   /** redis://... to share rooms, presence and history with other nodes. */
   redis?: string;
+  /** Without redis: keep rooms and history in a log in this directory (default: in memory only). */
+  dataDir?: string;
   /** Ping/timeout of idle clients (default 15 s / 10 s); false disables it. */
   heartbeat?: HeartbeatOptions | false;
   /** The WebSocketServer's slowloris guard: time to deliver each request head, in ms (default 10 s; 0 off). */
@@ -91,6 +95,8 @@ export interface ChatServerOptions {
   redisReadyTimeoutMs?: number;
   /** One line per notable event (default: nothing). */
   log?: (line: string) => void;
+  /** Answer GET /metrics, /healthz and /readyz (default: when bound to loopback). */
+  operations?: boolean;
 }
 
 export interface ChatServer {
@@ -100,8 +106,12 @@ export interface ChatServer {
   readonly port: number;
   readonly nodeId: string;
   readonly wss: WebSocketServer;
-  /** Remove this node's members, close clients with 1001, release Redis. Idempotent. */
-  close(): Promise<void>;
+  /**
+   * Remove this node's members, close clients with `code` (default 1001;
+   * 1012, Service Restart, when the node restarts: clients reconnect, to
+   * another node or to this one), release Redis. Idempotent.
+   */
+  close(code?: number): Promise<void>;
 }
 
 interface Session {
@@ -188,15 +198,29 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
       throw new Error(`cannot use Redis at ${options.redis}: ${(error as Error).message}`);
     }
     store = redisStore;
+  } else if (options.dataDir !== undefined) {
+    const fileStore = await FileStore.open({ dir: options.dataDir, log });
+    const { records, skipped, tornBytes } = fileStore.report;
+    log(`history in ${options.dataDir}: ${records} record${records === 1 ? '' : 's'} replayed${skipped > 0 ? `, ${skipped} unreadable skipped` : ''}${tornBytes > 0 ? `, ${tornBytes} bytes of an unfinished write removed` : ''}`);
+    store = fileStore;
   } else {
     store = new MemoryStore();
   }
 
-  const http = createServer(HTTP_TIMEOUTS, serveStatic({
+  const statics = serveStatic({
     files: page,
     headers: { 'Cache-Control': 'no-cache', ...SECURITY_HEADERS },
     endpoint: { path: WS_PATH, message: 'Upgrade Required: this is the chat WebSocket endpoint\n' },
-  }));
+  });
+  const host = options.host ?? DEFAULT_HOST;
+  const operations = options.operations ?? isLoopback(host);
+  // Operations: /metrics, /healthz and /readyz from the WebSocketServer's numbers (its adapter included).
+  const ops = { metrics: () => wss.metrics(), isReady: () => wss.isReady() && http.listening };
+  const http = createServer(HTTP_TIMEOUTS, (req, res) => {
+    const answer = operations && (req.method === 'GET' || req.method === 'HEAD') ? operationsAnswer(new URL(req.url ?? '/', 'http://x').pathname, ops) : null;
+    if (answer !== null) writeAnswer(req, res, answer);
+    else statics(req, res);
+  });
   const wss = new WebSocketServer({
     server: http,
     path: WS_PATH,
@@ -218,7 +242,6 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
   const chat = node;
   wss.on('connection', (ws: WebSocket) => chat.accept(ws));
 
-  const host = options.host ?? DEFAULT_HOST;
   let port: number;
   try {
     ({ port } = await listen(http, options.port ?? DEFAULT_PORT, host));
@@ -238,19 +261,24 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
     port,
     nodeId,
     wss,
-    close() {
+    close(code = 1001) {
       closing = true;
-      return (closed ??= shutdown(chat, wss, http, store, adapter));
+      return (closed ??= shutdown(chat, wss, http, store, adapter, code));
     },
   };
 }
 
-async function shutdown(chat: ChatNode, wss: WebSocketServer, http: Server, store: ChatStore, adapter: RedisAdapter | null): Promise<void> {
+async function shutdown(chat: ChatNode, wss: WebSocketServer, http: Server, store: ChatStore, adapter: RedisAdapter | null, code: number): Promise<void> {
   await chat.stop();
   await store.close();
   // Here rather than through wss.close(), which only starts it: we wait for Redis to quit.
   await adapter?.close();
-  await closeServers(wss, http);
+  await closeServers(wss, http, code);
+}
+
+/** Addresses only this machine reaches: the operations endpoints answer there by default. */
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
 }
 
 function sameHost(origin: string, host: string | undefined): boolean {
@@ -372,7 +400,7 @@ export class ChatNode {
     if (ws.readyState !== WebSocket.OPEN) return;
     switch (message.type) {
       case 'join':
-        return this.join(ws, session, message.room, message.nick ?? session.nick);
+        return this.join(ws, session, message.room, message.nick ?? session.nick, message.since);
       case 'leave': {
         const room = session.room;
         if (room === null) return void send(ws, errorMessage('not_in_room', 'you are not in a room'));
@@ -385,7 +413,7 @@ export class ChatNode {
       case 'message': {
         const room = session.room;
         if (room === null) return void send(ws, errorMessage('not_in_room', 'join a room before sending messages'));
-        const chat: ChatMessage = {
+        const draft: Draft = {
           v: 1,
           type: 'message',
           id: randomUUID(),
@@ -394,9 +422,14 @@ export class ChatNode {
           text: message.text,
           ts: Date.now(),
         };
-        // History first: whoever joins after seeing this message live finds it in history too.
-        await this.store.appendHistory(chat);
-        this.wss.publish(roomTopic(room), encode(chat));
+        // Stored (numbered, durable) first: whoever joins or recovers after
+        // seeing this message live finds it in history too.
+        const { message: chat, duplicate } = await this.store.append(draft, message.cid);
+        if (!duplicate) {
+          this.wss.publish(roomTopic(room), encode(chat));
+          this.wss.publish(ROOMS_TOPIC, encode({ v: 1, type: 'activity', room, seq: chat.seq }));
+        }
+        if (message.cid !== undefined) send(ws, { v: 1, type: 'ack', cid: message.cid, message: chat });
         return;
       }
       case 'typing': {
@@ -418,18 +451,19 @@ export class ChatNode {
     }
   }
 
-  private async join(ws: WebSocket, session: Session, room: string, nick: string): Promise<void> {
+  private async join(ws: WebSocket, session: Session, room: string, nick: string, since: number | undefined): Promise<void> {
     const from = session.room;
     session.nick = nick;
     if (from !== null && from !== room) ws.unsubscribe(roomTopic(from));
     // Subscribe before reading history: a message published meanwhile is
-    // delivered live (the page merges it with the history by id).
+    // delivered live and may also be in the history (the client drops the
+    // second copy by its seq); subscribing after would lose it.
     ws.subscribe(roomTopic(room));
     session.room = room;
     const state = await this.store.presence([{ id: session.id, nick, from, to: room }]);
-    const history = await this.store.history(room);
+    const { seq, messages, gap } = await this.store.history(room, since);
     if (ws.readyState !== WebSocket.OPEN) return;
-    send(ws, { v: 1, type: 'joined', room, nick, members: state.rooms.get(room) ?? [], version: state.version, history });
+    send(ws, { v: 1, type: 'joined', room, nick, members: state.rooms.get(room) ?? [], version: state.version, seq, history: messages, gap });
     this.publishPresence(state, from !== room, { room, except: ws });
   }
 

@@ -3,6 +3,9 @@
  * parses the command line and imports this module (built to
  * dist/apps/chat/server/main.js) only when the command is used.
  *
+ * Storage: with --redis, Redis; otherwise the data directory (--data-dir,
+ * default ./chat-data, relative to the working directory).
+ *
  * stdout carries exactly one line, `hyperws chat: http://HOST:PORT/` (the
  * bound port), so scripts and tests can parse it; everything else goes to
  * stderr. Exit status: 0 after a signal, 1 when the server cannot start.
@@ -11,14 +14,19 @@
  * HYPERWS_CHAT_HEARTBEAT_TIMEOUT_MS (each defaults to chat-server.ts's DEFAULT_HEARTBEAT),
  * HYPERWS_CHAT_NODE_TTL_MS (Redis mode, default 15000).
  */
-import { runUntilSignal } from 'hyperws/app-kit';
+import { resolve } from 'node:path';
+import { closeCodeFor, runUntilSignal } from 'hyperws/app-kit';
 import { DEFAULT_HEARTBEAT, startChatServer, type ChatServer, type ChatServerOptions } from './chat-server.js';
 
 export interface ChatCliOptions {
   port: number;
   host: string;
   redis?: string | undefined;
+  dataDir?: string | undefined;
 }
+
+/** Where `hyperws chat` keeps rooms and history without --redis. */
+export const DEFAULT_DATA_DIR = 'chat-data';
 
 interface Io {
   stdout: NodeJS.WritableStream;
@@ -42,7 +50,7 @@ export async function runChat(cli: ChatCliOptions, io: Io): Promise<number> {
     port: cli.port,
     host: cli.host,
     log,
-    ...(cli.redis !== undefined ? { redis: cli.redis } : {}),
+    ...(cli.redis !== undefined ? { redis: cli.redis } : { dataDir: resolve(cli.dataDir ?? DEFAULT_DATA_DIR) }),
     ...(interval !== undefined || timeout !== undefined ? { heartbeat: { intervalMs: interval ?? DEFAULT_HEARTBEAT.intervalMs, timeoutMs: timeout ?? DEFAULT_HEARTBEAT.timeoutMs } } : {}),
     ...(nodeTtlMs !== undefined ? { nodeTtlMs } : {}),
   };
@@ -60,7 +68,8 @@ export async function runChat(cli: ChatCliOptions, io: Io): Promise<number> {
   await runUntilSignal({
     close(signal) {
       log(`${signal}: closing ${server.wss.clients.size} connection${server.wss.clients.size === 1 ? '' : 's'}`);
-      return server.close();
+      // SIGTERM is a restart (1012: clients reconnect elsewhere or here), SIGINT an operator stopping it (1001).
+      return server.close(closeCodeFor(signal));
     },
     // A second signal gives up on clients that do not finish their closing handshake.
     force() {

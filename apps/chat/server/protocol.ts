@@ -39,6 +39,8 @@ const fail = (code: ErrorCode, message: string): Verdict => ({ ok: false, code, 
 
 // C0/C1 controls, line/paragraph separators, bidi embeddings/overrides/isolates.
 const FORBIDDEN_IN_NAME = /[\p{Cc}\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
+// A client's id for one send (`cid`): what a retry repeats so that the server stores it once.
+const CLIENT_ID = /^[A-Za-z0-9_-]{1,64}$/;
 // In message text, tab and line breaks are fine; other controls are not.
 const FORBIDDEN_IN_TEXT = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]/;
 
@@ -82,10 +84,18 @@ export function parseClientMessage(text: string): Verdict {
     case 'join': {
       const room = checkName('room', data['room']);
       if (!room.ok) return room;
-      if (data['nick'] === undefined) return { ok: true, message: { type, room: room.value } };
-      const nick = checkName('nick', data['nick']);
-      if (!nick.ok) return nick;
-      return { ok: true, message: { type, room: room.value, nick: nick.value } };
+      const message: Extract<ClientMessage, { type: 'join' }> = { type, room: room.value };
+      if (data['nick'] !== undefined) {
+        const nick = checkName('nick', data['nick']);
+        if (!nick.ok) return nick;
+        message.nick = nick.value;
+      }
+      if (data['since'] !== undefined) {
+        const since = data['since'];
+        if (!Number.isSafeInteger(since) || (since as number) < 0) return fail('bad_message', "'since' must be a sequence number (an integer >= 0)");
+        message.since = since as number;
+      }
+      return { ok: true, message };
     }
     case 'nick': {
       const nick = checkName('nick', data['nick']);
@@ -98,7 +108,10 @@ export function parseClientMessage(text: string): Verdict {
       if (body.trim().length === 0) return fail('bad_message', "'text' must not be empty");
       if (codePoints(body) > LIMITS.text) return fail('too_long', `'text' is longer than ${LIMITS.text} characters`);
       if (FORBIDDEN_IN_TEXT.test(body)) return fail('bad_message', "'text' contains control characters");
-      return { ok: true, message: { type, text: body } };
+      const cid = data['cid'];
+      if (cid === undefined) return { ok: true, message: { type, text: body } };
+      if (typeof cid !== 'string' || !CLIENT_ID.test(cid)) return fail('bad_message', "'cid' must be 1 to 64 letters, digits, '-' or '_'");
+      return { ok: true, message: { type, text: body, cid } };
     }
     case 'typing': {
       const typing = data['typing'];

@@ -8,7 +8,15 @@
  *   rooms            hash  room -> member count (rooms with members only)
  *   version          int   bumped by every presence change
  *   node:<node id>   string with a TTL, refreshed by the live node
- *   history:<room>   list  newest first, LPUSH + LTRIM to LIMITS.history
+ *   seq              hash  room -> latest message sequence (never expires: numbers are never reused)
+ *   history:<room>   list  message JSON, newest first, at most LIMITS.history
+ *   cidlog:<room>    list  the client id of each history entry ('' for none), in step with history
+ *   cids:<room>      hash  client id -> message JSON, for the entries still in history
+ *
+ * A message is numbered and stored by one script (APPEND): the sequence
+ * increment, the push, the trim and the client-id bookkeeping are atomic, so
+ * two nodes appending to one room never share or skip a number, and a retried
+ * send (same cid) finds the first one instead of being stored twice.
  *
  * Every presence change runs as one Lua script: the change, the recount,
  * the version bump and the snapshot read are atomic, so a snapshot and its
@@ -21,14 +29,14 @@
  * Scripts touch keys they compute, so this runs on a single Redis (or a
  * primary with replicas), not on Redis Cluster.
  */
+import { historyAfter } from './history.js';
 import { LIMITS, type ChatMessage, type Member } from './protocol.js';
-import { byName, byNickThenId, type ChatStore, type PresenceChange, type PresenceState } from './store.js';
+import { byNickThenId, roomList, type Appended, type ChatStore, type Draft, type PresenceChange, type PresenceState, type RoomHistory } from './store.js';
 
 /** The part of an ioredis client this store uses. */
 export interface RedisCommands {
   status: string;
   eval(script: string, numKeys: number, ...args: (string | number)[]): Promise<unknown>;
-  lrange(key: string, start: number, stop: number): Promise<string[]>;
   del(key: string): Promise<number>;
 }
 
@@ -65,7 +73,7 @@ if changed > 0 then version = bump() else version = tonumber(redis.call('GET', p
 for _, r in ipairs(req.rooms) do touch(r) end
 local rooms = {}
 for _, r in ipairs(order) do rooms[#rooms + 1] = { r, redis.call('HGETALL', p .. 'members:' .. r) } end
-return cjson.encode({ version = version, rooms = rooms, counts = redis.call('HGETALL', p .. 'rooms') })
+return cjson.encode({ version = version, rooms = rooms, counts = redis.call('HGETALL', p .. 'rooms'), seqs = redis.call('HGETALL', p .. 'seq') })
 `;
 
 const SWEEP = `
@@ -91,7 +99,7 @@ end
 if #order == 0 then return '' end
 local rooms = {}
 for _, r in ipairs(order) do rooms[#rooms + 1] = { r, redis.call('HGETALL', p .. 'members:' .. r) } end
-return cjson.encode({ version = bump(), rooms = rooms, counts = redis.call('HGETALL', p .. 'rooms') })
+return cjson.encode({ version = bump(), rooms = rooms, counts = redis.call('HGETALL', p .. 'rooms'), seqs = redis.call('HGETALL', p .. 'seq') })
 `;
 
 /** Refresh a node key; returns 1 if it still existed (0: first time, or it expired). */
@@ -101,11 +109,36 @@ redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
 return existed
 `;
 
+// The message JSON comes in two halves around its sequence number, so that
+// Lua never re-encodes it (cjson would round large numbers such as ts).
 const APPEND = `
-redis.call('LPUSH', KEYS[1], ARGV[1])
-redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[2]) - 1)
-redis.call('EXPIRE', KEYS[1], ARGV[3])
-return 1
+local p, room, cid = ARGV[1], ARGV[2], ARGV[3]
+local limit = tonumber(ARGV[6])
+local hist, order, cids = p .. 'history:' .. room, p .. 'cidlog:' .. room, p .. 'cids:' .. room
+if cid ~= '' then
+  local previous = redis.call('HGET', cids, cid)
+  if previous then return { 1, previous } end
+end
+local seq = redis.call('HINCRBY', p .. 'seq', room, 1)
+local message = ARGV[4] .. seq .. ARGV[5]
+redis.call('LPUSH', hist, message)
+redis.call('LPUSH', order, cid)
+if cid ~= '' then redis.call('HSET', cids, cid, message) end
+while redis.call('LLEN', hist) > limit do
+  redis.call('RPOP', hist)
+  local old = redis.call('RPOP', order)
+  if old and old ~= '' then redis.call('HDEL', cids, old) end
+end
+redis.call('EXPIRE', hist, ARGV[7])
+redis.call('EXPIRE', order, ARGV[7])
+if redis.call('EXISTS', cids) == 1 then redis.call('EXPIRE', cids, ARGV[7]) end
+return { 0, message }
+`;
+
+// The room's sequence and its retained history, read together.
+const HISTORY = `
+local p, room = ARGV[1], ARGV[2]
+return { tonumber(redis.call('HGET', p .. 'seq', room) or '0'), redis.call('LRANGE', p .. 'history:' .. room, 0, tonumber(ARGV[3]) - 1) }
 `;
 
 export interface RedisStoreOptions {
@@ -175,21 +208,26 @@ export class RedisStore implements ChatStore {
     return decodeState(String(reply));
   }
 
-  async appendHistory(message: ChatMessage): Promise<void> {
-    await this.redis.eval(APPEND, 1, `${KEY_PREFIX}history:${message.room}`, JSON.stringify(message), LIMITS.history, HISTORY_TTL_SECONDS);
+  async append(draft: Draft, cid?: string): Promise<Appended> {
+    const json = JSON.stringify(draft);
+    const reply = await this.redis.eval(APPEND, 0, KEY_PREFIX, draft.room, cid ?? '', `${json.slice(0, -1)},"seq":`, '}', LIMITS.history, HISTORY_TTL_SECONDS);
+    const [duplicate, message] = list(reply);
+    return { message: JSON.parse(String(message)) as ChatMessage, duplicate: duplicate === 1 };
   }
 
-  async history(room: string): Promise<ChatMessage[]> {
-    const items = await this.redis.lrange(`${KEY_PREFIX}history:${room}`, 0, LIMITS.history - 1);
-    const messages: ChatMessage[] = [];
-    for (let i = items.length - 1; i >= 0; i--) {
+  async history(room: string, since?: number): Promise<RoomHistory> {
+    const [seq, items] = list(await this.redis.eval(HISTORY, 0, KEY_PREFIX, room, LIMITS.history));
+    const retained: ChatMessage[] = [];
+    const newestFirst = list(items);
+    for (let i = newestFirst.length - 1; i >= 0; i--) {
       try {
-        messages.push(JSON.parse(items[i]!) as ChatMessage);
+        const message = JSON.parse(String(newestFirst[i])) as ChatMessage;
+        if (Number.isSafeInteger(message.seq)) retained.push(message);
       } catch {
         // Not ours: skip it rather than fail the join.
       }
     }
-    return messages;
+    return historyAfter(retained, Number(seq), since);
   }
 
   /** Stop the timer and drop the node key (members must have been removed already). */
@@ -213,12 +251,13 @@ function pairs(flat: unknown): [string, string][] {
 }
 
 export function decodeState(json: string): PresenceState {
-  const raw = JSON.parse(json) as { version: number; rooms: unknown; counts: unknown };
+  const raw = JSON.parse(json) as { version: number; rooms: unknown; counts: unknown; seqs: unknown };
   const rooms = new Map<string, Member[]>();
   for (const entry of list(raw.rooms)) {
     const [name, flat] = list(entry);
     rooms.set(String(name), pairs(flat).map(([id, nick]) => ({ id, nick })).sort(byNickThenId));
   }
-  const counts = pairs(raw.counts).map(([name, count]) => ({ name, count: Number(count) })).sort(byName);
-  return { version: Number(raw.version), rooms, counts };
+  const counts = pairs(raw.counts).map(([name, count]): [string, number] => [name, Number(count)]);
+  const seqs = pairs(raw.seqs).map(([name, seq]): [string, number] => [name, Number(seq)]);
+  return { version: Number(raw.version), rooms, counts: roomList(counts, seqs) };
 }

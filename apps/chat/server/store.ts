@@ -1,15 +1,25 @@
 /**
  * Where the chat keeps its shared state: who is in which room (presence),
- * member counts per room, and the last LIMITS.history messages of each room.
- * MemoryStore serves one process; RedisStore (redis-store.ts) lets every node
- * behind the same Redis share it.
+ * member counts per room, and each room's numbered history. MemoryStore
+ * serves one process and forgets everything when it stops; FileStore
+ * (file-store.ts) keeps history in a log on disk; RedisStore (redis-store.ts)
+ * lets every node behind the same Redis share it.
  *
  * Presence snapshots carry a version: a counter bumped by every change, read
  * atomically with the snapshot. Snapshots travel to clients through topics
  * and may arrive out of order when several nodes publish; a client keeps the
  * highest version it has seen and ignores older ones.
+ *
+ * Messages get their room's next sequence number from the store, at append.
+ * A store resolves append() only once the message is as durable as that
+ * store makes anything (memory: at once; file: fsynced; Redis: written), and
+ * never lets a reader see a message before then: what a client was shown or
+ * acknowledged is never renumbered.
  */
-import { LIMITS, type ChatMessage, type Member, type RoomCount } from './protocol.js';
+import { RoomHistories, type RoomHistory } from './history.js';
+import type { ChatMessage, Member, RoomCount } from './protocol.js';
+
+export type { RoomHistory } from './history.js';
 
 /** One member moving: from a room (or none) to a room (or none), under a nickname. */
 export interface PresenceChange {
@@ -25,31 +35,50 @@ export interface PresenceState {
   version: number;
   /** Members of every room touched by the changes or asked for, sorted. */
   rooms: Map<string, Member[]>;
-  /** Every room with at least one member, sorted by name. */
+  /** Every room with a member or a history, sorted by name. */
   counts: RoomCount[];
+}
+
+/** A message before the store numbers it. */
+export type Draft = Omit<ChatMessage, 'seq'>;
+
+export interface Appended {
+  message: ChatMessage;
+  /** The room already had a message with this client id: `message` is that one, nothing was added. */
+  duplicate: boolean;
 }
 
 export interface ChatStore {
   /** Apply changes atomically; return the state of the touched rooms and of `rooms`. */
   presence(changes: PresenceChange[], rooms?: string[]): Promise<PresenceState>;
-  appendHistory(message: ChatMessage): Promise<void>;
-  /** The last LIMITS.history messages of a room, oldest first. */
-  history(room: string): Promise<ChatMessage[]>;
+  /** Number the message and keep it, unless `cid` was already used in the room while retained. */
+  append(draft: Draft, cid?: string): Promise<Appended>;
+  /** The messages after `since` (or the latest LIMITS.history), oldest first. */
+  history(room: string, since?: number): Promise<RoomHistory>;
   close(): Promise<void>;
 }
 
 export const byNickThenId = (a: Member, b: Member): number => (a.nick < b.nick ? -1 : a.nick > b.nick ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 export const byName = (a: RoomCount, b: RoomCount): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
-/** Rooms whose history a MemoryStore keeps; the least recently active is forgotten first. */
-export const MEMORY_HISTORY_ROOMS = 1000;
+/** The room list: rooms with members and rooms with a history, each with its count and latest sequence. */
+export function roomList(counts: Iterable<[string, number]>, seqs: Iterable<[string, number]>): RoomCount[] {
+  const rooms = new Map<string, RoomCount>();
+  for (const [name, seq] of seqs) rooms.set(name, { name, count: 0, seq });
+  for (const [name, count] of counts) {
+    const room = rooms.get(name);
+    if (room !== undefined) room.count = count;
+    else rooms.set(name, { name, count, seq: 0 });
+  }
+  return [...rooms.values()].sort(byName);
+}
 
-export class MemoryStore implements ChatStore {
+/** Presence of one process, in memory: the part MemoryStore and FileStore share. */
+export class MemoryPresence {
   private version = 0;
   private readonly members = new Map<string, Map<string, string>>();
-  private readonly messages = new Map<string, ChatMessage[]>();
 
-  async presence(changes: PresenceChange[], rooms: string[] = []): Promise<PresenceState> {
+  apply(changes: PresenceChange[], rooms: string[], seqs: Iterable<[string, number]>): PresenceState {
     const touched = new Set<string>();
     for (const change of changes) {
       if (change.from !== null) {
@@ -71,22 +100,30 @@ export class MemoryStore implements ChatStore {
       const members = [...(this.members.get(room) ?? [])].map(([id, nick]) => ({ id, nick }));
       snapshot.set(room, members.sort(byNickThenId));
     }
-    const counts = [...this.members].map(([name, m]) => ({ name, count: m.size })).sort(byName);
-    return { version: this.version, rooms: snapshot, counts };
+    const counts = [...this.members].map(([name, m]): [string, number] => [name, m.size]);
+    return { version: this.version, rooms: snapshot, counts: roomList(counts, seqs) };
+  }
+}
+
+/** Everything in memory: gone when the process stops. */
+export class MemoryStore implements ChatStore {
+  private readonly members = new MemoryPresence();
+  private readonly rooms = new RoomHistories();
+
+  async presence(changes: PresenceChange[], rooms: string[] = []): Promise<PresenceState> {
+    return this.members.apply(changes, rooms, this.rooms.seqs());
   }
 
-  async appendHistory(message: ChatMessage): Promise<void> {
-    // Delete and set again: Map order becomes least recently active first.
-    const list = this.messages.get(message.room) ?? [];
-    this.messages.delete(message.room);
-    this.messages.set(message.room, list);
-    if (this.messages.size > MEMORY_HISTORY_ROOMS) this.messages.delete(this.messages.keys().next().value!);
-    list.push(message);
-    if (list.length > LIMITS.history) list.splice(0, list.length - LIMITS.history);
+  async append(draft: Draft, cid?: string): Promise<Appended> {
+    const previous = cid === undefined ? undefined : this.rooms.find(draft.room, cid);
+    if (previous !== undefined) return { message: previous, duplicate: true };
+    const message: ChatMessage = { ...draft, seq: this.rooms.seq(draft.room) + 1 };
+    this.rooms.add(message, cid);
+    return { message, duplicate: false };
   }
 
-  async history(room: string): Promise<ChatMessage[]> {
-    return [...(this.messages.get(room) ?? [])];
+  async history(room: string, since?: number): Promise<RoomHistory> {
+    return this.rooms.history(room, since);
   }
 
   async close(): Promise<void> {}

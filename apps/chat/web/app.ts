@@ -5,19 +5,39 @@
  * backoff and shows the connection state in #status (data-state:
  * connecting | connected | reconnecting).
  *
+ * Recovery: messages carry their room's sequence number. The page tracks
+ * which it has (SeqTracker) and, when it joins the room it is showing again
+ * (a reconnection, or a hole in live delivery), sends `since` to get exactly
+ * what it lacks; a `gap` in the reply is shown as a notice. Sends go through
+ * an outbox with a client id (`cid`) and are retried until acknowledged; the
+ * server stores each cid once.
+ *
+ * Layout: on narrow screens the sidebar (rooms, members, nickname) is a
+ * drawer opened by #rooms-toggle (aria-expanded; Escape closes it). The
+ * message list is timeline.ts; unread counts are unread.ts.
+ *
  * Everything that came from the network reaches the DOM through
  * textContent or attributes, never as markup.
  *
  * Test hooks (query string): ?retryBase=MS&retryCap=MS tune the backoff.
  */
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
+import { Outbox } from './outbox.js';
 import { codePoints, DEFAULT_LIMITS, type ChatMessage, type ClientMessage, type Member, type RoomCount, type ServerMessage } from './protocol.js';
+import { SeqTracker } from './sequence.js';
+import { Timeline } from './timeline.js';
+import { ReadMarks } from './unread.js';
 
 const NICK_KEY = 'hyperws-chat:nick';
 const TYPING_SEND_EVERY_MS = 2_000;
 const TYPING_IDLE_MS = 3_000;
 const TYPING_SHOWN_MS = 6_000;
-const MAX_SHOWN_MESSAGES = 500;
+/** An unacknowledged send is sent again after this long (the server stores it once). */
+const RESEND_MS = 5_000;
+/** A hole in live delivery that lasts this long is filled by resuming. */
+const HOLE_WAIT_MS = 3_000;
+/** The composer grows with its text up to this many pixels, then scrolls. */
+const COMPOSER_MAX_PX = 160;
 
 function element<T extends HTMLElement>(id: string, type: new () => T): T {
   const el = document.getElementById(id);
@@ -27,6 +47,9 @@ function element<T extends HTMLElement>(id: string, type: new () => T): T {
 
 const ui = {
   status: element('status', HTMLElement),
+  toggle: element('rooms-toggle', HTMLButtonElement),
+  unreadTotal: element('unread-total', HTMLElement),
+  sidebar: element('sidebar', HTMLElement),
   nickForm: element('nick-form', HTMLFormElement),
   nick: element('nick', HTMLInputElement),
   joinForm: element('join-form', HTMLFormElement),
@@ -34,11 +57,13 @@ const ui = {
   rooms: element('rooms', HTMLUListElement),
   members: element('members', HTMLUListElement),
   roomTitle: element('room-title', HTMLElement),
+  leave: element('leave', HTMLButtonElement),
   messages: element('messages', HTMLOListElement),
+  jump: element('jump', HTMLButtonElement),
   typing: element('typing', HTMLElement),
   error: element('error', HTMLElement),
   composer: element('composer', HTMLFormElement),
-  text: element('text', HTMLInputElement),
+  text: element('text', HTMLTextAreaElement),
   send: element('send', HTMLButtonElement),
 };
 
@@ -52,12 +77,20 @@ const backoff: BackoffOptions = {
   capMs: numberParam('retryCap', DEFAULT_BACKOFF.capMs),
 };
 
+function storage(): Storage | null {
+  try {
+    return localStorage;
+  } catch {
+    return null; // privacy settings: nothing is remembered
+  }
+}
+
 function storedNick(): string {
   try {
-    const saved = localStorage.getItem(NICK_KEY);
+    const saved = storage()?.getItem(NICK_KEY) ?? null;
     if (saved !== null && saved.trim() !== '' && codePoints(saved.trim()) <= DEFAULT_LIMITS.nick) return saved.trim();
   } catch {
-    // Storage may be unavailable (privacy settings): a fresh guest name will do.
+    // Storage may be unavailable: a fresh guest name will do.
   }
   return `guest-${Math.floor(1000 + Math.random() * 9000)}`;
 }
@@ -72,22 +105,34 @@ function roomFromHash(): string {
   return room !== '' && codePoints(room) <= DEFAULT_LIMITS.room ? room : 'general';
 }
 
+const timeline = new Timeline(ui.messages, ui.jump);
+
 const state = {
   socket: null as WebSocket | null,
   attempt: 0,
   retryTimer: 0,
   myId: '',
   nick: storedNick(),
-  /** The room we want to be in (joined, or join in flight). */
-  room: roomFromHash(),
+  /** The room we want to be in (joined, or join in flight); null after leaving. */
+  room: roomFromHash() as string | null,
   /** The room the server confirmed. */
   joined: null as string | null,
   presenceVersion: -1,
   roomsVersion: -1,
   rooms: [] as RoomCount[],
+  /** Members of the joined room, by id, to tell who came and went. */
+  members: null as Map<string, string> | null,
   /** Live messages for a room whose join is in flight, merged with its history. */
   early: [] as ChatMessage[],
-  shown: new Set<string>(),
+  /** The room whose messages the list shows (kept while reconnecting, to resume it). */
+  shownRoom: null as string | null,
+  /** The `since` of the join in flight (undefined: a fresh join). */
+  joinSince: undefined as number | undefined,
+  seqs: new SeqTracker(),
+  outbox: new Outbox(),
+  read: new ReadMarks(storage()),
+  resendTimer: 0,
+  holeTimer: 0,
   typing: new Map<string, { nick: string; timer: number }>(),
   lastTypingSent: 0,
   typingIdleTimer: 0,
@@ -130,7 +175,7 @@ function connect(): void {
     state.presenceVersion = -1;
     state.roomsVersion = -1;
     setStatus('connected', 'Connected');
-    join(state.room);
+    if (state.room !== null) join(state.room);
   });
   ws.addEventListener('message', (event: MessageEvent) => {
     if (state.socket !== ws || typeof event.data !== 'string') return;
@@ -147,6 +192,8 @@ function connect(): void {
     if (state.socket !== ws) return;
     state.socket = null;
     state.joined = null;
+    state.members = null;
+    state.outbox.unsent();
     // Who is here is unknown until the server tells again.
     ui.members.replaceChildren();
     clearTyping();
@@ -177,7 +224,9 @@ function handle(message: ServerMessage): void {
       state.myId = message.id;
       return;
     case 'joined':
-      return onJoined(message.room, message.nick, message.members, message.version, message.history);
+      return onJoined(message);
+    case 'ack':
+      return onAck(message.cid, message.message);
     case 'left':
       if (state.joined === message.room) state.joined = null;
       return;
@@ -187,16 +236,19 @@ function handle(message: ServerMessage): void {
     case 'presence':
       if (message.room !== state.joined || message.version < state.presenceVersion) return;
       state.presenceVersion = message.version;
+      announcePresence(message.members);
       return renderMembers(message.members);
     case 'rooms':
       if (message.version < state.roomsVersion) return;
       state.roomsVersion = message.version;
       state.rooms = message.rooms;
       return renderRooms();
+    case 'activity':
+      return onActivity(message.room, message.seq);
     case 'message':
       if (message.room === state.joined) {
         stopTyping(message.from.id);
-        return appendMessage(message);
+        return receive(message, true);
       }
       if (message.room === state.room) state.early.push(message);
       return;
@@ -216,31 +268,121 @@ function join(room: string): void {
   state.early = [];
   if (location.hash.slice(1) !== encodeURIComponent(room)) history.replaceState(null, '', `#${encodeURIComponent(room)}`);
   ui.roomTitle.textContent = room;
-  send({ type: 'join', room, nick: state.nick });
+  // The list shows this room already: ask only for what follows.
+  state.joinSince = state.shownRoom === room ? state.seqs.contiguous : undefined;
+  send({ type: 'join', room, nick: state.nick, ...(state.joinSince !== undefined ? { since: state.joinSince } : {}) });
 }
 
-function onJoined(room: string, nick: string, members: Member[], version: number, history: ChatMessage[]): void {
+function onJoined(reply: Extract<ServerMessage, { type: 'joined' }>): void {
+  const { room, history, gap } = reply;
   if (room !== state.room) return; // superseded by a later join
   state.joined = room;
-  state.presenceVersion = version;
-  setNick(nick);
+  state.presenceVersion = reply.version;
+  setNick(reply.nick);
   ui.roomTitle.textContent = room;
+  ui.leave.hidden = false;
   clearTyping();
-  ui.messages.replaceChildren();
-  state.shown.clear();
-  for (const m of history) appendMessage(m);
-  for (const m of state.early) appendMessage(m);
+  // A resume adds to what is shown; a fresh join, or a history that does
+  // not connect to it, starts the list again.
+  if (state.joinSince === undefined || gap || state.shownRoom !== room) timeline.clear();
+  if (gap) timeline.notice('gap', 'Earlier messages could not be restored: some of what was said while you were away is missing.');
+  state.shownRoom = room;
+  for (const m of history) timeline.add(m, m.from.id === state.myId, false);
+  state.seqs.reset(reply.seq);
+  for (const m of state.early) if (state.seqs.add(m.seq)) timeline.add(m, m.from.id === state.myId, true);
   state.early = [];
-  renderMembers(members);
+  state.read.read(room, state.seqs.contiguous);
+  state.members = new Map(reply.members.map((m) => [m.id, m.nick]));
+  renderMembers(reply.members);
   renderRooms();
   setComposer(true);
+  flushOutbox();
+}
+
+/** A message of the joined room, live or acknowledged: shown unless it came already. */
+function receive(m: ChatMessage, live: boolean): void {
+  if (!state.seqs.add(m.seq)) return;
+  timeline.add(m, m.from.id === state.myId, live);
+  state.read.read(m.room, state.seqs.contiguous);
+  onActivity(m.room, m.seq);
+  if (state.seqs.hasHole && state.holeTimer === 0) {
+    state.holeTimer = window.setTimeout(() => {
+      state.holeTimer = 0;
+      // Still missing one: it was lost on the way (or the node died before publishing it).
+      if (state.seqs.hasHole && state.joined !== null) join(state.joined);
+    }, HOLE_WAIT_MS);
+  }
+}
+
+function onAck(cid: string, m: ChatMessage): void {
+  state.outbox.ack(cid);
+  timeline.removePending(cid);
+  if (m.room === state.joined) receive(m, false);
+  if (state.outbox.size === 0) {
+    clearInterval(state.resendTimer);
+    state.resendTimer = 0;
+  }
+}
+
+/** A room got a message: its latest sequence moves (unread counts). */
+function onActivity(room: string, seq: number): void {
+  const entry = state.rooms.find((r) => r.name === room);
+  if (entry === undefined) state.rooms = [...state.rooms, { name: room, count: 0, seq }].sort((a, b) => (a.name < b.name ? -1 : 1));
+  else if (entry.seq >= seq) return;
+  else entry.seq = seq;
+  renderRooms();
+}
+
+/** Join and leave notices, from the difference with the last member list. */
+function announcePresence(members: Member[]): void {
+  const before = state.members;
+  const now = new Map(members.map((m) => [m.id, m.nick]));
+  state.members = now;
+  if (before === null) return;
+  for (const [id, nick] of now) {
+    const was = before.get(id);
+    if (was === undefined) timeline.notice('presence', `${nick} joined`);
+    else if (was !== nick) timeline.notice('presence', `${was} is now ${nick}`);
+  }
+  for (const [id, nick] of before) if (!now.has(id)) timeline.notice('presence', `${nick} left`);
+}
+
+/** Send what the outbox holds for the joined room and is due. */
+function flushOutbox(): void {
+  const room = state.joined;
+  if (room === null) return;
+  const now = Date.now();
+  for (const entry of state.outbox.due(room, now, RESEND_MS)) {
+    if (!send({ type: 'message', text: entry.text, cid: entry.cid })) return;
+    entry.sentAt = now;
+  }
+}
+
+function leaveRoom(): void {
+  const room = state.joined;
+  if (room === null) return;
+  send({ type: 'leave' });
+  state.room = null;
+  state.joined = null;
+  state.shownRoom = null;
+  state.members = null;
+  state.read.forget(room);
+  history.replaceState(null, '', location.pathname + location.search);
+  timeline.clear();
+  timeline.notice('left', `You left ${room}. Pick a room in the list or join one by name.`);
+  ui.roomTitle.textContent = 'No room';
+  ui.leave.hidden = true;
+  ui.members.replaceChildren();
+  clearTyping();
+  setComposer(false);
+  renderRooms();
 }
 
 function setNick(nick: string): void {
   state.nick = nick;
   if (document.activeElement !== ui.nick) ui.nick.value = nick;
   try {
-    localStorage.setItem(NICK_KEY, nick);
+    storage()?.setItem(NICK_KEY, nick);
   } catch {
     // Not persisted: fine.
   }
@@ -252,36 +394,6 @@ function setComposer(enabled: boolean): void {
 }
 
 // ------------------------------------------------------------------- render
-
-function formatTime(ts: number): string {
-  return new Date(ts).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-}
-
-function appendMessage(m: ChatMessage): void {
-  if (state.shown.has(m.id)) return;
-  state.shown.add(m.id);
-  const atBottom = ui.messages.scrollHeight - ui.messages.scrollTop - ui.messages.clientHeight < 40;
-  const li = document.createElement('li');
-  li.className = m.from.id === state.myId ? 'message mine' : 'message';
-  li.dataset['id'] = m.id;
-  const time = document.createElement('time');
-  time.dateTime = new Date(m.ts).toISOString();
-  time.textContent = formatTime(m.ts);
-  const from = document.createElement('span');
-  from.className = 'nick';
-  from.textContent = m.from.nick;
-  const text = document.createElement('span');
-  text.className = 'text';
-  text.textContent = m.text;
-  li.append(time, from, text);
-  ui.messages.append(li);
-  while (ui.messages.childElementCount > MAX_SHOWN_MESSAGES) {
-    const first = ui.messages.firstElementChild as HTMLElement;
-    state.shown.delete(first.dataset['id'] ?? '');
-    first.remove();
-  }
-  if (atBottom) ui.messages.scrollTop = ui.messages.scrollHeight;
-}
 
 function renderMembers(members: Member[]): void {
   const present = new Set(members.map((m) => m.id));
@@ -299,6 +411,7 @@ function renderMembers(members: Member[]): void {
 }
 
 function renderRooms(): void {
+  let total = 0;
   ui.rooms.replaceChildren(
     ...state.rooms.map((r) => {
       const li = document.createElement('li');
@@ -310,17 +423,36 @@ function renderRooms(): void {
       const name = document.createElement('span');
       name.className = 'name';
       name.textContent = r.name;
-      const count = document.createElement('span');
-      count.className = 'count';
-      count.textContent = String(r.count);
-      button.append(name, ' ', count);
+      button.append(name);
+      const label = [r.name];
+      if (r.count > 0) {
+        const count = document.createElement('span');
+        count.className = 'count';
+        count.textContent = String(r.count);
+        button.append(' ', count);
+        label.push(`${r.count} ${r.count === 1 ? 'member' : 'members'}`);
+      }
+      const unread = r.name === state.joined ? 0 : state.read.unread(r.name, r.seq);
+      if (unread > 0) {
+        total += unread;
+        const badge = document.createElement('span');
+        badge.className = 'unread';
+        badge.textContent = unread > 99 ? '99+' : String(unread);
+        button.append(badge);
+        label.push(`${unread} unread`);
+      }
+      button.setAttribute('aria-label', label.join(', '));
       button.addEventListener('click', () => {
+        setSidebar(false);
         if (r.name !== state.joined) join(r.name);
+        ui.text.focus();
       });
       li.append(button);
       return li;
     }),
   );
+  ui.unreadTotal.hidden = total === 0;
+  ui.unreadTotal.textContent = total > 99 ? '99+' : String(total);
 }
 
 // ------------------------------------------------------------------- typing
@@ -353,6 +485,26 @@ function renderTyping(): void {
     nicks.length === 0 ? '' : nicks.length === 1 ? `${nicks[0]} is typing…` : nicks.length <= 3 ? `${nicks.join(', ')} are typing…` : 'Several people are typing…';
 }
 
+// ------------------------------------------------------------------- sidebar
+
+/** Open or close the sidebar drawer (narrow screens; on wide ones it is always shown). */
+function setSidebar(open: boolean): void {
+  ui.toggle.setAttribute('aria-expanded', String(open));
+  document.body.classList.toggle('sidebar-open', open);
+}
+
+ui.toggle.addEventListener('click', () => {
+  const open = ui.toggle.getAttribute('aria-expanded') !== 'true';
+  setSidebar(open);
+  if (open) (ui.rooms.querySelector('button') ?? ui.roomInput).focus();
+});
+
+document.addEventListener('keydown', (event) => {
+  if (event.key !== 'Escape' || !document.body.classList.contains('sidebar-open')) return;
+  setSidebar(false);
+  ui.toggle.focus();
+});
+
 // ------------------------------------------------------------------- forms
 
 ui.nickForm.addEventListener('submit', (event) => {
@@ -369,22 +521,43 @@ ui.joinForm.addEventListener('submit', (event) => {
   const room = ui.roomInput.value.trim();
   if (room === '' || codePoints(room) > DEFAULT_LIMITS.room) return showError(`A room name has 1 to ${DEFAULT_LIMITS.room} characters.`);
   ui.roomInput.value = '';
+  setSidebar(false);
   if (room !== state.joined) join(room);
 });
+
+ui.leave.addEventListener('click', leaveRoom);
 
 ui.composer.addEventListener('submit', (event) => {
   event.preventDefault();
   const text = ui.text.value;
   if (text.trim() === '') return;
   if (codePoints(text) > DEFAULT_LIMITS.text) return showError(`A message has at most ${DEFAULT_LIMITS.text} characters.`);
-  if (send({ type: 'message', text })) {
-    ui.text.value = '';
-    state.lastTypingSent = 0;
-    clearTimeout(state.typingIdleTimer);
-  }
+  if (state.joined === null) return;
+  const entry = state.outbox.add(state.joined, text);
+  timeline.addPending(entry.cid, state.myId, state.nick, text);
+  flushOutbox();
+  if (state.resendTimer === 0) state.resendTimer = window.setInterval(flushOutbox, RESEND_MS);
+  ui.text.value = '';
+  fitComposer();
+  state.lastTypingSent = 0;
+  clearTimeout(state.typingIdleTimer);
 });
 
+// Enter sends; Shift+Enter starts a new line (and so does Enter while an input method composes).
+ui.text.addEventListener('keydown', (event) => {
+  if (event.key !== 'Enter' || event.shiftKey || event.isComposing) return;
+  event.preventDefault();
+  ui.composer.requestSubmit();
+});
+
+/** Grow the composer with its lines, up to COMPOSER_MAX_PX. */
+function fitComposer(): void {
+  ui.text.style.height = 'auto';
+  ui.text.style.height = `${Math.min(ui.text.scrollHeight, COMPOSER_MAX_PX)}px`;
+}
+
 ui.text.addEventListener('input', () => {
+  fitComposer();
   if (ui.text.value.trim() === '') return;
   const now = Date.now();
   if (now - state.lastTypingSent >= TYPING_SEND_EVERY_MS && send({ type: 'typing', typing: true })) state.lastTypingSent = now;

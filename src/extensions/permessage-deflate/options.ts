@@ -9,6 +9,7 @@
  */
 import { DEFAULTS } from '../../protocol/options.js';
 import type { ZlibOptions } from 'node:zlib';
+import { isConcurrencyLimit } from './zlib-limiter.js';
 
 export interface PerMessageDeflateOptions {
   /**
@@ -34,7 +35,7 @@ export interface PerMessageDeflateOptions {
   zlibInflateOptions?: Pick<ZlibOptions, 'chunkSize'>;
   /** Messages smaller than this many bytes are sent uncompressed (default 1024). */
   threshold?: number;
-  /** How many zlib operations may run at once in this process: an integer >= 1 (default 10). */
+  /** How many zlib operations may run at once in this process: an integer >= 1 (default 10); 0 or Infinity: no limit, as in ws. */
   concurrencyLimit?: number;
 }
 
@@ -56,10 +57,11 @@ export function checkOptions(options: PerMessageDeflateOptions): CheckedOptions 
     }
   }
   if (options.threshold !== undefined && !(options.threshold >= 0)) throw new RangeError('perMessageDeflate.threshold must be >= 0');
-  // A fractional limit would act as the next integer up (1.5 lets two jobs run) and key its own limiter.
+  // ws takes 0 and Infinity as "no limit". A negative, fractional or NaN limit
+  // is a mistake (ws would silently run without a limit): refused.
   const limit = options.concurrencyLimit;
-  if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1)) {
-    throw new RangeError('perMessageDeflate.concurrencyLimit must be an integer >= 1');
+  if (limit !== undefined && !isConcurrencyLimit(limit)) {
+    throw new RangeError('perMessageDeflate.concurrencyLimit must be an integer >= 1, or 0 or Infinity for no limit');
   }
   if (options.clientMaxWindowBits !== true) return options as CheckedOptions;
   const { clientMaxWindowBits: _anySize, ...rest } = options;

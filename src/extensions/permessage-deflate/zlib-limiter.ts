@@ -15,8 +15,11 @@ export class ZlibLimiter {
   /** A release() further up the stack is starting waiting jobs in its loop. */
   private starting = false;
 
+  /** `limit`: an integer >= 1, or Infinity (no limit: jobs never wait). */
   constructor(readonly limit: number) {
-    if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`A zlib concurrency limit must be an integer >= 1 (got ${String(limit)})`);
+    if (!(limit === Infinity || (Number.isInteger(limit) && limit >= 1))) {
+      throw new RangeError(`A zlib concurrency limit must be an integer >= 1 or Infinity (got ${String(limit)})`);
+    }
   }
 
   run(job: Job): void {
@@ -75,10 +78,22 @@ export class ZlibLimiter {
   }
 }
 
+/**
+ * ws's reading of perMessageDeflate.concurrencyLimit: an integer >= 1, or 0
+ * or Infinity for no limit (ws's limiter takes `limit || Infinity`).
+ */
+export function isConcurrencyLimit(value: unknown): value is number {
+  return value === 0 || value === Infinity || (Number.isInteger(value) && (value as number) >= 1);
+}
+
 const limiters = new Map<number, ZlibLimiter>();
 
-/** The shared limiter for a given limit (one per distinct concurrencyLimit value). */
-export function sharedLimiter(limit: number): ZlibLimiter {
+/**
+ * The shared limiter for a given concurrencyLimit (one per distinct value,
+ * where ws keeps the first one it saw for the whole process); 0 is Infinity.
+ */
+export function sharedLimiter(concurrencyLimit: number): ZlibLimiter {
+  const limit = concurrencyLimit === 0 ? Infinity : concurrencyLimit;
   let limiter = limiters.get(limit);
   if (!limiter) limiters.set(limit, (limiter = new ZlibLimiter(limit)));
   return limiter;

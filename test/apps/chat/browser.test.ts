@@ -5,97 +5,16 @@
 // Every wait is a DOM condition (playwright waits), never a duration.
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
-import { describe, test, type TestContext } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
-import { launchChromium } from '../../support/chromium.js';
+import { describe, test } from 'node:test';
 import { startRedis } from '../../support/redis.js';
 import { chromiumPath, redisServerPath, skipReason } from '../../support/system.js';
-import { ROOT, startChat, startChatProcess } from './helpers.js';
+import { ROOT, startChat, startChatProcess, tempDataDir } from './helpers.js';
+import { browser, messages, openChat, say, status, texts } from './page-helpers.js';
 
 const chrome = chromiumPath();
 const OPTIONS = { skip: skipReason(chrome), timeout: 120_000 };
 const WITH_REDIS = { skip: skipReason(chrome, redisServerPath()), timeout: 120_000 };
 const XSS = '<img src=x onerror=alert(1)>';
-
-async function browser(t: TestContext): Promise<Browser> {
-  const b = await launchChromium();
-  t.after(() => b.close());
-  return b;
-}
-
-interface ChatPage {
-  page: Page;
-  /** Uncaught errors, console errors and dialogs (alert()...) seen by the page. */
-  problems: string[];
-}
-
-/**
- * Opens the chat in its own browser context (own localStorage). With `nick`,
- * the page starts with that nickname (stored as the page stores it); the room
- * comes from the URL fragment. Short backoff steps keep reconnections quick.
- */
-async function openChat(b: Browser, url: string, room: string, nick?: string): Promise<ChatPage> {
-  const context = await b.newContext();
-  if (nick !== undefined) await context.addInitScript(`localStorage.setItem('hyperws-chat:nick', ${JSON.stringify(nick)})`);
-  const page = await context.newPage();
-  const problems: string[] = [];
-  page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
-  page.on('console', (message) => {
-    if (message.type() === 'error') problems.push(`console: ${message.text()}`);
-  });
-  page.on('dialog', (dialog) => {
-    problems.push(`dialog: ${dialog.message()}`);
-    void dialog.dismiss();
-  });
-  await page.goto(`${url}?retryBase=100&retryCap=1000#${encodeURIComponent(room)}`);
-  await status(page, 'connected');
-  return { page, problems };
-}
-
-const status = (page: Page, state: 'connected' | 'reconnecting') => page.locator(`#status[data-state="${state}"]`).waitFor();
-
-// Page-side readers. They run in the page (this file is compiled without the
-// DOM library, hence `any`), self-contained; functions, not strings, which
-// the page's CSP would refuse to evaluate.
-const readTexts = (selector: string): string => {
-  const d = (globalThis as any).document;
-  return JSON.stringify(Array.from(d.querySelectorAll(selector), (e: any) => e.textContent));
-};
-const textsAre = ({ selector, want }: { selector: string; want: string }): boolean => {
-  const d = (globalThis as any).document;
-  return JSON.stringify(Array.from(d.querySelectorAll(selector), (e: any) => e.textContent)) === want;
-};
-const readMessages = (): string => {
-  const d = (globalThis as any).document;
-  return JSON.stringify(Array.from(d.querySelectorAll('#messages li'), (li: any) => [li.querySelector('.nick')?.textContent ?? '', li.querySelector('.text')?.textContent ?? '']));
-};
-const messagesAre = ({ want }: { want: string }): boolean => {
-  const d = (globalThis as any).document;
-  return JSON.stringify(Array.from(d.querySelectorAll('#messages li'), (li: any) => [li.querySelector('.nick')?.textContent ?? '', li.querySelector('.text')?.textContent ?? ''])) === want;
-};
-
-/** The texts of `selector`'s matches, once they equal `expected` (else an assertion with the actual list). */
-async function texts(page: Page, selector: string, expected: string[]): Promise<void> {
-  try {
-    await page.waitForFunction(textsAre, { selector, want: JSON.stringify(expected) }, { timeout: 30_000 });
-  } catch {
-    assert.deepEqual(JSON.parse(await page.evaluate(readTexts, selector)), expected, selector);
-  }
-}
-
-/** The message list as [nick, text] pairs, once it equals `expected`. */
-async function messages(page: Page, expected: [string, string][]): Promise<void> {
-  try {
-    await page.waitForFunction(messagesAre, { want: JSON.stringify(expected) }, { timeout: 30_000 });
-  } catch {
-    assert.deepEqual(JSON.parse(await page.evaluate(readMessages)), expected, '#messages');
-  }
-}
-
-async function say(page: Page, text: string): Promise<void> {
-  await page.locator('#text:enabled').fill(text);
-  await page.locator('#text').press('Enter');
-}
 
 describe('chat page in Chromium', () => {
   test('two pages: nicknames, presence, rooms, messages, typing; markup stays text', OPTIONS, async (t) => {
@@ -163,8 +82,9 @@ describe('chat page in Chromium', () => {
     assert.deepEqual(bob.problems, []);
   });
 
-  test('reconnects after the chat server process restarts on the same port', OPTIONS, async (t) => {
-    const first = await startChatProcess(t, ['--port', '0']);
+  test('reconnects after the chat server process restarts on the same port; history kept, or a notice when lost', OPTIONS, async (t) => {
+    const dir = tempDataDir(t);
+    const first = await startChatProcess(t, ['--port', '0', '--data-dir', dir]);
     const port = first.port;
     const b = await browser(t);
     const ann = await openChat(b, first.url, 'restart', 'ann');
@@ -181,17 +101,57 @@ describe('chat page in Chromium', () => {
       await texts(page, '#members li', []);
     }
 
-    const second = await startChatProcess(t, ['--port', String(port)]);
+    const second = await startChatProcess(t, ['--port', String(port), '--data-dir', dir]);
     assert.equal(second.port, port);
     for (const { page } of [ann, bob]) {
       await status(page, 'connected');
-      // The new process starts with an empty history: the page shows what the server has.
-      await messages(page, []);
       await texts(page, '#members li', ['ann', 'bob']);
     }
     await say(bob.page, 'after');
-    await messages(ann.page, [['bob', 'after']]);
-    await messages(bob.page, [['bob', 'after']]);
+    for (const { page } of [ann, bob]) {
+      // The history came back from the data directory, nothing twice, no notice.
+      await messages(page, [['ann', 'before'], ['bob', 'after']]);
+      assert.equal(await page.locator('#messages li.notice.gap').count(), 0);
+    }
+
+    // A server that lost its data (a fresh directory): the page says so.
+    await second.kill();
+    await status(ann.page, 'reconnecting');
+    const third = await startChatProcess(t, ['--port', String(port), '--data-dir', tempDataDir(t)]);
+    assert.equal(third.port, port);
+    for (const { page } of [ann, bob]) {
+      await status(page, 'connected');
+      await messages(page, []);
+      await texts(page, '#messages li.notice.gap', ['Earlier messages could not be restored: some of what was said while you were away is missing.']);
+    }
+  });
+
+  test('a page that was offline gets exactly what it missed, added to what it shows', OPTIONS, async (t) => {
+    const chat = await startChat(t);
+    const b = await browser(t);
+    const ann = await openChat(b, chat.url, 'resume', 'ann');
+    const bob = await openChat(b, chat.url, 'resume', 'bob');
+    await texts(ann.page, '#members li', ['ann', 'bob']);
+    await say(ann.page, 'one');
+    await messages(bob.page, [['ann', 'one']]);
+    // Mark what Bob shows: a resume keeps it, a fresh join would replace it.
+    await bob.page.locator('#messages li.message').first().evaluate((li) => li.setAttribute('data-marked', ''));
+
+    await bob.page.context().setOffline(true);
+    for (const ws of chat.wss.clients) ws.terminate(); // both drop; only Ann can come back
+    await status(bob.page, 'reconnecting');
+    await say(ann.page, 'two');
+    await say(ann.page, 'three');
+    await messages(ann.page, [['ann', 'one'], ['ann', 'two'], ['ann', 'three']]);
+    await bob.page.context().setOffline(false);
+    await status(bob.page, 'connected');
+    await messages(bob.page, [['ann', 'one'], ['ann', 'two'], ['ann', 'three']]);
+    assert.equal(await bob.page.locator('#messages li.message[data-marked]').count(), 1);
+    assert.equal(await bob.page.locator('#messages li.notice.gap').count(), 0);
+    assert.deepEqual(await bob.page.locator('#messages li.message').evaluateAll((lis) => lis.map((li) => li.getAttribute('data-seq'))), ['1', '2', '3']);
+    assert.deepEqual(ann.problems, []);
+    // Chromium logs each connection refused while offline; nothing else.
+    assert.deepEqual(bob.problems.filter((p) => !p.includes('net::ERR_INTERNET_DISCONNECTED')), []);
   });
 
   test('one room across two chat processes joined by redis-server', WITH_REDIS, async (t) => {

@@ -5,13 +5,13 @@ import { createServer } from 'node:net';
 import { once } from 'node:events';
 import { describe, test } from 'node:test';
 import { CloseCode } from '../../../src/index.js';
-import { ChatClient, nicks, runChatCli, startChatProcess } from './helpers.js';
+import { ChatClient, nicks, runChatCli, startChatProcess, tempDataDir } from './helpers.js';
 
 const TIMEOUT = { timeout: 60_000 };
 
 describe('hyperws chat', () => {
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    test(`serves page and WebSocket on one port; ${signal} closes clients with 1001 and exits 0`, TIMEOUT, async (t) => {
+  for (const [signal, code, reason] of [['SIGINT', CloseCode.GoingAway, 'Server shutting down'], ['SIGTERM', CloseCode.ServiceRestart, 'Service restart']] as const) {
+    test(`serves page and WebSocket on one port; ${signal} closes clients with ${code} and exits 0`, TIMEOUT, async (t) => {
       const chat = await startChatProcess(t, ['--port', '0']);
       const page = await fetch(chat.url);
       assert.equal(page.status, 200);
@@ -20,11 +20,63 @@ describe('hyperws chat', () => {
       const a = await ChatClient.connect(t, `ws://127.0.0.1:${chat.port}/ws`);
       assert.deepEqual(nicks((await a.join('cli', 'ann'))['members']), ['ann']);
       assert.equal(await chat.stop(signal), 0);
-      assert.deepEqual(await a.closed, { code: CloseCode.GoingAway, reason: 'Server shutting down' });
+      assert.deepEqual(await a.closed, { code, reason });
       assert.deepEqual(chat.stdout.lines, [`hyperws chat: http://127.0.0.1:${chat.port}/`]);
       assert.ok(chat.stderr.lines.includes(`hyperws chat: ${signal}: closing 1 connection`), chat.stderr.lines.join('\n'));
     });
   }
+
+  test('on loopback, /metrics, /healthz and /readyz answer from the chat server\'s numbers', TIMEOUT, async (t) => {
+    const chat = await startChatProcess(t, ['--port', '0']);
+    const a = await ChatClient.connect(t, `ws://127.0.0.1:${chat.port}/ws`);
+    await a.join('ops', 'ann');
+    const metrics = await fetch(`http://127.0.0.1:${chat.port}/metrics`);
+    assert.equal(metrics.status, 200);
+    assert.equal(metrics.headers.get('content-type'), 'text/plain; version=0.0.4; charset=utf-8');
+    const lines = (await metrics.text()).split('\n');
+    assert.ok(lines.includes('hyperws_connections_open 1'), lines.join('\n'));
+    assert.ok(lines.includes('hyperws_handshakes_accepted_total 1'), lines.join('\n'));
+    assert.ok(lines.includes('hyperws_messages_received_total 1'), 'the join');
+    assert.equal(await (await fetch(`http://127.0.0.1:${chat.port}/healthz`)).text(), 'ok\n');
+    const ready = await fetch(`http://127.0.0.1:${chat.port}/readyz`);
+    assert.deepEqual([ready.status, await ready.text()], [200, 'ready\n']);
+  });
+
+  test('rooms and history survive a crash (SIGKILL) and a restart: every acknowledged send is there', TIMEOUT, async (t) => {
+    const dir = tempDataDir(t);
+    const first = await startChatProcess(t, ['--port', '0', '--data-dir', dir]);
+    const a = await ChatClient.connect(t, `ws://127.0.0.1:${first.port}/ws`);
+    await a.join('kept', 'ann');
+    // 15 sends in a burst (within the rate limit's burst of 20, the join included), each
+    // acknowledged; the crash comes right after the last ack.
+    for (let i = 1; i <= 15; i++) a.send({ v: 1, type: 'message', text: `m${i}`, cid: `c${i}` });
+    const acked: number[] = [];
+    while (acked.length < 15) acked.push((await a.nextOf('ack'))['message']['seq']);
+    await first.kill();
+    assert.deepEqual(acked, Array.from({ length: 15 }, (_, i) => i + 1));
+
+    const second = await startChatProcess(t, ['--port', '0', '--data-dir', dir]);
+    assert.ok(second.stderr.lines.includes(`hyperws chat: history in ${dir}: 15 records replayed`), second.stderr.lines.join('\n'));
+    const b = await ChatClient.connect(t, `ws://127.0.0.1:${second.port}/ws`);
+    // The room is listed although nobody is in it.
+    assert.deepEqual(b.received[1]!['rooms'], [{ name: 'kept', count: 0, seq: 15 }]);
+    b.send({ v: 1, type: 'join', room: 'kept', nick: 'ann', since: 10 });
+    const joined = await b.nextOf('joined');
+    assert.deepEqual([joined['seq'], joined['gap']], [15, false]);
+    assert.deepEqual(joined['history'].map((m: { text: string }) => m.text), ['m11', 'm12', 'm13', 'm14', 'm15']);
+    // A retry of an acknowledged send after the restart is still recognized.
+    b.send({ v: 1, type: 'message', text: 'm15 again', cid: 'c15' });
+    assert.equal((await b.nextOf('ack'))['message']['text'], 'm15');
+    b.send({ v: 1, type: 'message', text: 'new', cid: 'c16' });
+    assert.equal((await b.nextOf('ack'))['message']['seq'], 16);
+  });
+
+  test('a data directory in use by a running chat refuses a second one', TIMEOUT, async (t) => {
+    const dir = tempDataDir(t);
+    const first = await startChatProcess(t, ['--port', '0', '--data-dir', dir]);
+    const second = await runChatCli(['--port', '0', '--data-dir', dir]);
+    assert.deepEqual(second, { status: 1, stdout: '', stderr: `hyperws chat: the data directory ${dir} is in use by process ${first.child.pid}\n` });
+  });
 
   test('the heartbeat is configurable through the environment', TIMEOUT, async (t) => {
     const chat = await startChatProcess(t, ['--port', '0'], {
@@ -47,10 +99,11 @@ describe('hyperws chat', () => {
     await once(taken, 'listening');
     t.after(() => taken.close());
     const { port } = taken.address() as { port: number };
-    assert.deepEqual(await runChatCli(['--port', String(port)]), {
+    const dir = tempDataDir(t);
+    assert.deepEqual(await runChatCli(['--port', String(port), '--data-dir', dir]), {
       status: 1,
       stdout: '',
-      stderr: `hyperws chat: cannot listen on 127.0.0.1:${port}: EADDRINUSE\n`,
+      stderr: `hyperws chat: history in ${dir}: 0 records replayed\nhyperws chat: cannot listen on 127.0.0.1:${port}: EADDRINUSE\n`,
     });
   });
 
@@ -71,5 +124,11 @@ describe('hyperws chat', () => {
     assert.equal(help.status, 0);
     assert.match(help.stdout, /^Usage: hyperws chat \[options\]\n/);
     assert.match(help.stdout, /--redis URL/);
+    assert.match(help.stdout, /--data-dir DIR/);
+    assert.deepEqual(await runChatCli(['--redis', 'redis://127.0.0.1:1', '--data-dir', 'x']), {
+      status: 2,
+      stdout: '',
+      stderr: "hyperws chat: Options '--data-dir' and '--redis' exclude each other: with --redis, Redis keeps the history (see 'hyperws chat --help')\n",
+    });
   });
 });

@@ -7,7 +7,9 @@
 // registers its cleanup with t.after.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { WebSocket, type ClientOptions } from '../../../src/index.js';
@@ -149,6 +151,13 @@ export class Lines {
   }
 }
 
+/** A fresh directory for a chat store, removed after the test. */
+export function tempDataDir(t: TestContext): string {
+  const dir = mkdtempSync(join(tmpdir(), 'hyperws-chat-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
 export const LISTENING = /^hyperws chat: http:\/\/127\.0\.0\.1:(\d+)\/$/;
 
 export interface ChatProcess {
@@ -164,12 +173,17 @@ export interface ChatProcess {
   kill(): Promise<void>;
 }
 
-/** Runs `node bin/hyperws chat --port PORT ...args` and waits for its listening line. Killed after the test. */
+/**
+ * Runs `node bin/hyperws chat --port PORT ...args` and waits for its listening
+ * line. Killed after the test. Without --redis or --data-dir it gets a fresh
+ * data directory (never the default ./chat-data of the checkout).
+ */
 export async function startChatProcess(
   t: TestContext,
   args: string[],
   env: Record<string, string> = {},
 ): Promise<ChatProcess> {
+  if (!args.includes('--redis') && !args.includes('--data-dir')) args = [...args, '--data-dir', tempDataDir(t)];
   const child = spawn(process.execPath, ['bin/hyperws', 'chat', ...args], { cwd: ROOT, stdio: 'pipe', env: { ...process.env, ...env } });
   const stdout = new Lines(child.stdout);
   const stderr = new Lines(child.stderr);

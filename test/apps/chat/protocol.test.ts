@@ -4,9 +4,9 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { LIMITS, checkName, codePoints, parseClientMessage } from '../../../apps/chat/server/protocol.js';
 import { TokenBucket, WindowCounter } from '../../../apps/chat/server/limits.js';
-import { MemoryStore, MEMORY_HISTORY_ROOMS } from '../../../apps/chat/server/store.js';
+import { MemoryStore, type Draft } from '../../../apps/chat/server/store.js';
+import { HISTORY_ROOMS } from '../../../apps/chat/server/history.js';
 import { decodeState } from '../../../apps/chat/server/redis-store.js';
-import type { ChatMessage } from '../../../apps/chat/server/protocol.js';
 import { backoffDelay } from '../../../apps/chat/web/backoff.js';
 
 const parse = (value: unknown) => parseClientMessage(typeof value === 'string' ? value : JSON.stringify(value));
@@ -27,6 +27,19 @@ describe('parseClientMessage', () => {
     assert.deepEqual(parse({ v: 1, type: 'typing', typing: false }), { ok: true, message: { type: 'typing', typing: false } });
     assert.deepEqual(parse({ v: 1, type: 'nick', nick: 'bob' }), { ok: true, message: { type: 'nick', nick: 'bob' } });
     assert.deepEqual(parse({ v: 1, type: 'rooms' }), { ok: true, message: { type: 'rooms' } });
+    assert.deepEqual(parse({ v: 1, type: 'join', room: 'a', since: 0 }), { ok: true, message: { type: 'join', room: 'a', since: 0 } });
+    assert.deepEqual(parse({ v: 1, type: 'join', room: 'a', nick: 'n', since: 41 }), { ok: true, message: { type: 'join', room: 'a', nick: 'n', since: 41 } });
+    assert.deepEqual(parse({ v: 1, type: 'message', text: 'x', cid: 'Ab_-9' }), { ok: true, message: { type: 'message', text: 'x', cid: 'Ab_-9' } });
+  });
+
+  test('since is a sequence number; cid is 1 to 64 letters, digits, - or _', () => {
+    for (const since of [-1, 1.5, '3', null, 2 ** 53, true]) {
+      assert.deepEqual(parse({ v: 1, type: 'join', room: 'a', since }), { ok: false, code: 'bad_message', message: "'since' must be a sequence number (an integer >= 0)" }, String(since));
+    }
+    assert.equal(code({ v: 1, type: 'message', text: 'x', cid: 'c'.repeat(64) }), 'ok');
+    for (const cid of ['', 'c'.repeat(65), 'a b', 'é', 5, null]) {
+      assert.deepEqual(parse({ v: 1, type: 'message', text: 'x', cid }), { ok: false, code: 'bad_message', message: "'cid' must be 1 to 64 letters, digits, '-' or '_'" }, String(cid));
+    }
   });
 
   test('malformed JSON and non-objects', () => {
@@ -119,7 +132,7 @@ describe('limits', () => {
 });
 
 describe('MemoryStore', () => {
-  const message = (room: string, n: number): ChatMessage => ({
+  const draft = (room: string, n: number): Draft => ({
     v: 1,
     type: 'message',
     id: `m${n}`,
@@ -129,21 +142,47 @@ describe('MemoryStore', () => {
     ts: n,
   });
 
-  test('keeps the last 100 messages of a room, oldest first', async () => {
+  test('numbers messages per room from 1 and keeps the last 100, oldest first', async () => {
     const store = new MemoryStore();
-    for (let i = 1; i <= 105; i++) await store.appendHistory(message('a', i));
-    await store.appendHistory(message('b', 1));
-    const history = await store.history('a');
-    assert.deepEqual(history.map((m) => m.text), Array.from({ length: 100 }, (_, i) => `#${i + 6}`));
-    assert.deepEqual((await store.history('b')).map((m) => m.text), ['#1']);
-    assert.deepEqual(await store.history('nowhere'), []);
+    for (let i = 1; i <= 105; i++) assert.deepEqual(await store.append(draft('a', i)), { message: { ...draft('a', i), seq: i }, duplicate: false });
+    assert.equal((await store.append(draft('b', 1))).message.seq, 1);
+    const a = await store.history('a');
+    assert.equal(a.seq, 105);
+    assert.equal(a.gap, false);
+    assert.deepEqual(a.messages.map((m) => [m.seq, m.text]), Array.from({ length: 100 }, (_, i) => [i + 6, `#${i + 6}`]));
+    assert.deepEqual(await store.history('nowhere'), { seq: 0, messages: [], gap: false });
+    // Recovery from a sequence: exactly the messages after it, or a gap past the bound.
+    assert.deepEqual((await store.history('a', 102)).messages.map((m) => m.seq), [103, 104, 105]);
+    assert.equal((await store.history('a', 5)).gap, false);
+    assert.equal((await store.history('a', 4)).gap, true);
+  });
+
+  test('a client id already used in the room returns the first message, stored once', async () => {
+    const store = new MemoryStore();
+    const first = await store.append(draft('a', 1), 'c1');
+    const again = await store.append({ ...draft('a', 2), text: 'retry' }, 'c1');
+    assert.deepEqual(again, { message: first.message, duplicate: true });
+    // The same id in another room is another message.
+    assert.equal((await store.append(draft('b', 3), 'c1')).duplicate, false);
+    assert.deepEqual((await store.history('a')).messages.map((m) => m.text), ['#1']);
+    // Once the message left the retained history, its id is forgotten.
+    for (let i = 0; i < 100; i++) await store.append(draft('a', 10 + i));
+    assert.equal((await store.append(draft('a', 999), 'c1')).duplicate, false);
   });
 
   test('forgets the history of the least recently active room past the room cap', async () => {
     const store = new MemoryStore();
-    for (let i = 0; i <= MEMORY_HISTORY_ROOMS; i++) await store.appendHistory(message(`room${i}`, i));
-    assert.deepEqual(await store.history('room0'), []);
-    assert.equal((await store.history('room1')).length, 1);
+    for (let i = 0; i <= HISTORY_ROOMS; i++) await store.append(draft(`room${i}`, i));
+    assert.deepEqual(await store.history('room0'), { seq: 0, messages: [], gap: false });
+    assert.equal((await store.history('room1')).messages.length, 1);
+  });
+
+  test('the room list holds rooms with members and rooms with a history', async () => {
+    const store = new MemoryStore();
+    await store.append(draft('quiet', 1));
+    await store.append(draft('quiet', 2));
+    const state = await store.presence([{ id: 'n.1', nick: 'ann', from: null, to: 'busy' }]);
+    assert.deepEqual(state.counts, [{ name: 'busy', count: 1, seq: 0 }, { name: 'quiet', count: 0, seq: 2 }]);
   });
 
   test('presence: moves, counts, versions and sorted snapshots', async () => {
@@ -157,12 +196,12 @@ describe('MemoryStore', () => {
     ]);
     assert.equal(s1.version, 1);
     assert.deepEqual(s1.rooms.get('a'), [{ id: 'n.1', nick: 'ann' }, { id: 'n.2', nick: 'zoe' }]);
-    assert.deepEqual(s1.counts, [{ name: 'a', count: 2 }, { name: 'b', count: 1 }]);
+    assert.deepEqual(s1.counts, [{ name: 'a', count: 2, seq: 0 }, { name: 'b', count: 1, seq: 0 }]);
     const s2 = await store.presence([{ id: 'n.3', nick: 'bob', from: 'b', to: 'a' }]);
     assert.equal(s2.version, 2);
     assert.deepEqual([...s2.rooms.keys()].sort(), ['a', 'b']);
     assert.deepEqual(s2.rooms.get('b'), []);
-    assert.deepEqual(s2.counts, [{ name: 'a', count: 3 }]);
+    assert.deepEqual(s2.counts, [{ name: 'a', count: 3, seq: 0 }]);
     // Asking without changes: same version, the asked room's members.
     const s3 = await store.presence([], ['a']);
     assert.equal(s3.version, 2);
@@ -170,16 +209,16 @@ describe('MemoryStore', () => {
   });
 
   test('decodeState reads the Redis script reply, empty Lua tables included', () => {
-    const state = decodeState('{"version":7,"rooms":[["a",["n.2","zoe","n.1","ann"]],["b",{}]],"counts":["a","2"]}');
+    const state = decodeState('{"version":7,"rooms":[["a",["n.2","zoe","n.1","ann"]],["b",{}]],"counts":["a","2"],"seqs":["c","9","a","4"]}');
     assert.deepEqual(state, {
       version: 7,
       rooms: new Map([
         ['a', [{ id: 'n.1', nick: 'ann' }, { id: 'n.2', nick: 'zoe' }]],
         ['b', []],
       ]),
-      counts: [{ name: 'a', count: 2 }],
+      counts: [{ name: 'a', count: 2, seq: 4 }, { name: 'c', count: 0, seq: 9 }],
     });
-    assert.deepEqual(decodeState('{"version":3,"rooms":{},"counts":{}}'), { version: 3, rooms: new Map(), counts: [] });
+    assert.deepEqual(decodeState('{"version":3,"rooms":{},"counts":{},"seqs":{}}'), { version: 3, rooms: new Map(), counts: [] });
   });
 });
 

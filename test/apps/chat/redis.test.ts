@@ -31,7 +31,7 @@ describe('chat across nodes with --redis', () => {
     // B's presence publication reaches A through Redis.
     const presence = await a.nextOf('presence');
     assert.deepEqual(presence, { v: 1, type: 'presence', room: 'general', members: joinedB['members'], version: joinedB['version'] });
-    assert.deepEqual((await a.nextOf('rooms', (m) => m['version'] === joinedB['version']))['rooms'], [{ name: 'general', count: 2 }]);
+    assert.deepEqual((await a.nextOf('rooms', (m) => m['version'] === joinedB['version']))['rooms'], [{ name: 'general', count: 2, seq: 0 }]);
 
     // Messages both ways.
     b.send({ v: 1, type: 'message', text: 'from B' });
@@ -47,13 +47,47 @@ describe('chat across nodes with --redis', () => {
     const c = await ChatClient.connect(t, nodeA.wsUrl);
     const joinedC = await c.join('general', 'cy');
     assert.deepEqual((joinedC['history'] as Msg[]).map((m) => m['text']), Array.from({ length: 100 }, (_, i) => `m${i + 6}`));
+    // Numbered by Redis across both nodes: 'from B', 'from A', then m1..m105.
+    assert.deepEqual((joinedC['history'] as Msg[]).map((m) => m['seq']), Array.from({ length: 100 }, (_, i) => i + 8));
+    assert.equal(joinedC['seq'], 107);
     assert.deepEqual(nicks(joinedC['members']), ['ann', 'bob', 'cy']);
     assert.deepEqual(nicks((await b.nextOf('presence', (m) => m['members'].length === 3))['members']), ['ann', 'bob', 'cy']);
 
     // A disconnect on A shows on B.
     a.ws.close();
     assert.deepEqual(nicks((await b.nextOf('presence', (m) => m['members'].length === 2))['members']), ['bob', 'cy']);
-    assert.deepEqual((await b.nextOf('rooms', (m) => m['rooms'][0]?.count === 2))['rooms'], [{ name: 'general', count: 2 }]);
+    assert.deepEqual((await b.nextOf('rooms', (m) => m['rooms'][0]?.count === 2))['rooms'], [{ name: 'general', count: 2, seq: 107 }]);
+  });
+
+  test('recovery across nodes: acked on a node that then crashes, retried and resumed on another', OPTIONS, async (t) => {
+    const server = await startRedis();
+    t.after(() => server.close());
+    const crashing = await startChatProcess(t, ['--port', '0', '--redis', server.url]);
+    const nodeB = await startChat(t, { redis: server.url, rateLimit: { perSecond: 1000, burst: 1000 } });
+    const x = await ChatClient.connect(t, `ws://127.0.0.1:${crashing.port}/ws`);
+    const b = await ChatClient.connect(t, nodeB.wsUrl);
+    await x.join('r', 'xavier');
+    await b.join('r', 'bob');
+    x.send({ v: 1, type: 'message', text: 'acked on A', cid: 'x-1' });
+    const ack = await x.nextOf('ack');
+    assert.equal(ack['message']['seq'], 1);
+    await crashing.kill(); // SIGKILL: the ack is all x knows
+    await x.closed;
+    // While x is away, B's clients talk.
+    for (let i = 1; i <= 3; i++) b.send({ v: 1, type: 'message', text: `missed ${i}` });
+    await b.nextOf('message', (m) => m['text'] === 'missed 3');
+
+    // x comes back on B: resumes after the last seq it saw, and retries its send (it cannot know the ack was its last word).
+    const back = await ChatClient.connect(t, nodeB.wsUrl);
+    back.send({ v: 1, type: 'join', room: 'r', nick: 'xavier', since: 1 });
+    const joined = await back.nextOf('joined');
+    assert.deepEqual((joined['history'] as Msg[]).map((m) => [m['seq'], m['text']]), [[2, 'missed 1'], [3, 'missed 2'], [4, 'missed 3']]);
+    assert.equal(joined['gap'], false);
+    back.send({ v: 1, type: 'message', text: 'acked on A', cid: 'x-1' });
+    assert.deepEqual(await back.nextOf('ack'), ack);
+    // Stored once: the history from the start holds it once, in its place.
+    back.send({ v: 1, type: 'join', room: 'r', since: 0 });
+    assert.deepEqual(((await back.nextOf('joined'))['history'] as Msg[]).map((m) => m['text']), ['acked on A', 'missed 1', 'missed 2', 'missed 3']);
   });
 
   test('a node that closes takes its members out of presence on the other nodes', OPTIONS, async (t) => {
@@ -71,7 +105,7 @@ describe('chat across nodes with --redis', () => {
     // Snapshots of the two-member room may still be in flight: wait for the one after the sweep.
     const swept = await a.nextOf('presence', (m) => !nicks(m['members']).includes('xavier'));
     assert.deepEqual(nicks(swept['members']), ['ann']);
-    assert.deepEqual((await a.nextOf('rooms', (m) => m['rooms'][0]?.count === 1))['rooms'], [{ name: 'room', count: 1 }]);
+    assert.deepEqual((await a.nextOf('rooms', (m) => m['rooms'][0]?.count === 1))['rooms'], [{ name: 'room', count: 1, seq: 0 }]);
   });
 
   test("a crashed node's members are swept once its node key expires", OPTIONS, async (t) => {
@@ -90,7 +124,7 @@ describe('chat across nodes with --redis', () => {
     // Snapshots of the two-member room may still be in flight: wait for the one after the sweep.
     const swept = await a.nextOf('presence', (m) => !nicks(m['members']).includes('xavier'));
     assert.deepEqual(nicks(swept['members']), ['ann']);
-    assert.deepEqual((await a.nextOf('rooms', (m) => m['rooms'][0]?.count === 1))['rooms'], [{ name: 'room', count: 1 }]);
+    assert.deepEqual((await a.nextOf('rooms', (m) => m['rooms'][0]?.count === 1))['rooms'], [{ name: 'room', count: 1, seq: 0 }]);
   });
 
   test('hyperws chat --redis: one stdout line, SIGTERM exits 0 and leaves no member behind', OPTIONS, async (t) => {

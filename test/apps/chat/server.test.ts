@@ -28,8 +28,8 @@ describe('chat server', () => {
     const b = await ChatClient.connect(t, chat.wsUrl);
 
     const joinedA = await a.join('general', 'ann');
-    assert.deepEqual(joinedA, { v: 1, type: 'joined', room: 'general', nick: 'ann', members: [{ id: a.id, nick: 'ann' }], version: 1, history: [] });
-    assert.deepEqual(await a.nextOf('rooms'), { v: 1, type: 'rooms', rooms: [{ name: 'general', count: 1 }], version: 1 });
+    assert.deepEqual(joinedA, { v: 1, type: 'joined', room: 'general', nick: 'ann', members: [{ id: a.id, nick: 'ann' }], version: 1, seq: 0, history: [], gap: false });
+    assert.deepEqual(await a.nextOf('rooms'), { v: 1, type: 'rooms', rooms: [{ name: 'general', count: 1, seq: 0 }], version: 1 });
 
     const joinedB = await b.join('general', 'bob');
     assert.deepEqual(nicks(joinedB['members']), ['ann', 'bob']);
@@ -41,7 +41,7 @@ describe('chat server', () => {
       members: [{ id: a.id, nick: 'ann' }, { id: b.id, nick: 'bob' }],
       version: 2,
     });
-    assert.deepEqual((await a.nextOf('rooms'))['rooms'], [{ name: 'general', count: 2 }]);
+    assert.deepEqual((await a.nextOf('rooms'))['rooms'], [{ name: 'general', count: 2, seq: 0 }]);
 
     b.send({ v: 1, type: 'typing', typing: true });
     assert.deepEqual(await a.nextOf('typing'), { v: 1, type: 'typing', room: 'general', from: { id: b.id, nick: 'bob' }, typing: true });
@@ -50,7 +50,9 @@ describe('chat server', () => {
     const atA = await a.nextOf('message');
     const atB = await b.nextOf('message');
     assert.deepEqual(atA, atB);
-    assert.deepEqual({ ...atA, id: '?', ts: 0 }, { v: 1, type: 'message', id: '?', room: 'general', from: { id: b.id, nick: 'bob' }, text: 'hello <b>ann</b>', ts: 0 });
+    assert.deepEqual({ ...atA, id: '?', ts: 0 }, { v: 1, type: 'message', id: '?', room: 'general', seq: 1, from: { id: b.id, nick: 'bob' }, text: 'hello <b>ann</b>', ts: 0 });
+    // Everyone connected hears that the room has a new message (for unread counts).
+    assert.deepEqual(await a.nextOf('activity'), { v: 1, type: 'activity', room: 'general', seq: 1 });
     assert.match(atA['id'], /^[0-9a-f-]{36}$/);
     assert.equal(typeof atA['ts'], 'number');
     // The sender does not get its own typing indicator.
@@ -60,7 +62,7 @@ describe('chat server', () => {
     // Disconnect: the other member sees the presence and the count drop.
     b.ws.close();
     assert.deepEqual(nicks((await a.nextOf('presence'))['members']), ['ann']);
-    assert.deepEqual((await a.nextOf('rooms'))['rooms'], [{ name: 'general', count: 1 }]);
+    assert.deepEqual((await a.nextOf('rooms'))['rooms'], [{ name: 'general', count: 1, seq: 1 }]);
   });
 
   test('history: a new joiner gets exactly the last 100 messages, in order', TIMEOUT, async (t) => {
@@ -75,6 +77,9 @@ describe('chat server', () => {
     const history = joined['history'] as Msg[];
     assert.equal(history.length, 100);
     assert.deepEqual(history.map((m) => m['text']), Array.from({ length: 100 }, (_, i) => `message ${i + 6}`));
+    assert.deepEqual(history.map((m) => m['seq']), Array.from({ length: 100 }, (_, i) => i + 6));
+    assert.equal(joined['seq'], 105);
+    assert.equal(joined['gap'], false);
     assert.ok(history.every((m) => m['room'] === 'history' && m['from'].nick === 'ann' && m['v'] === 1 && m.type === 'message'));
     // Other rooms have their own history.
     const c = await ChatClient.connect(t, chat.wsUrl);
@@ -92,8 +97,8 @@ describe('chat server', () => {
     await b.join('two');
     assert.deepEqual(nicks((await a.nextOf('presence'))['members']), ['ann']);
     assert.deepEqual((await a.nextOf('rooms'))['rooms'], [
-      { name: 'one', count: 1 },
-      { name: 'two', count: 1 },
+      { name: 'one', count: 1, seq: 0 },
+      { name: 'two', count: 1, seq: 0 },
     ]);
 
     b.send({ v: 1, type: 'message', text: 'in two' });
@@ -105,7 +110,8 @@ describe('chat server', () => {
 
     b.send({ v: 1, type: 'leave' });
     assert.deepEqual(await b.nextOf('left'), { v: 1, type: 'left', room: 'two' });
-    assert.deepEqual((await a.nextOf('rooms'))['rooms'], [{ name: 'one', count: 1 }]);
+    // A room with a history stays listed when its last member leaves.
+    assert.deepEqual((await a.nextOf('rooms'))['rooms'], [{ name: 'one', count: 1, seq: 1 }, { name: 'two', count: 0, seq: 1 }]);
     b.send({ v: 1, type: 'message', text: 'nowhere' });
     assert.deepEqual(await b.nextOf('error'), { v: 1, type: 'error', code: 'not_in_room', message: 'join a room before sending messages' });
   });

@@ -447,10 +447,27 @@ describe('dispose and the concurrency limiter', () => {
     }
   });
 
-  test('a transform built directly (no options check) refuses a concurrencyLimit that is not an integer >= 1', () => {
-    // A limit of 0 would queue every large message for ever; 1.5 would let two run.
-    for (const concurrencyLimit of [0, 1.5, Number.NaN]) {
+  test('a transform built directly (no options check) refuses a concurrencyLimit that is not an integer >= 1, 0 or Infinity', () => {
+    // 1.5 would let two run under a limiter keyed 1.5.
+    for (const concurrencyLimit of [-1, 1.5, Number.NaN]) {
       assert.throws(() => new DeflateTransform('server', NO_TAKEOVER, { concurrencyLimit }), RangeError, String(concurrencyLimit));
+    }
+  });
+
+  test('concurrencyLimit 0 (as ws: no limit): every decode starts at once, none waits', { timeout: TIMEOUT }, async () => {
+    const unlimited = sharedLimiter(0);
+    assert.equal(unlimited, sharedLimiter(Number.POSITIVE_INFINITY), '0 and Infinity are the same limiter');
+    const sender = new DeflateTransform('client', NO_TAKEOVER, {});
+    const receivers = Array.from({ length: 2 * DEFLATE_DEFAULTS.concurrencyLimit }, () => new DeflateTransform('server', NO_TAKEOVER, { concurrencyLimit: 0 }));
+    try {
+      const message = await encode(sender, compressible(ASYNC_SIZE, 9));
+      const decoded = receivers.map((r) => decodeOk(r, message));
+      assert.deepEqual({ active: unlimited.active, waiting: unlimited.waiting }, { active: receivers.length, waiting: 0 });
+      for (const got of await Promise.all(decoded)) assert.ok(got.equals(compressible(ASYNC_SIZE, 9)));
+      assert.equal(unlimited.active, 0);
+    } finally {
+      sender.dispose();
+      for (const r of receivers) r.dispose();
     }
   });
 

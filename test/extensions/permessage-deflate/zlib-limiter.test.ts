@@ -262,12 +262,21 @@ describe('ZlibLimiter', () => {
     assert.deepEqual(counts(limiter), { active: 2, waiting: 1 });
   });
 
-  it('the limit must be an integer >= 1', () => {
-    for (const limit of [0, -1, 1.5, 0.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+  it('the limit must be an integer >= 1, or Infinity', () => {
+    for (const limit of [0, -1, 1.5, 0.5, Number.NaN, Number.NEGATIVE_INFINITY]) {
       assert.throws(() => new ZlibLimiter(limit), RangeError, String(limit));
     }
     assert.equal(new ZlibLimiter(1).limit, 1);
     assert.equal(new ZlibLimiter(64).limit, 64);
+  });
+
+  it('Infinity: every job runs at once, none waits', () => {
+    const limiter = new ZlibLimiter(Number.POSITIVE_INFINITY);
+    const releases: Array<() => void> = [];
+    for (let i = 0; i < 1000; i++) limiter.run((release) => releases.push(release));
+    assert.deepEqual(counts(limiter), { active: 1000, waiting: 0 });
+    for (const release of releases) release();
+    assert.deepEqual(counts(limiter), { active: 0, waiting: 0 });
   });
 });
 
@@ -276,5 +285,10 @@ describe('sharedLimiter', () => {
     assert.equal(sharedLimiter(3), sharedLimiter(3));
     assert.notEqual(sharedLimiter(3), sharedLimiter(4));
     assert.equal(sharedLimiter(3).limit, 3);
+  });
+
+  it('0 means no limit, as in ws: the same limiter as Infinity', () => {
+    assert.equal(sharedLimiter(0), sharedLimiter(Number.POSITIVE_INFINITY));
+    assert.equal(sharedLimiter(0).limit, Number.POSITIVE_INFINITY);
   });
 });
