@@ -1,6 +1,6 @@
 // System-dependency probes for tests that need binaries installed outside npm
 // (Debian packages: chromium, python3-websockets, redis-server, openssl,
-// tinyproxy, microsocks).
+// tinyproxy, microsocks, nghttp2-client).
 //
 // Rule: locally, a missing dependency SKIPS the test with a loud stderr line;
 // under CI=true nothing is silently skipped: `skipReason()` returns false so
@@ -264,4 +264,9 @@ export function tinyproxyPath(): Dependency<BinaryPath> {
 /** microsocks (SOCKS5 proxy): HYPERWS_MICROSOCKS, /usr/bin/microsocks, microsocks on PATH. */
 export function microsocksPath(): Dependency<BinaryPath> {
   return binaryProbe('microsocks', 'apt-get install microsocks', 'HYPERWS_MICROSOCKS', ['microsocks'], ['/usr/bin/microsocks']);
+}
+
+/** nghttp (HTTP/2 client, Debian nghttp2-client): HYPERWS_NGHTTP, /usr/bin/nghttp, nghttp on PATH. */
+export function nghttpPath(): Dependency<BinaryPath> {
+  return binaryProbe('nghttp', 'apt-get install nghttp2-client', 'HYPERWS_NGHTTP', ['nghttp'], ['/usr/bin/nghttp']);
 }
