@@ -13,7 +13,10 @@ import { createInterface, type Interface } from 'node:readline';
 import { clearLine, cursorTo } from 'node:readline';
 import { WebSocket } from '../node/websocket.js';
 import { DEFAULT_MAX_REDIRECTS, type ClientOptions } from '../node/client-connect.js';
+import { readFileSync } from 'node:fs';
 import { isToken } from '../handshake/index.js';
+import { ProxyError } from '../node/proxy/index.js';
+import { parseLine, SLASH_HELP } from './slash-commands.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, parseHeaders, parseInteger, printable, withWebSocketScheme, type CliIo } from './args.js';
 import type { Command } from './main.js';
 
@@ -33,6 +36,15 @@ export interface ConnectOptions {
   handshakeTimeout: number;
   /** Follow 3xx redirects of the opening handshake (as curl -L and wscat -L). */
   location: boolean;
+  /** A proxy URL, or 'env' for the environment's. */
+  proxy: string | undefined;
+  /** user:pass for HTTP Basic authentication of the handshake. */
+  auth: string | undefined;
+  /** TLS: PEM files (read at start) and the key's passphrase. */
+  ca: Buffer | undefined;
+  cert: Buffer | undefined;
+  key: Buffer | undefined;
+  passphrase: string | undefined;
 }
 
 export const DEFAULT_EXECUTE_WAIT = 2000;
@@ -55,6 +67,7 @@ export const connectCommand: Command = {
 Connects to a WebSocket server (ws://, wss://; http(s):// is accepted, and
 host:port alone means ws://host:port). Each line read from stdin is sent as
 a text message; end of input (Ctrl-D) closes the connection with 1000.
+Lines starting with '/' are commands: ${SLASH_HELP}.
 Received messages are printed on stdout:
   < text                                 a text message
   < [binary N bytes] 00 01 02 ... 1f …   a binary one (first 32 bytes in hex)
@@ -75,6 +88,15 @@ Options:
                           give up when the opening handshake takes longer
                           (default ${CONNECT_HANDSHAKE_TIMEOUT}; 0 waits forever; with -L,
                           per request)
+      --proxy URL         connect through an HTTP CONNECT (http://, https://) or
+                          SOCKS5 (socks5://) proxy, user:pass@ in the URL for its
+                          credentials; 'env' reads https_proxy/http_proxy/
+                          all_proxy/no_proxy
+      --auth USER:PASS    HTTP Basic authentication for the handshake
+      --ca FILE           trust the CA certificate(s) in this PEM file
+      --cert FILE         client certificate (PEM), with --key
+      --key FILE          client private key (PEM)
+      --passphrase P      passphrase of --key
       --deflate           offer permessage-deflate (the default, as browsers do)
       --no-deflate        offer no compression
   -h, --help              show this help
@@ -93,6 +115,12 @@ other close code or when it could not connect; 2 for a bad command line.`,
     location: { type: 'boolean', short: 'L' },
     deflate: { type: 'boolean' },
     'no-deflate': { type: 'boolean' },
+    proxy: { type: 'string' },
+    auth: { type: 'string' },
+    ca: { type: 'string' },
+    cert: { type: 'string' },
+    key: { type: 'string' },
+    passphrase: { type: 'string' },
   },
   allowPositionals: true,
   run: (values, positionals, io) => connect(connectOptions(values, positionals), io),
@@ -102,7 +130,10 @@ function connectOptions(values: Record<string, unknown>, positionals: string[]):
   const v = values as {
     header?: string[]; subprotocol?: string[]; origin?: string; insecure?: boolean; echo?: boolean; execute?: string[]; wait?: string;
     deflate?: boolean; 'no-deflate'?: boolean; 'handshake-timeout'?: string; location?: boolean;
+    proxy?: string; auth?: string; ca?: string; cert?: string; key?: string; passphrase?: string;
   };
+  if ((v.cert === undefined) !== (v.key === undefined)) throw new UsageError("Options '--cert' and '--key' go together");
+  if (v.auth !== undefined && !v.auth.includes(':')) throw new UsageError("Option '--auth' expects USER:PASS");
   if (v.deflate && v['no-deflate']) throw new UsageError("Options '--deflate' and '--no-deflate' cannot be used together");
   if (positionals.length === 0) throw new UsageError('missing the URL to connect to');
   if (positionals.length > 1) throw new UsageError(`expected one URL, got ${positionals.length} arguments`);
@@ -125,7 +156,22 @@ function connectOptions(values: Record<string, unknown>, positionals: string[]):
     deflate: v['no-deflate'] !== true,
     location: v.location ?? false,
     handshakeTimeout: v['handshake-timeout'] === undefined ? CONNECT_HANDSHAKE_TIMEOUT : parseInteger('handshake-timeout', v['handshake-timeout'], 2 ** 31 - 1),
+    proxy: v.proxy,
+    auth: v.auth,
+    ca: readPem('ca', v.ca),
+    cert: readPem('cert', v.cert),
+    key: readPem('key', v.key),
+    passphrase: v.passphrase,
   };
+}
+
+function readPem(name: string, file: string | undefined): Buffer | undefined {
+  if (file === undefined) return undefined;
+  try {
+    return readFileSync(file);
+  } catch (error) {
+    throw new UsageError(`Option '--${name}': cannot read '${printable(file)}': ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
 }
 
 /** How a received message is printed (without the newline). */
@@ -146,6 +192,7 @@ const TLS_ERROR = /CERT|SSL|TLS|^EPROTO$|UNABLE_TO_|VERIFY/;
 
 /** One line for an error before the connection opened. */
 function describeFailure(error: Error & { code?: string; errors?: Array<{ code?: string }> }, url: string, options: ConnectOptions): string {
+  if (error instanceof ProxyError) return `proxy error (${error.code}): ${printable(error.message)}`;
   const code = error.code ?? error.errors?.find((e) => e.code)?.code;
   if (code !== undefined && TLS_ERROR.test(code)) {
     const hint = /CERT|UNABLE_TO_|VERIFY/.test(code) && !options.insecure ? ' (--insecure skips verification)' : '';
@@ -162,6 +209,12 @@ export function connect(options: ConnectOptions, io: CliIo): Promise<number> {
   if (options.insecure) clientOptions.rejectUnauthorized = false;
   if (options.handshakeTimeout > 0) clientOptions.handshakeTimeout = options.handshakeTimeout;
   if (options.location) clientOptions.followRedirects = true;
+  if (options.proxy !== undefined) clientOptions.proxy = options.proxy;
+  if (options.auth !== undefined) clientOptions.auth = options.auth;
+  if (options.ca !== undefined) clientOptions.ca = options.ca;
+  if (options.cert !== undefined) clientOptions.cert = options.cert;
+  if (options.key !== undefined) clientOptions.key = options.key;
+  if (options.passphrase !== undefined) clientOptions.passphrase = options.passphrase;
   let ws: WebSocket;
   try {
     ws = new WebSocket(options.url, options.subprotocols, clientOptions);
@@ -295,7 +348,7 @@ export function connect(options: ConnectOptions, io: CliIo): Promise<number> {
         crlfDelay: Infinity,
       });
       rl.on('line', (line: string) => {
-        if (ws.readyState === WebSocket.OPEN) ws.send(line);
+        if (ws.readyState === WebSocket.OPEN) runLine(line);
         if (interactiveTty) rl?.prompt();
       });
       // End of input: the close frame follows every message sent, on the same socket.
@@ -304,6 +357,39 @@ export function connect(options: ConnectOptions, io: CliIo): Promise<number> {
       });
       rl.on('SIGINT', onSignal);
       if (interactiveTty) rl.prompt();
+    });
+
+    /** Pings in flight, by payload: when each was sent (for the round-trip time). */
+    const pings = new Map<string, bigint>();
+    const runLine = (line: string) => {
+      const command = parseLine(line);
+      switch (command.kind) {
+        case 'text':
+          ws.send(command.text);
+          return;
+        case 'ping':
+          pings.set(command.data, process.hrtime.bigint());
+          ws.ping(command.data);
+          return;
+        case 'pong':
+          ws.pong(command.data);
+          return;
+        case 'binary':
+          ws.send(command.bytes, { binary: true });
+          return;
+        case 'close':
+          ws.close(command.code, command.reason);
+          return;
+        case 'invalid':
+          status(`hyperws connect: ${command.message}`);
+      }
+    };
+    ws.on('pong', (data: Buffer) => {
+      const key = data.toString();
+      const sent = pings.get(key);
+      pings.delete(key);
+      const rtt = sent === undefined ? '' : ` (round trip ${(Number(process.hrtime.bigint() - sent) / 1e6).toFixed(3)} ms)`;
+      print(`< pong${key ? ` ${printable(key)}` : ''}${rtt}`);
     });
 
     let received = 0;

@@ -1,7 +1,7 @@
 /**
  * `hyperws serve`: one port for the browser console page and the WebSocket
  * endpoint. Plain HTTP GET / returns the page (static/console.html);
- * WebSocket upgrades on --path are served in echo mode (each message back to
+ * WebSocket upgrades (on any path, or on --path only) are served in echo mode (each message back to
  * its sender, same type) or broadcast mode (each message to every connected
  * client, sender included).
  *
@@ -36,7 +36,8 @@ export interface ServeOptions {
   /** Largest message accepted, in bytes (0: no limit). */
   maxPayload: number | undefined;
   /** Pathname the WebSocket endpoint answers on. */
-  path: string;
+  /** Only upgrades to this pathname are accepted; undefined: any path. */
+  path: string | undefined;
   /** Accept permessage-deflate. */
   deflate: boolean;
   /** Broadcast through this Redis: every serve process on it forms one broadcast group. */
@@ -74,7 +75,7 @@ Options:
                         the sender included
       --max-payload N   largest message accepted, in bytes (default 104857600;
                         0 for no limit); larger messages close with 1009
-      --path PATH       pathname of the WebSocket endpoint (default /)
+      --path PATH       accept upgrades on this pathname only (default: any path)
       --deflate         accept permessage-deflate (off by default: it costs CPU
                         on every message above 1 KiB)
       --redis URL       with --broadcast: broadcast through this Redis, so every
@@ -129,8 +130,8 @@ function serveOptions(values: Record<string, unknown>): ServeOptions {
   if (v.echo && v.broadcast) throw new UsageError("Options '--echo' and '--broadcast' cannot be used together");
   if (v.redis !== undefined && !v.broadcast) throw new UsageError("Option '--redis' only applies with '--broadcast'");
   if (v.redis !== undefined && !/^rediss?:\/\//.test(v.redis)) throw new UsageError(`Option '--redis' expects a redis:// URL, got '${printable(v.redis)}'`);
-  const path = v.path ?? '/';
-  if (!/^\/[\x21-\x7e]*$/.test(path)) throw new UsageError(`Option '--path' must start with '/' and contain no spaces, got '${printable(path)}'`);
+  const path = v.path;
+  if (path !== undefined && !/^\/[\x21-\x7e]*$/.test(path)) throw new UsageError(`Option '--path' must start with '/' and contain no spaces, got '${printable(path)}'`);
   const host = v.host ?? '127.0.0.1';
   if (host === '') throw new UsageError("Option '--host' must not be empty");
   return {
@@ -180,7 +181,7 @@ function resumeSelf(this: WebSocket): void {
 
 /** Run the server until SIGINT/SIGTERM; resolves with the exit status. */
 export async function serve(options: ServeOptions, io: CliIo): Promise<number> {
-  const page = consolePage(options.path);
+  const page = consolePage(options.path ?? '/');
   const log = (line: string) => io.stderr.write(`hyperws serve: ${line}\n`);
 
   const site: StaticSite = {
@@ -190,7 +191,7 @@ export async function serve(options: ServeOptions, io: CliIo): Promise<number> {
       'X-Content-Type-Options': 'nosniff',
       'Content-Security-Policy': "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src ws: wss:",
     },
-    endpoint: { path: options.path, message: 'Upgrade Required: this is a WebSocket endpoint\n' },
+    endpoint: { path: options.path ?? '/', message: 'Upgrade Required: this is a WebSocket endpoint\n' },
   };
   let adapter: RedisAdapter | undefined;
   if (options.redis !== undefined) {
@@ -206,7 +207,7 @@ export async function serve(options: ServeOptions, io: CliIo): Promise<number> {
   const wss = new WebSocketServer({
     noServer: true,
     WebSocket: ServeSocket,
-    path: options.path,
+    ...(options.path !== undefined ? { path: options.path } : {}),
     perMessageDeflate: options.deflate,
     ...(adapter !== undefined ? { adapter } : {}),
     ...(options.maxPayload !== undefined ? { maxPayload: options.maxPayload } : {}),
@@ -283,7 +284,7 @@ export async function serve(options: ServeOptions, io: CliIo): Promise<number> {
 
   const where = hostPort(options.host, port);
   const mode = options.redis !== undefined ? `${options.mode} mode via ${options.redis}` : `${options.mode} mode`;
-  io.stdout.write(`hyperws serve: listening on ws://${where}${options.path} (${mode}); console at http://${where}/\n`);
+  io.stdout.write(`hyperws serve: listening on ws://${where}${options.path ?? '/'} (${mode}); console at http://${where}/\n`);
 
   // Kept for a second signal: the clients that were open when closing began.
   let clients: Array<{ terminate(): void }> = [];

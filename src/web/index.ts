@@ -7,3 +7,10 @@ export { CloseEvent, type CloseEventInit } from './close-event.js';
 export type { EventHandler } from './event-handler.js';
 export { ReconnectingWebSocket, type WebReconnectingOptions, type ReconnectingDetail } from './reconnecting-websocket.js';
 export { QueueFullError } from '../reconnect/send-queue.js';
+export {
+  WebSocketStream,
+  WebSocketError,
+  type WebSocketStreamOptions,
+  type WebSocketOpenInfo,
+  type WebSocketCloseInfo,
+} from './websocket-stream.js';
