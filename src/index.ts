@@ -73,6 +73,12 @@ export {
 } from './pubsub/index.js';
 export type { PerMessageDeflateOptions } from './extensions/permessage-deflate/index.js';
 export { WebSocket as WHATWGWebSocket, CloseEvent, type WebSocketNodeOptions } from './web/index.js';
+export {
+  ReconnectingWebSocket,
+  QueueFullError,
+  type ReconnectingWebSocketOptions,
+  type CloseInfo as ReconnectCloseInfo,
+} from './reconnect/index.js';
 
 type WebSocketWithStatics = typeof WebSocket & {
   WebSocket: typeof WebSocket;

@@ -378,18 +378,18 @@ export class Driver implements ConnectionHandler, ConnectionOutput {
   }
 
   /**
-   * Both directions are over: the peer's FIN arrived and ours went out. A
-   * net.Socket closes itself then; a Duplex that never emits 'close' on its
-   * own (readable-stream 3's, such as the Duplexify pair @fastify/websocket's
-   * injectWS() makes) is destroyed, so that 'close' follows now rather than
+   * Both directions are over: the peer's FIN arrived and ours went out. Node's
+   * own streams close themselves then (autoDestroy; destroying an HTTP/2
+   * stream here would reset it). A stream from an older stream library, which
+   * does not even track `readableEnded` and never closes on its own
+   * (readable-stream 3's, such as the Duplexify pair @fastify/websocket's
+   * injectWS() makes), is destroyed, so that 'close' follows now rather than
    * after closeTimeout. (ws reports 'close' on the peer's FIN alone.)
    */
   private closeIfDone(): void {
-    if ((this.flags & (Flag.PeerEnded | Flag.Finished)) !== (Flag.PeerEnded | Flag.Finished) || this.stream.destroyed) return;
-    // An HTTP/2 stream closes itself once END_STREAM went both ways; destroying
-    // it then races nghttp2's own close (Node 20 aborts on it): leave it be.
-    if ('rstCode' in this.stream) return;
-    this.stream.destroy();
+    const stream = this.stream;
+    const done = (this.flags & (Flag.PeerEnded | Flag.Finished)) === (Flag.PeerEnded | Flag.Finished);
+    if (done && stream.readableEnded === undefined && !stream.destroyed) stream.destroy();
   }
 
   /** Stop reading after the peer's Close or a failure; keep consuming so its FIN is seen and 'close' fires. */

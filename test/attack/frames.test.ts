@@ -138,7 +138,9 @@ test('decompression bombs from 20 peers that hang up at once: every connection i
     assert.equal(after.own!.closeCodes['1009'], 20, JSON.stringify(after.own!.closeCodes));
     const memory = await server.memory();
     assert.ok(memory.fds <= before.fds, `fds ${before.fds} -> ${memory.fds}`);
-    assert.ok(held(memory) - held(before) < 512 * KiB, `server holds ${held(memory) - held(before)} bytes after`);
+    // What may stay: the zlib pool keeps up to 16 idle inflate streams (about 44 KiB of zlib state
+    // each with 15-bit windows: ~700 KiB), reused by the next compressed connections, never more.
+    assert.ok(held(memory) - held(before) < 1024 * KiB, `server holds ${held(memory) - held(before)} bytes after`);
   }));
 
 test('ping flood from a peer that never reads: one pong held, memory bounded, the latest ping answered', T, () =>

@@ -19,6 +19,13 @@ class FakeStream extends Duplex {
   constructor(options: { autoDestroy?: boolean } = {}) {
     super({ allowHalfOpen: true, ...options });
   }
+
+  /** As a readable-stream 3 Duplex (Duplexify's base): no `readableEnded`, and no closing by itself. */
+  static legacy(): FakeStream {
+    const stream = new FakeStream({ autoDestroy: false });
+    Object.defineProperty(stream, 'readableEnded', { value: undefined });
+    return stream;
+  }
   override _read(): void {}
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     this.writes.push(Buffer.from(chunk));
@@ -156,7 +163,7 @@ describe('Driver', () => {
 
   it("a stream that never closes by itself (readable-stream 3's Duplexes: injectWS): destroyed once both directions ended, 'close' follows", async () => {
     // Server: the peer's Close, our answer and our FIN, then the peer's FIN.
-    const server = setup('server', 30_000, null, new FakeStream({ autoDestroy: false }));
+    const server = setup('server', 30_000, null, FakeStream.legacy());
     server.stream.feed(clientFrame(Opcode.Close, closePayload(1000)));
     await once(server.stream, 'finish');
     await tick();
@@ -166,7 +173,7 @@ describe('Driver', () => {
     await tick();
     assert.deepEqual(server.log, [['close', 1000, Buffer.alloc(0)]]);
     // Client: the server's Close, then its FIN; the client ends in answer.
-    const client = setup('client', 30_000, null, new FakeStream({ autoDestroy: false }));
+    const client = setup('client', 30_000, null, FakeStream.legacy());
     client.driver.close(1000, '');
     client.stream.feed(serverFrame(Opcode.Close, closePayload(1000)));
     client.stream.push(null);

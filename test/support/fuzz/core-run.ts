@@ -34,6 +34,8 @@ export interface Outcome {
   thrown: string | null;
   /** What never finished: a decode that never settled, an echo never written. */
   hang: string | null;
+  /** Did the connection's last word to its driver ask it to stop reading (pauseInput, while inflating)? */
+  paused: boolean;
 }
 
 /** Longest wait for zlib work (real work takes milliseconds; this is a hang detector, not a timing assertion). */
@@ -75,6 +77,7 @@ class Recorder implements ConnectionHandler, ConnectionOutput {
   readonly events: FuzzEvent[] = [];
   readonly writes: Buffer[] = [];
   closeTransportCalls = 0;
+  paused = false;
   sendsAccepted = 0;
   sendCallbacks = 0;
   thrown: string | null = null;
@@ -132,6 +135,12 @@ class Recorder implements ConnectionHandler, ConnectionOutput {
     this.closeTransportCalls++;
     this.notify();
   }
+  pauseInput(): void {
+    this.paused = true;
+  }
+  resumeInput(): void {
+    this.paused = false;
+  }
 }
 
 /**
@@ -154,6 +163,7 @@ export async function runCase(c: FuzzCase, cuts: readonly number[], settleBetwee
       rec.thrown ??= `${what}: ${describe(error)}`;
     }
   };
+  if (c.closeFirst) call('close', () => conn.close(1000, 'fuzz'));
   let from = 0;
   for (const to of [...cuts, input.length]) {
     if (to < from) continue;
@@ -178,6 +188,7 @@ export async function runCase(c: FuzzCase, cuts: readonly number[], settleBetwee
     sendCallbacks: rec.sendCallbacks,
     thrown: rec.thrown,
     hang,
+    paused: rec.paused,
   };
   call('transportClosed', () => conn.transportClosed());
   outcome.thrown = rec.thrown;

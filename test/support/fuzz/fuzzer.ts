@@ -110,7 +110,7 @@ export function summarize(c: FuzzCase): string {
   const hex = c.input.length <= 4096 ? c.input.toString('hex') : `${c.input.subarray(0, 4096).toString('hex')}... (${c.input.length} bytes)`;
   return (
     `seed=${c.seed} index=${c.index} kind=${c.kind} role=${c.role} maxPayload=${c.maxPayload} skipUTF8=${c.skipUTF8Validation} ` +
-    `fragments=${c.deliverFragments} echo=${c.echo} eof=${c.eof} deflate: ${deflate}\ninput (${c.input.length} bytes): ${hex}`
+    `fragments=${c.deliverFragments} echo=${c.echo} eof=${c.eof} closeFirst=${c.closeFirst} deflate: ${deflate}\ninput (${c.input.length} bytes): ${hex}`
   );
 }
 

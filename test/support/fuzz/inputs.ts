@@ -60,6 +60,8 @@ export interface FuzzCase {
   echo: boolean;
   /** The peer's EOF follows the bytes. */
   eof: boolean;
+  /** We send our Close (1000, 'fuzz') before any input: it is all read in the ClosingByUs phase. */
+  closeFirst: boolean;
   input: Buffer;
   /** What a valid input must produce (null for the other kinds). */
   expected: Expected | null;
@@ -88,6 +90,7 @@ export function generateCase(seed: number, index: number): FuzzCase {
     deliverFragments: rng.chance(0.2),
     echo: rng.chance(0.25),
     eof: rng.chance(0.3),
+    closeFirst: rng.chance(0.1),
     input: Buffer.alloc(0),
     expected: null,
   };

@@ -1,6 +1,7 @@
 /**
  * What must hold for every fuzz case, whatever its bytes:
- * - nothing thrown, nothing left hanging;
+ * - nothing thrown, nothing left hanging, reading not left paused while
+ *   frames may still be read;
  * - events are messages, pings and pongs, then at most one terminal event
  *   (the peer's Close or a failure with its close code) and nothing after it;
  *   the lifecycle agrees (cause, close code), and the transport is asked to
@@ -9,13 +10,14 @@
  * - what was written is well-formed for the role (masked by clients only):
  *   one pong per ping with its payload, the echoes when the case echoes
  *   (inflated when compressed), and the Close frame last, carrying the
- *   failure's code or the peer's code and reason;
+ *   failure's code or the peer's code and reason; when we closed first,
+ *   our Close alone (nothing is sent after it);
  * - a valid input gives exactly the events it was built with;
  * - the same input split differently gives the same events, bytes and end.
  */
 import { isUtf8 } from 'node:buffer';
 import { constants, inflateRawSync } from 'node:zlib';
-import { Cause } from '../../../src/protocol/lifecycle.js';
+import { Cause, Phase } from '../../../src/protocol/lifecycle.js';
 import type { FuzzCase, FuzzEvent } from './inputs.js';
 import type { Outcome } from './core-run.js';
 import { readFrames, type ReadFrame } from './wire.js';
@@ -28,6 +30,7 @@ export function checkOutcome(c: FuzzCase, o: Outcome): string[] {
   const problems: string[] = [];
   if (o.thrown !== null) problems.push(`threw: ${o.thrown}`);
   if (o.hang !== null) problems.push(`hang: ${o.hang}`);
+  if (o.phase <= Phase.ClosingByUs && o.paused) problems.push('input left paused while frames may still be read');
   checkEvents(c, o, problems);
   checkOutput(c, o, problems);
   if (c.expected !== null) checkExpected(c, o, problems);
@@ -71,7 +74,8 @@ function checkOutput(c: FuzzCase, o: Outcome, problems: string[]): void {
   }
   const masked = c.role === 'client';
   if (frames.some((f) => f.masked !== masked)) problems.push(`output frames masked ${!masked}, role ${c.role}`);
-  const pings = o.events.filter((e) => e.type === 'ping');
+  // After our Close nothing is sent: pings are not answered then.
+  const pings = c.closeFirst ? [] : o.events.filter((e) => e.type === 'ping');
   const pongs = frames.filter((f) => f.opcode === 0xa);
   if (pongs.length !== pings.length || pongs.some((f, i) => !f.payload.equals(pings[i]!.data))) {
     problems.push(`${pings.length} pings answered by ${pongs.length} pongs (or payloads differ)`);
@@ -79,8 +83,10 @@ function checkOutput(c: FuzzCase, o: Outcome, problems: string[]): void {
   const closes = frames.filter((f) => f.opcode === 0x8);
   const last = o.events.at(-1);
   const terminal = last?.type === 'close' || last?.type === 'fail' ? last : null;
-  if (closes.length !== (terminal ? 1 : 0) || (closes.length === 1 && frames.at(-1)!.opcode !== 0x8)) {
-    problems.push(`${closes.length} Close frames written (must be the last frame, and only after a terminal event)`);
+  if (closes.length !== (terminal || c.closeFirst ? 1 : 0) || (closes.length === 1 && frames.at(-1)!.opcode !== 0x8)) {
+    problems.push(`${closes.length} Close frames written (must be the last frame: ours first, or only after a terminal event)`);
+  } else if (c.closeFirst) {
+    if (frames.length !== 1 || !closes[0]!.payload.equals(Buffer.from('\x03\xe8fuzz', 'latin1'))) problems.push('after our Close (1000 fuzz), something else was sent');
   } else if (terminal !== null) {
     const payload = closes[0]!.payload;
     if (terminal.type === 'fail') {
@@ -90,8 +96,9 @@ function checkOutput(c: FuzzCase, o: Outcome, problems: string[]): void {
     }
   }
   const data = frames.filter((f) => f.opcode !== 0x8 && f.opcode !== 0x9 && f.opcode !== 0xa);
-  if (!c.echo) {
-    if (data.length > 0 || frames.some((f) => f.opcode === 0x9)) problems.push('frames written that nobody sent');
+  if (!c.echo || c.closeFirst) {
+    if (data.length > 0 || frames.some((f) => f.opcode === 0x9)) problems.push('frames written that nobody sent (or sent after our Close)');
+    if (o.sendsAccepted > 0) problems.push(`${o.sendsAccepted} sends accepted after our Close`);
     return;
   }
   checkEchoes(c, o.events, data, problems);
