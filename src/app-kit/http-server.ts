@@ -6,6 +6,7 @@
 import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo, Server as NetServer } from 'node:net';
 import type { UpgradeServer } from '../node/upgrade-server.js';
+import type { Http2Endpoint } from '../node/http2-upgrade.js';
 import type { WebSocketServer } from '../node/websocket-server.js';
 import { WebSocket } from '../node/websocket.js';
 
@@ -36,10 +37,19 @@ export function closeCodeFor(signal: NodeJS.Signals): 1001 | 1012 {
  * close an HTTP server it was given, hence both here. To give up on slow
  * clients meanwhile, terminate them.
  */
-export async function closeServers(wss: WebSocketServer, http: HttpServer | UpgradeServer, code = 1001): Promise<void> {
+export async function closeServers(wss: WebSocketServer, http: HttpServer | UpgradeServer | Http2Endpoint, code = 1001): Promise<void> {
   const clients = [...(wss.clients ?? [])].filter((ws) => ws.readyState !== WebSocket.CLOSED);
   const clientsClosed = clients.map((ws) => new Promise<void>((resolve) => ws.once('close', () => resolve())));
   await new Promise<void>((resolve) => wss.shutdown({ code, reason: code === 1012 ? 'Service restart' : 'Server shutting down' }, () => resolve()));
+  if ('goAway' in http) {
+    // HTTP/2: every WebSocket's Close first, then GOAWAY on the sessions
+    // (RFC 9113 6.8); the listener closes with its last session.
+    http.release();
+    const listenerClosed = new Promise<void>((resolve) => http.server.close(() => resolve()));
+    await Promise.all(clientsClosed);
+    http.goAway();
+    return listenerClosed;
+  }
   const httpClosed = new Promise<void>((resolve) => http.close(() => resolve()));
   // Connections with no request in flight (node:http) or still before their upgrade (our upgrade server).
   if ('dropPending' in http) http.dropPending();

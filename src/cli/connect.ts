@@ -45,6 +45,8 @@ export interface ConnectOptions {
   cert: Buffer | undefined;
   key: Buffer | undefined;
   passphrase: string | undefined;
+  /** Open the WebSocket as an HTTP/2 stream (RFC 8441): true insists, 'auto' falls back to HTTP/1.1. */
+  http2: boolean | 'auto';
 }
 
 export const DEFAULT_EXECUTE_WAIT = 2000;
@@ -99,6 +101,11 @@ Options:
       --passphrase P      passphrase of --key
       --deflate           offer permessage-deflate (the default, as browsers do)
       --no-deflate        offer no compression
+      --http2             open the WebSocket as an HTTP/2 stream (RFC 8441);
+                          over ws:// cleartext h2 with prior knowledge; fails
+                          when the server does not offer it
+      --http2-auto        over wss://: HTTP/2 when the server offers it,
+                          else the HTTP/1.1 upgrade
   -h, --help              show this help
 
 Exit status: 0 when the connection closed with 1000, 1001 or 1005; 1 for any
@@ -121,6 +128,8 @@ other close code or when it could not connect; 2 for a bad command line.`,
     cert: { type: 'string' },
     key: { type: 'string' },
     passphrase: { type: 'string' },
+    http2: { type: 'boolean' },
+    'http2-auto': { type: 'boolean' },
   },
   allowPositionals: true,
   run: (values, positionals, io) => connect(connectOptions(values, positionals), io),
@@ -131,9 +140,11 @@ function connectOptions(values: Record<string, unknown>, positionals: string[]):
     header?: string[]; subprotocol?: string[]; origin?: string; insecure?: boolean; echo?: boolean; execute?: string[]; wait?: string;
     deflate?: boolean; 'no-deflate'?: boolean; 'handshake-timeout'?: string; location?: boolean;
     proxy?: string; auth?: string; ca?: string; cert?: string; key?: string; passphrase?: string;
+    http2?: boolean; 'http2-auto'?: boolean;
   };
   if ((v.cert === undefined) !== (v.key === undefined)) throw new UsageError("Options '--cert' and '--key' go together");
   if (v.auth !== undefined && !v.auth.includes(':')) throw new UsageError("Option '--auth' expects USER:PASS");
+  if (v.http2 && v['http2-auto']) throw new UsageError("Options '--http2' and '--http2-auto' cannot be used together");
   if (v.deflate && v['no-deflate']) throw new UsageError("Options '--deflate' and '--no-deflate' cannot be used together");
   if (positionals.length === 0) throw new UsageError('missing the URL to connect to');
   if (positionals.length > 1) throw new UsageError(`expected one URL, got ${positionals.length} arguments`);
@@ -155,6 +166,7 @@ function connectOptions(values: Record<string, unknown>, positionals: string[]):
     wait: v.wait === undefined ? DEFAULT_EXECUTE_WAIT : parseInteger('wait', v.wait, 2 ** 31 - 1),
     deflate: v['no-deflate'] !== true,
     location: v.location ?? false,
+    http2: v['http2-auto'] ? 'auto' : v.http2 === true,
     handshakeTimeout: v['handshake-timeout'] === undefined ? CONNECT_HANDSHAKE_TIMEOUT : parseInteger('handshake-timeout', v['handshake-timeout'], 2 ** 31 - 1),
     proxy: v.proxy,
     auth: v.auth,
@@ -215,6 +227,7 @@ export function connect(options: ConnectOptions, io: CliIo): Promise<number> {
   if (options.cert !== undefined) clientOptions.cert = options.cert;
   if (options.key !== undefined) clientOptions.key = options.key;
   if (options.passphrase !== undefined) clientOptions.passphrase = options.passphrase;
+  if (options.http2 !== false) clientOptions.http2 = options.http2;
   let ws: WebSocket;
   try {
     ws = new WebSocket(options.url, options.subprotocols, clientOptions);
@@ -229,6 +242,9 @@ export function connect(options: ConnectOptions, io: CliIo): Promise<number> {
     let finished = false;
     let executeTimer: NodeJS.Timeout | null = null;
     let lastError: Error | null = null;
+    // Only the HTTP/1.1 handshake emits 'upgrade': with --http2(-auto), it tells which one opened.
+    let upgraded = false;
+    if (options.http2 !== false) ws.once('upgrade', () => (upgraded = true));
 
     /** Writes a line; at the terminal, above the prompt, which is redrawn with what was typed so far. */
     const writeLine = (stream: NodeJS.WritableStream, line: string) => {
@@ -332,7 +348,8 @@ export function connect(options: ConnectOptions, io: CliIo): Promise<number> {
 
     ws.on('open', () => {
       opened = true;
-      status(`connected to ${ws.url}${ws.protocol ? ` (subprotocol: ${ws.protocol})` : ''}${ws.extensions ? ` (extensions: ${ws.extensions})` : ''}`);
+      const over = options.http2 === false ? '' : upgraded ? ' (HTTP/1.1)' : ' (HTTP/2)';
+      status(`connected to ${ws.url}${over}${ws.protocol ? ` (subprotocol: ${ws.protocol})` : ''}${ws.extensions ? ` (extensions: ${ws.extensions})` : ''}`);
       if (options.execute.length > 0) {
         for (const message of options.execute) ws.send(message);
         executeTimer = setTimeout(() => {

@@ -14,14 +14,22 @@
  * can parse the bound port; connection logs go to stderr, one line each.
  * SIGINT/SIGTERM close every client with 1001 and the listener, then resolve
  * with 0; a second signal terminates the clients that are still closing.
+ *
+ * With --http2 the port is the library's HTTP/2 endpoint instead
+ * (src/node/http2-upgrade.ts): h2 and HTTP/1.1 over TLS (--cert/--key), or
+ * cleartext h2 with prior knowledge (--h2c); the same page, answers and
+ * handshake timeout, and WebSockets as Extended CONNECT streams (RFC 8441).
  */
 import { readFileSync } from 'node:fs';
+import type { Server } from 'node:net';
 import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { RedisReadyTimeout, answerStatic, closeCodeFor, closeServers, listen, readyWithin, runUntilSignal, type StaticSite } from '../app-kit/index.js';
 import { operationsAnswer } from '../node/websocket-server.js';
 import { renderMetrics, type RefusalReason } from '../node/server-stats.js';
 import { pathnameOf } from '../handshake/index.js';
-import { createUpgradeServer } from '../node/upgrade-server.js';
+import { createUpgradeServer, type UpgradeServer } from '../node/upgrade-server.js';
+import { Http2Endpoint } from '../node/http2-upgrade.js';
 import { DEFAULTS } from '../protocol/options.js';
 import { WebSocket, WebSocketServer } from '../pubsub/topics.js';
 import { redisAdapter, type RedisAdapter } from '../pubsub/redis-adapter.js';
@@ -50,6 +58,8 @@ export interface ServeOptions {
   idleTimeout: number;
   /** Answer /metrics, /healthz and /readyz (default: when bound to loopback). */
   operations: boolean;
+  /** HTTP/2 (RFC 8441): over TLS with this PEM key and certificate (h2 and HTTP/1.1), or cleartext h2 ('h2c'). */
+  http2: { key: Buffer; cert: Buffer } | 'h2c' | undefined;
 }
 
 /** The topic every client subscribes to in broadcast mode. */
@@ -94,6 +104,13 @@ Options:
       --metrics         answer GET /metrics (Prometheus text), /healthz and
                         /readyz (default when bound to loopback)
       --no-metrics      do not answer them
+      --http2           serve WebSockets over HTTP/2 too (RFC 8441), with
+                        --cert and --key (h2 and HTTP/1.1 over TLS, wss://)
+                        or --h2c (cleartext h2 with prior knowledge only:
+                        browsers do not speak it)
+      --cert FILE       with --http2: the PEM certificate (chain)
+      --key FILE        with --http2: its PEM private key
+      --h2c             with --http2: cleartext, no TLS
   -h, --help            show this help
 
 Prints one line on stdout when listening:
@@ -116,6 +133,10 @@ drops the clients that have not finished closing.`,
     'idle-timeout': { type: 'string' },
     metrics: { type: 'boolean' },
     'no-metrics': { type: 'boolean' },
+    http2: { type: 'boolean' },
+    cert: { type: 'string' },
+    key: { type: 'string' },
+    h2c: { type: 'boolean' },
   },
   allowPositionals: false,
   run: (values, _positionals, io) => serve(serveOptions(values), io),
@@ -125,6 +146,7 @@ function serveOptions(values: Record<string, unknown>): ServeOptions {
   const v = values as {
     port?: string; host?: string; echo?: boolean; broadcast?: boolean; 'max-payload'?: string; path?: string; deflate?: boolean; redis?: string;
     'handshake-timeout'?: string; 'max-connections'?: string; 'idle-timeout'?: string; metrics?: boolean; 'no-metrics'?: boolean;
+    http2?: boolean; cert?: string; key?: string; h2c?: boolean;
   };
   if (v.metrics && v['no-metrics']) throw new UsageError("Options '--metrics' and '--no-metrics' cannot be used together");
   if (v.echo && v.broadcast) throw new UsageError("Options '--echo' and '--broadcast' cannot be used together");
@@ -148,7 +170,30 @@ function serveOptions(values: Record<string, unknown>): ServeOptions {
     maxConnections: v['max-connections'] === undefined ? DEFAULTS.maxConnections : parseInteger('max-connections', v['max-connections']),
     idleTimeout: v['idle-timeout'] === undefined ? DEFAULTS.idleTimeout : parseInteger('idle-timeout', v['idle-timeout'], 2 ** 31 - 1),
     operations: v.metrics === true || (v['no-metrics'] !== true && isLoopback(host)),
+    http2: http2Options(v),
   };
+}
+
+function http2Options(v: { http2?: boolean; cert?: string; key?: string; h2c?: boolean }): ServeOptions['http2'] {
+  const tls = v.cert !== undefined || v.key !== undefined;
+  if (!v.http2) {
+    if (tls || v.h2c) throw new UsageError(`Option '${v.h2c ? '--h2c' : v.cert !== undefined ? '--cert' : '--key'}' only applies with '--http2'`);
+    return undefined;
+  }
+  if (v.h2c) {
+    if (tls) throw new UsageError("Option '--h2c' cannot be used with '--cert' or '--key'");
+    return 'h2c';
+  }
+  if (v.cert === undefined || v.key === undefined) throw new UsageError("Option '--http2' needs '--cert' and '--key' (or '--h2c' for cleartext)");
+  return { cert: readPem('cert', v.cert), key: readPem('key', v.key) };
+}
+
+function readPem(option: string, file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (error) {
+    throw new UsageError(`Option '--${option}': cannot read '${printable(file)}' (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
 }
 
 /** Addresses only this machine reaches: metrics are served there by default. */
@@ -214,15 +259,19 @@ export async function serve(options: ServeOptions, io: CliIo): Promise<number> {
     maxConnections: options.maxConnections,
     idleTimeout: options.idleTimeout,
   });
-  const server = createUpgradeServer({
+  const hooks = {
     handshakeTimeout: options.handshakeTimeout,
     maxPending: DEFAULTS.maxPendingHandshakes,
-    maxHeadBytes: DEFAULTS.maxHeaderSize,
-    maxFields: DEFAULTS.maxHeaderFields,
-    upgrade: (req, socket, head) => wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req)),
-    request: (req) => (options.operations && operationsOf(req)) || answerStatic(site, req.method, req.url),
-    refused: (why) => refusedHere.set(why, (refusedHere.get(why) ?? 0) + 1),
+    upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req)),
+    request: (req: IncomingMessage) => (options.operations && operationsOf(req)) || answerStatic(site, req.method, req.url),
+    refused: (why: RefusalReason) => refusedHere.set(why, (refusedHere.get(why) ?? 0) + 1),
+  };
+  const endpoint = options.http2 === undefined ? null : new Http2Endpoint(options.http2 === 'h2c' ? {} : options.http2, {
+    ...hooks,
+    request: (req) => hooks.request(req as IncomingMessage),
+    stream: (stream, headers, req) => wss.handleStream(stream, headers, (ws, r) => wss.emit('connection', ws, r), req),
   });
+  const server: Server = endpoint?.server ?? createUpgradeServer({ ...hooks, maxHeadBytes: DEFAULTS.maxHeaderSize, maxFields: DEFAULTS.maxHeaderFields });
   // The server's numbers, with the refusals of our upgrade server (a bad head, too many handshakes).
   const refusedHere = new Map<RefusalReason, number>();
   const operations = {
@@ -271,7 +320,8 @@ export async function serve(options: ServeOptions, io: CliIo): Promise<number> {
   }
   wss.on('connection', (ws: ServeSocket, req: IncomingMessage) => {
     ws.id = nextId++;
-    log(`connection #${ws.id} from ${hostPort(req.socket.remoteAddress ?? '?', req.socket.remotePort ?? 0)} (${wss.clients.size} connected)`);
+    const over = req.httpVersion === '2.0' ? ' over HTTP/2' : '';
+    log(`connection #${ws.id} from ${hostPort(req.socket.remoteAddress ?? '?', req.socket.remotePort ?? 0)}${over} (${wss.clients.size} connected)`);
     ws.on('error', onError);
     ws.on('close', onClose);
     if (options.mode === 'echo') {
@@ -284,7 +334,9 @@ export async function serve(options: ServeOptions, io: CliIo): Promise<number> {
 
   const where = hostPort(options.host, port);
   const mode = options.redis !== undefined ? `${options.mode} mode via ${options.redis}` : `${options.mode} mode`;
-  io.stdout.write(`hyperws serve: listening on ws://${where}${options.path ?? '/'} (${mode}); console at http://${where}/\n`);
+  const tls = options.http2 !== undefined && options.http2 !== 'h2c';
+  const transport = options.http2 === undefined ? '' : tls ? ', HTTP/2 and HTTP/1.1' : ', HTTP/2 h2c only';
+  io.stdout.write(`hyperws serve: listening on ${tls ? 'wss' : 'ws'}://${where}${options.path ?? '/'} (${mode}${transport}); console at ${tls ? 'https' : 'http'}://${where}/\n`);
 
   // Kept for a second signal: the clients that were open when closing began.
   let clients: Array<{ terminate(): void }> = [];
@@ -293,7 +345,7 @@ export async function serve(options: ServeOptions, io: CliIo): Promise<number> {
       clients = [...wss.clients].filter((ws) => ws.readyState !== WebSocket.CLOSED);
       log(`${signal}: closing ${clients.length} connection${clients.length === 1 ? '' : 's'}`);
       // SIGTERM is a restart (1012: clients reconnect), SIGINT an operator stopping it (1001); the server is ours to close.
-      return closeServers(wss, server, closeCodeFor(signal));
+      return closeServers(wss, endpoint ?? (server as UpgradeServer), closeCodeFor(signal));
     },
     force() {
       log('second signal: dropping the remaining connections');

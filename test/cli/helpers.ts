@@ -124,7 +124,7 @@ export async function runCli(args: string[], stdin = ''): Promise<CliResult> {
   }
 }
 
-export const LISTENING = /^hyperws serve: listening on ws:\/\/127\.0\.0\.1:(\d+)(\/\S*) \((echo|broadcast) mode(?: via \S+)?\); console at http:\/\/127\.0\.0\.1:(\d+)\/$/;
+export const LISTENING = /^hyperws serve: listening on wss?:\/\/127\.0\.0\.1:(\d+)(\/\S*) \((echo|broadcast) mode(?: via \S+)?(?:, HTTP\/2 and HTTP\/1\.1|, HTTP\/2 h2c only)?\); console at https?:\/\/127\.0\.0\.1:(\d+)\/$/;
 
 export interface ServeProcess extends CliProcess {
   port: number;
