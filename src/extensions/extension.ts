@@ -20,3 +20,14 @@ export interface ClientExtension {
   /** Validate the server's response; throws an Error naming what is wrong. */
   accept(response: ExtensionOffer): () => MessageTransform;
 }
+
+/**
+ * The transform for what the server accepted (the extensions of its
+ * response, already checked to be among those offered): none, or exactly
+ * one answer to `offered`. Throws an Error naming what is wrong.
+ */
+export function acceptedTransform(offered: ClientExtension | null, accepted: readonly ExtensionOffer[]): MessageTransform | null {
+  if (accepted.length === 0 || offered === null) return null;
+  if (accepted.length > 1) throw new Error(`Server accepted the "${offered.name}" extension more than once`);
+  return offered.accept(accepted[0]!)();
+}

@@ -12,6 +12,7 @@ import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions, type SecureContextOptions } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { buildClientRequestHeaders, formatExtensions, generateKey, unixSocketTarget, validateUpgradeResponse, webSocketUrl } from '../handshake/index.js';
+import { acceptedTransform } from '../extensions/extension.js';
 import { clientPerMessageDeflate, type PerMessageDeflateOptions } from '../extensions/permessage-deflate/index.js';
 import type { EventEmitter } from 'node:events';
 import { DEFAULTS, resolveSettings, type MessageTransform } from '../protocol/index.js';
@@ -300,16 +301,13 @@ export class ClientHandshake {
         this.fail(new Error(result.reason));
         return;
       }
-      let extension: MessageTransform | null = null;
-      if (result.extensions.length > 0) {
-        try {
-          if (result.extensions.length > 1) throw new Error(`Server accepted the "${deflate!.name}" extension more than once`);
-          extension = deflate!.accept(result.extensions[0]!)();
-        } catch (error) {
-          socket.destroy();
-          this.fail(error as Error);
-          return;
-        }
+      let extension: MessageTransform | null;
+      try {
+        extension = acceptedTransform(deflate, result.extensions);
+      } catch (error) {
+        socket.destroy();
+        this.fail(error as Error);
+        return;
       }
       this.outcome.opened({ stream: socket, head, settings, protocol: result.protocol, extension });
     });

@@ -22,6 +22,7 @@ import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'n
 import { isIP } from 'node:net';
 import type { EventEmitter } from 'node:events';
 import { buildExtendedConnectRequest, formatExtensions, validateExtendedConnectResponse, webSocketUrl } from '../handshake/index.js';
+import { acceptedTransform } from '../extensions/extension.js';
 import { clientPerMessageDeflate } from '../extensions/permessage-deflate/index.js';
 import { DEFAULTS, resolveSettings, type MessageTransform } from '../protocol/index.js';
 import { ClientHandshake, type ClientOptions, type HandshakeOutcome } from './client-connect.js';
@@ -260,15 +261,12 @@ export class Http2ClientHandshake {
         cancel(stream);
         return this.fail(new Error(result.reason));
       }
-      let extension: MessageTransform | null = null;
-      if (result.extensions.length > 0) {
-        try {
-          if (result.extensions.length > 1) throw new Error(`Server accepted the "${deflate!.name}" extension more than once`);
-          extension = deflate!.accept(result.extensions[0]!)();
-        } catch (error) {
-          cancel(stream);
-          return this.fail(error as Error);
-        }
+      let extension: MessageTransform | null;
+      try {
+        extension = acceptedTransform(deflate, result.extensions);
+      } catch (error) {
+        cancel(stream);
+        return this.fail(error as Error);
       }
       stream.removeListener('error', onStreamError);
       const { maxPayload, skipUTF8Validation, autoPong, closeTimeout, fragmentSize, maxBackpressure, backpressurePolicy, idleTimeout } = this.options;

@@ -5,11 +5,11 @@
 // on a condition the server reports, node:test's timeout is the safety net.
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { connect } from 'node:net';
 import { after } from 'node:test';
 import assert from 'node:assert/strict';
 import { constants, deflateRawSync } from 'node:zlib';
 import type { AttackServerConfig, Counters, EndpointName, MemoryReport, Request } from './server-process.js';
-import { connect } from 'node:net';
 import { Opcode, RawClient, connectRaw, encodeFrame, upgradeRequest, type HeaderOverrides } from '../support/raw-socket.js';
 
 export const KiB = 1024;
@@ -24,16 +24,21 @@ type Reply = { id: number; counters?: Counters; memory?: MemoryReport; stopped?:
 
 export class AttackServer {
   private nextId = 0;
-  private readonly waiting = new Map<number, (reply: Reply) => void>();
+  private readonly waiting = new Map<number, { resolve: (reply: Reply) => void; reject: (error: Error) => void }>();
 
   private constructor(
     private readonly child: ChildProcess,
     readonly ports: Partial<Record<EndpointName, number>>,
   ) {
     child.on('message', (reply: Reply) => {
-      const resolve = this.waiting.get(reply.id);
+      const waiter = this.waiting.get(reply.id);
       this.waiting.delete(reply.id);
-      resolve?.(reply);
+      waiter?.resolve(reply);
+    });
+    // A server that dies (a crash is a finding) fails the questions still waiting, at once.
+    child.once('exit', (code, signal) => {
+      for (const waiter of this.waiting.values()) waiter.reject(new Error(`the attack server exited (${code ?? signal})`));
+      this.waiting.clear();
     });
   }
 
@@ -58,7 +63,7 @@ export class AttackServer {
   private ask(type: Request['type']): Promise<Reply> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.waiting.set(id, resolve);
+      this.waiting.set(id, { resolve, reject });
       this.child.send({ id, type } satisfies Request, (error) => error && reject(error));
     });
   }
@@ -84,7 +89,7 @@ export class AttackServer {
   async stop(): Promise<void> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;
     const exited = once(this.child, 'exit');
-    await this.ask('stop');
+    await this.ask('stop').catch(() => {}); // its exit may be seen before its answer
     await exited;
   }
 }
@@ -114,7 +119,7 @@ async function connectHalfOpen(port: number): Promise<RawClient> {
   return new RawClient(socket);
 }
 
-/** The status line's code the server answers `request` with, and whether it then closed the connection. */
+/** The status and headers the server answers `request` with (on a fresh connection, closed after). */
 export async function answerTo(port: number, request: string | Buffer): Promise<{ status: number; headers: Record<string, string> }> {
   const client = await connectRaw(port);
   try {

@@ -141,14 +141,28 @@ export class DeflateTransform implements MessageTransform {
       };
       stream.on('data', onData);
       stream.on('error', onError);
-      // Each write is a sync flush (see zlib-pool.ts); the last write's callback
-      // runs once all its output was pushed. Small messages go in one write.
+      // Each write is a sync flush (see zlib-pool.ts); a write's callback runs
+      // once its output was pushed. Small messages go in one write. Larger ones
+      // go in pieces of INFLATE_PIECE bytes counted from the message's start,
+      // one at a time, whatever pieces the message arrived in: zlib keeps no
+      // output of an inflate call that fails, so how much of a corrupt message
+      // inflates before its error (and so 1009 or 1007, with maxPayload in
+      // between) depends on where writes begin and end. It must not depend on
+      // how the peer's bytes were split by the network. Nothing more is
+      // written once the message failed.
       if (whole !== null) {
         stream.write(whole, () => finish(drain(stream)));
-      } else {
-        for (const chunk of payload) stream.write(chunk);
-        stream.write(TRAILER, () => finish(drain(stream)));
+        return;
       }
+      const pieces = new EvenPieces(payload, INFLATE_PIECE);
+      const next = (): void => {
+        if (finished) return;
+        drain(stream);
+        const piece = pieces.next();
+        if (piece === null) stream.write(TRAILER, () => finish(drain(stream)));
+        else stream.write(piece, next);
+      };
+      next();
     });
   }
 
@@ -237,6 +251,53 @@ export class DeflateTransform implements MessageTransform {
       this.deflater.close();
       this.deflater = null;
     }
+  }
+}
+
+/** Bytes of a large received message handed to zlib per write (see decode). */
+const INFLATE_PIECE = 64 * 1024;
+
+/**
+ * A message's bytes, given as the chunks it arrived in, handed out in pieces
+ * of `size` bytes (the last one shorter): a view when a piece lies within one
+ * chunk, a copy when it spans several.
+ */
+class EvenPieces {
+  private chunk = 0;
+  private offset = 0;
+
+  constructor(
+    private readonly chunks: Buffer[],
+    private readonly size: number,
+  ) {}
+
+  next(): Buffer | null {
+    const chunks = this.chunks;
+    while (this.chunk < chunks.length && this.offset === chunks[this.chunk]!.length) {
+      this.chunk++;
+      this.offset = 0;
+    }
+    if (this.chunk === chunks.length) return null;
+    const first = chunks[this.chunk]!;
+    if (first.length - this.offset >= this.size) {
+      this.offset += this.size;
+      return first.subarray(this.offset - this.size, this.offset);
+    }
+    let left = 0;
+    for (let i = this.chunk; i < chunks.length && left < this.size; i++) left += chunks[i]!.length - (i === this.chunk ? this.offset : 0);
+    const piece = Buffer.allocUnsafe(Math.min(this.size, left));
+    let at = 0;
+    while (at < piece.length) {
+      const chunk = chunks[this.chunk]!;
+      const n = chunk.copy(piece, at, this.offset, Math.min(chunk.length, this.offset + piece.length - at));
+      at += n;
+      this.offset += n;
+      if (this.offset === chunk.length) {
+        this.chunk++;
+        this.offset = 0;
+      }
+    }
+    return piece;
   }
 }
 

@@ -138,7 +138,7 @@ describe('chat across nodes with --redis', () => {
     await x.join('room', 'xavier');
     await a.nextOf('presence', (m) => m['members'].length === 2);
     assert.equal(await child.stop('SIGTERM'), 0);
-    assert.deepEqual(await x.closed, { code: CloseCode.GoingAway, reason: 'Server shutting down' });
+    assert.deepEqual(await x.closed, { code: CloseCode.ServiceRestart, reason: 'Service restart' }, 'SIGTERM is a restart: 1012');
     const left = await a.nextOf('presence', (m) => !nicks(m['members']).includes('xavier'));
     assert.deepEqual(nicks(left['members']), ['ann']);
     assert.deepEqual(child.stdout.lines, [`hyperws chat: http://127.0.0.1:${child.port}/`]);

@@ -327,6 +327,45 @@ describe('invalid input and limits', () => {
     });
   }
 
+  test('a corrupt message ends the same way (1007 or 1009) however its bytes were split', { timeout: TIMEOUT }, async () => {
+    // zlib keeps no output of an inflate call that fails, so how much of a bad message inflates
+    // before its error can depend on where writes begin and end: with maxPayload in between, it
+    // decided between 1009 and 1007 (found by the core fuzzer).
+    for (const agreement of [NO_TAKEOVER, TAKEOVER]) {
+      const { server, client, dispose } = pair(agreement);
+      try {
+        const mixed = Buffer.concat(Array.from({ length: 64 }, (_, i) => (i % 2 ? pseudoRandomBytes(4 * KiB, i) : compressible(4 * KiB, i))));
+        const good = await encode(client, mixed);
+        assert.ok(good.length > SYNC_ZLIB_LIMIT, 'large enough for the asynchronous path');
+        // Corruptions past the middle that make the data invalid (most only change the output): the first three.
+        const corrupt: Buffer[] = [];
+        for (let at = good.length >> 1; at < good.length - 4 && corrupt.length < 3; at += 97) {
+          const candidate = Buffer.from(good);
+          for (let k = 0; k < 4; k++) candidate[at + k] = candidate[at + k]! ^ 0xff;
+          try {
+            inflateRawSync(Buffer.concat([candidate, TRAILER]), { finishFlush: constants.Z_SYNC_FLUSH });
+          } catch {
+            corrupt.push(candidate);
+          }
+        }
+        assert.equal(corrupt.length, 3);
+        for (const bad of corrupt) {
+          const splits = [1000, 4096, 30_000, 65_536].map((size) => Array.from({ length: Math.ceil(bad.length / size) }, (_, i) => bad.subarray(i * size, (i + 1) * size)));
+          for (let max = 8 * KiB; max <= mixed.length; max += 8 * KiB) {
+            const ends = new Set<string>();
+            for (const pieces of [[bad], ...splits]) {
+              const { error } = await decode(server, pieces, max);
+              ends.add(error === null ? 'ok' : String(error.closeCode));
+            }
+            assert.equal(ends.size, 1, `maxPayload ${max}: ${[...ends].join(' or ')}`);
+          }
+        }
+      } finally {
+        dispose();
+      }
+    }
+  });
+
   test('shouldEncode applies the threshold (default 1024 bytes)', () => {
     const { server, dispose } = pair(NO_TAKEOVER);
     const custom = new DeflateTransform('server', NO_TAKEOVER, { threshold: 0 });
