@@ -60,6 +60,20 @@ export function parseInteger(name: string, value: string, max = Number.MAX_SAFE_
   return Number(value);
 }
 
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000 };
+
+/**
+ * A duration option in milliseconds: a bare number is milliseconds (as the
+ * library's options), or a number with a unit: `500ms`, `1.5s`, `2m`.
+ */
+export function parseDuration(name: string, value: string, max = 2 ** 31 - 1): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(value);
+  const ms = match === null ? NaN : Math.round(Number(match[1]) * DURATION_UNITS[match[2] ?? 'ms']!);
+  if (!Number.isFinite(ms) || ms > max) {
+    throw new UsageError(`Option '--${name}' expects a duration (milliseconds, or with a unit: 500ms, 5s, 2m), got '${value}'`);
+  }
+  return ms;
+}
 
 /** A URL given without a scheme ("host:port/path") means ws://. */
 export function withWebSocketScheme(url: string): string {

@@ -17,7 +17,7 @@ import { readFileSync } from 'node:fs';
 import { isToken } from '../handshake/index.js';
 import { ProxyError } from '../node/proxy/index.js';
 import { parseLine, SLASH_HELP } from './slash-commands.js';
-import { EXIT_FAILURE, EXIT_OK, UsageError, parseHeaders, parseInteger, printable, withWebSocketScheme, type CliIo } from './args.js';
+import { EXIT_FAILURE, EXIT_OK, UsageError, parseDuration, parseHeaders, printable, withWebSocketScheme, type CliIo } from './args.js';
 import type { Command } from './main.js';
 
 export interface ConnectOptions {
@@ -47,6 +47,8 @@ export interface ConnectOptions {
   passphrase: string | undefined;
   /** Open the WebSocket as an HTTP/2 stream (RFC 8441): true insists, 'auto' falls back to HTTP/1.1. */
   http2: boolean | 'auto';
+  /** Send a ping this often (ms; 0: never); each pong is printed with its round-trip time. */
+  pingInterval: number;
 }
 
 export const DEFAULT_EXECUTE_WAIT = 2000;
@@ -84,12 +86,16 @@ Options:
                           stdin is not read
   -x, --execute MSG       send MSG once connected (repeatable), wait for as many
                           replies as messages sent or --wait ms, then close
-  -w, --wait MS           with --execute: longest wait for replies (default ${DEFAULT_EXECUTE_WAIT})
+  -w, --wait TIME         with --execute: longest wait for replies (default ${DEFAULT_EXECUTE_WAIT});
+                          TIME is milliseconds, or with a unit: 500ms, 5s, 2m
   -L, --location          follow redirects of the opening handshake (up to ${DEFAULT_MAX_REDIRECTS})
-  -t, --handshake-timeout MS
+  -t, --handshake-timeout TIME
                           give up when the opening handshake takes longer
                           (default ${CONNECT_HANDSHAKE_TIMEOUT}; 0 waits forever; with -L,
                           per request)
+      --ping-interval TIME
+                          send a ping this often and print each pong with
+                          its round-trip time
       --proxy URL         connect through an HTTP CONNECT (http://, https://) or
                           SOCKS5 (socks5://) proxy, user:pass@ in the URL for its
                           credentials; 'env' reads https_proxy/http_proxy/
@@ -130,6 +136,7 @@ other close code or when it could not connect; 2 for a bad command line.`,
     passphrase: { type: 'string' },
     http2: { type: 'boolean' },
     'http2-auto': { type: 'boolean' },
+    'ping-interval': { type: 'string' },
   },
   allowPositionals: true,
   run: (values, positionals, io) => connect(connectOptions(values, positionals), io),
@@ -139,7 +146,7 @@ function connectOptions(values: Record<string, unknown>, positionals: string[]):
   const v = values as {
     header?: string[]; subprotocol?: string[]; origin?: string; insecure?: boolean; echo?: boolean; execute?: string[]; wait?: string;
     deflate?: boolean; 'no-deflate'?: boolean; 'handshake-timeout'?: string; location?: boolean;
-    proxy?: string; auth?: string; ca?: string; cert?: string; key?: string; passphrase?: string;
+    proxy?: string; auth?: string; ca?: string; cert?: string; key?: string; passphrase?: string; 'ping-interval'?: string;
     http2?: boolean; 'http2-auto'?: boolean;
   };
   if ((v.cert === undefined) !== (v.key === undefined)) throw new UsageError("Options '--cert' and '--key' go together");
@@ -163,11 +170,12 @@ function connectOptions(values: Record<string, unknown>, positionals: string[]):
     insecure: v.insecure ?? false,
     echo: v.echo ?? false,
     execute,
-    wait: v.wait === undefined ? DEFAULT_EXECUTE_WAIT : parseInteger('wait', v.wait, 2 ** 31 - 1),
+    wait: v.wait === undefined ? DEFAULT_EXECUTE_WAIT : parseDuration('wait', v.wait),
     deflate: v['no-deflate'] !== true,
     location: v.location ?? false,
     http2: v['http2-auto'] ? 'auto' : v.http2 === true,
-    handshakeTimeout: v['handshake-timeout'] === undefined ? CONNECT_HANDSHAKE_TIMEOUT : parseInteger('handshake-timeout', v['handshake-timeout'], 2 ** 31 - 1),
+    handshakeTimeout: v['handshake-timeout'] === undefined ? CONNECT_HANDSHAKE_TIMEOUT : parseDuration('handshake-timeout', v['handshake-timeout']),
+    pingInterval: v['ping-interval'] === undefined ? 0 : parseDuration('ping-interval', v['ping-interval']),
     proxy: v.proxy,
     auth: v.auth,
     ca: readPem('ca', v.ca),
@@ -283,6 +291,7 @@ export function connect(options: ConnectOptions, io: CliIo): Promise<number> {
       finished = true;
       flushOut();
       if (executeTimer !== null) clearTimeout(executeTimer);
+      if (pingTimer !== null) clearInterval(pingTimer);
       process.removeListener('SIGINT', onSignal);
       process.removeListener('SIGTERM', onSignal);
       if (rl) {
@@ -346,8 +355,18 @@ export function connect(options: ConnectOptions, io: CliIo): Promise<number> {
       status(`hyperws connect: error: ${printable(error.message)}`);
     });
 
+    let pingTimer: NodeJS.Timeout | null = null;
+    let pingCount = 0;
     ws.on('open', () => {
       opened = true;
+      if (options.pingInterval > 0) {
+        pingTimer = setInterval(() => {
+          if (ws.readyState !== WebSocket.OPEN) return;
+          const data = String(++pingCount);
+          pings.set(data, process.hrtime.bigint());
+          ws.ping(data);
+        }, options.pingInterval);
+      }
       const over = options.http2 === false ? '' : upgraded ? ' (HTTP/1.1)' : ' (HTTP/2)';
       status(`connected to ${ws.url}${over}${ws.protocol ? ` (subprotocol: ${ws.protocol})` : ''}${ws.extensions ? ` (extensions: ${ws.extensions})` : ''}`);
       if (options.execute.length > 0) {

@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from '../../src/index.js';
-import { runCli, startServe } from './helpers.js';
+import { runCli, startCli, startServe } from './helpers.js';
+import { parseDuration } from '../../src/cli/args.js';
 import { startTinyproxy } from '../support/proxies.js';
 import { opensslPath, skipReason, tinyproxyPath } from '../support/system.js';
 import { createTestCertificate } from '../support/tls.js';
@@ -128,5 +129,41 @@ test('serve accepts upgrades on any path by default; --path still restricts', T,
   } finally {
     await serve.kill();
     await strict.kill();
+  }
+});
+
+test('--ping-interval pings on its own and prints each pong with its round trip; stdin end closes', T, async () => {
+  const server = await recordingServer();
+  const cli = startCli(['connect', server.url, '--ping-interval', '10ms']);
+  try {
+    assert.match(await cli.stdout.next(), /^< pong 1 \(round trip \d+\.\d{3} ms\)$/);
+    assert.match(await cli.stdout.next(), /^< pong 2 \(round trip \d+\.\d{3} ms\)$/);
+    cli.child.stdin.end();
+    assert.equal(await cli.exited, 0);
+    assert.deepEqual(server.events.slice(0, 2), ['ping 1', 'ping 2']);
+  } finally {
+    await cli.kill();
+    await server.close();
+  }
+});
+
+test('durations: milliseconds, or with a unit', () => {
+  assert.equal(parseDuration('wait', '1500'), 1500);
+  assert.equal(parseDuration('wait', '500ms'), 500);
+  assert.equal(parseDuration('wait', '1.5s'), 1500);
+  assert.equal(parseDuration('wait', '2m'), 120_000);
+  assert.throws(() => parseDuration('wait', '5 s'), { name: 'UsageError', message: "Option '--wait' expects a duration (milliseconds, or with a unit: 500ms, 5s, 2m), got '5 s'" });
+  assert.throws(() => parseDuration('wait', '1h'), { name: 'UsageError' });
+});
+
+test('--wait takes a unit', T, async () => {
+  const server = await recordingServer();
+  try {
+    const r = await runCli(['connect', server.url, '-x', 'a', '-x', 'b', '--wait', '0.05s']);
+    // The server echoes both, so the wait is cut short by the replies; the unit is accepted.
+    assert.equal(r.stdout, '< a\n< b\n');
+    assert.equal(r.status, 0);
+  } finally {
+    await server.close();
   }
 });

@@ -261,7 +261,7 @@ describe('hyperws connect', () => {
       assert.equal(sockets.size, 1, 'the request reached the server');
       const usage = await runCli(['connect', url, '-t', 'soon']);
       assert.equal(usage.status, 2);
-      assert.match(usage.stderr, /Option '--handshake-timeout' expects an integer from 0 to 2147483647, got 'soon'/);
+      assert.match(usage.stderr, /Option '--handshake-timeout' expects a duration \(milliseconds, or with a unit: 500ms, 5s, 2m\), got 'soon'/);
     } finally {
       for (const socket of sockets) socket.destroy();
       silent.close();
@@ -350,7 +350,7 @@ describe('hyperws connect', () => {
       [['ws://h/', '--subprotocol', 'a b'], "Option '--subprotocol' expects a token, got 'a b'"],
       [['ws://h/', '--echo', '-x', 'm'], "Options '--echo' and '--execute' cannot be used together"],
       [['ws://h/', '--wait', '10'], "Option '--wait' only applies with '--execute'"],
-      [['ws://h/', '-x', 'm', '--wait', 'soon'], `Option '--wait' expects an integer from 0 to 2147483647, got 'soon'`],
+      [['ws://h/', '-x', 'm', '--wait', 'soon'], `Option '--wait' expects a duration (milliseconds, or with a unit: 500ms, 5s, 2m), got 'soon'`],
     ];
     for (const [args, message] of cases) {
       assert.deepEqual(await runCli(['connect', ...args]), {
