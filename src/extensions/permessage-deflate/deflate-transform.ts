@@ -221,7 +221,7 @@ export class DeflateTransform implements MessageTransform {
         let data = out.length === 1 ? out[0]! : Buffer.concat(out, total);
         if (fin) {
           // RFC 7692 7.2.1: drop the 00 00 ff ff that ends a sync flush.
-          data = stripTrailer(data);
+          data = stripTrailer(data, !this.deflateTakeover);
           // Nothing new since the last flush: end the message with an empty stored block.
           if (data.length === 0) data = EMPTY_BLOCK;
           if (!this.deflateTakeover) {
@@ -301,9 +301,29 @@ class EvenPieces {
   }
 }
 
-/** RFC 7692 7.2.1: a message's compressed data ends without the 00 00 ff ff of its last sync flush. */
-function stripTrailer(data: Buffer): Buffer {
-  return data.length >= 4 && data.subarray(data.length - 4).equals(TRAILER) ? data.subarray(0, data.length - 4) : data;
+/** An empty stored block as a sync flush ends it: a byte-aligned header, LEN 0, NLEN 0xffff. */
+const EMPTY_STORED = Buffer.from([0x00, 0x00, 0x00, 0xff, 0xff]);
+
+/**
+ * RFC 7692 7.2.1: a message's compressed data ends without the 00 00 ff ff
+ * of its last sync flush.
+ *
+ * `dropRepeat`, for messages that stand alone (no context takeover): zlib
+ * repeats the flush marker when a flush ends exactly where its output buffer
+ * does (zlib.h: "make sure that avail_out is greater than six to avoid
+ * repeated flush markers"), and Node's output buffer keeps its offset from
+ * the stream's earlier output, so whether a message got the repeat depended
+ * on what a pooled stream had compressed before. The repeat is an empty
+ * stored block, which inflates to nothing: dropped, a message compresses to
+ * the same bytes every time. A stream kept across messages (context
+ * takeover) is the connection's own and its next message continues it: its
+ * bytes are left as zlib made them.
+ */
+function stripTrailer(data: Buffer, dropRepeat: boolean): Buffer {
+  let end = data.length;
+  if (end < 4 || !data.subarray(end - 4).equals(TRAILER)) return data;
+  while (dropRepeat && end >= 9 && data.subarray(end - 5, end).equals(EMPTY_STORED) && data.subarray(end - 9, end - 5).equals(TRAILER)) end -= 5;
+  return data.subarray(0, end - 4);
 }
 
 /** The message's chunks and the 00 00 ff ff trailer (RFC 7692 7.2.2) in one buffer. */
@@ -343,7 +363,7 @@ function sharedDeflate(p: DeflateParamsKey): SharedEncoding {
       key,
       encode(payload: Buffer): Buffer {
         const out = deflateRawSync(payload, zlibOptions);
-        return stripTrailer(out);
+        return stripTrailer(out, true);
       },
     };
     sharedEncodings.set(key, shared);

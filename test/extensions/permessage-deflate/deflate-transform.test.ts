@@ -366,6 +366,28 @@ describe('invalid input and limits', () => {
     }
   });
 
+  test("a message compresses to the same bytes whatever a pooled stream compressed before (no repeated flush marker)", { timeout: TIMEOUT }, async () => {
+    // zlib repeats the sync flush marker (an empty stored block, 5 bytes) when a flush ends exactly
+    // where its output buffer does, and Node's output buffer keeps its offset from the stream's
+    // earlier output: a pooled stream's history decided (found by the core fuzzer). A 64-byte
+    // chunkSize makes such an end likely within a few dozen histories.
+    const options: PerMessageDeflateOptions = { zlibDeflateOptions: { chunkSize: 64 } };
+    const message = compressible(2 * SYNC_ZLIB_LIMIT, 3);
+    const outputs = new Set<string>();
+    for (let k = 0; k < 64; k++) {
+      const t = new DeflateTransform('server', NO_TAKEOVER, options);
+      try {
+        await encode(t, compressible(2 * SYNC_ZLIB_LIMIT + k * 7, k)); // leaves the pooled stream's output offset somewhere
+        const out = await encode(t, message);
+        outputs.add(sha256(out));
+        assert.deepEqual(inflateRawSync(Buffer.concat([out, TRAILER]), { finishFlush: constants.Z_SYNC_FLUSH }), message);
+      } finally {
+        t.dispose();
+      }
+    }
+    assert.equal(outputs.size, 1);
+  });
+
   test('shouldEncode applies the threshold (default 1024 bytes)', () => {
     const { server, dispose } = pair(NO_TAKEOVER);
     const custom = new DeflateTransform('server', NO_TAKEOVER, { threshold: 0 });
