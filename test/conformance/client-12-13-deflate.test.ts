@@ -10,6 +10,10 @@
 // Raw cases: a hand-written server answers with invalid or unrequested
 // permessage-deflate responses (our client must emit 'error' naming the
 // reason, never 'open'), and sends compressed frames byte by byte.
+//
+// Over HTTP/2 (client-over-http2.test.ts) the raw cases run again on an
+// Extended CONNECT stream of a raw h2c server; the ws echo cases do not (ws
+// has no HTTP/2 server).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
@@ -21,11 +25,14 @@ import { WebSocket, type PerMessageDeflateOptions } from '../../src/index.js';
 import type { ProtocolError } from '../../src/protocol/errors.js';
 import { Inbox, type MessageArgs } from '../interop/helpers.js';
 import { ECHO_PER_SIZE, ECHO_SIZES, assertCompressedBothWays, echoEverySize, type WsDeflate } from './deflate-echo.js';
-import { Opcode, parseClosePayload, startRawServer, type RawPeer, type RawServer } from '../support/raw-socket.js';
+import { Opcode, parseClosePayload, type RawPeer, type RawServer } from '../support/raw-socket.js';
+import { caseName, clientOptionsFor, currentTransport, startPeerServer } from './client-harness.js';
 import { KiB, MiB, closeOnAbort, compressible, deflateStats, zeroBomb } from '../extensions/permessage-deflate/helpers.js';
 import { hex, pseudoRandomBytes } from '../support/bytes.js';
 
 const TIMEOUT = 60_000;
+/** The transport this module's cases run over (the harness's, when the module was loaded). */
+const over = currentTransport();
 const TRAILER = Buffer.from([0x00, 0x00, 0xff, 0xff]);
 const HELLO = hex('f2 48 cd c9 c9 07 00');
 
@@ -143,7 +150,7 @@ async function echoRun(c: ClientCase, binary: boolean, signal: AbortSignal) {
 }
 
 describe('12.x / 13.x, our client -> ws echo server', () => {
-  for (const c of CASES) {
+  for (const c of over === 'tcp' ? CASES : []) {
     for (const kind of ['text', 'binary'] as const) {
       const sub = kind === 'text' ? 1 : 2;
       test(`${c.id}.${sub} ${c.title}, ${kind}: ${ECHO_PER_SIZE} messages of each size ${ECHO_SIZES[0]}..${ECHO_SIZES.at(-1)} echoed`, { timeout: TIMEOUT }, async (t) => {
@@ -173,7 +180,7 @@ async function withRawServer(
   peerScript: (peer: RawPeer) => Promise<void>,
   run: (server: RawServer) => Promise<void>,
 ): Promise<void> {
-  const server = await startRawServer(peerScript);
+  const server = await startPeerServer(peerScript, over);
   closeOnAbort(signal, () => {
     for (const ws of clients) ws.terminate();
     return server.close();
@@ -182,6 +189,8 @@ async function withRawServer(
     await run(server);
     await server.idle();
     assert.deepEqual(server.errors, [], 'raw server script errors');
+    // The case really ran over the transport it is named after.
+    assert.deepEqual(server.peers.map((p) => p.request?.httpVersion), [over === 'h2' ? '2.0' : '1.1']);
   } finally {
     await server.close();
   }
@@ -192,7 +201,7 @@ async function withRawServer(
 const clients = new Set<WebSocket>();
 
 async function connectAndRecord(url: string, options: { perMessageDeflate?: boolean | PerMessageDeflateOptions; maxPayload?: number } = {}) {
-  const client = new WebSocket(url, options);
+  const client = new WebSocket(url, clientOptionsFor(options, over));
   clients.add(client);
   client.once('close', () => clients.delete(client));
   const outcome: Outcome = { opened: false, errors: [], close: [0, ''] };
@@ -265,7 +274,7 @@ describe('our client refuses invalid or unrequested permessage-deflate responses
     { name: 'malformed header', header: 'permessage-deflate; =1', error: 'Invalid Sec-WebSocket-Extensions header' },
   ];
   for (const c of cases) {
-    test(`${c.name}: 'error' (${c.error}), 'close' 1006, never 'open'`, { timeout: 20_000 }, async (t) => {
+    test(caseName(`${c.name}: 'error' (${c.error}), 'close' 1006, never 'open'`), { timeout: 20_000 }, async (t) => {
       let offer: string | undefined;
       await withRawServer(
         t.signal,
@@ -345,7 +354,7 @@ describe('raw server -> our client: compressed frames', () => {
     peer.end();
   }
 
-  test('takeover both ways: "Hello" twice (RFC 7692 7.2.3.2), then a BFINAL message, then more', { timeout: 20_000 }, async (t) => {
+  test(caseName('takeover both ways: "Hello" twice (RFC 7692 7.2.3.2), then a BFINAL message, then more'), { timeout: 20_000 }, async (t) => {
     await rawRun(
       t.signal,
       'permessage-deflate',
@@ -369,7 +378,7 @@ describe('raw server -> our client: compressed frames', () => {
     );
   });
 
-  test('client_max_window_bits=9 imposed: what our client sends inflates with a 9-bit window', { timeout: 20_000 }, async (t) => {
+  test(caseName('client_max_window_bits=9 imposed: what our client sends inflates with a 9-bit window'), { timeout: 20_000 }, async (t) => {
     // 700-byte blocks repeated: a 15-bit compressor would refer back 700 bytes, out of a 512-byte window.
     const block = pseudoRandomBytes(700, 1);
     const data = Buffer.concat(Array.from({ length: 20 }, () => block));
@@ -396,7 +405,7 @@ describe('raw server -> our client: compressed frames', () => {
     );
   });
 
-  test('RSV1 on a continuation frame from the server -> our client fails with 1002', { timeout: 20_000 }, async (t) => {
+  test(caseName('RSV1 on a continuation frame from the server -> our client fails with 1002'), { timeout: 20_000 }, async (t) => {
     await rawRun(
       t.signal,
       'permessage-deflate',
@@ -414,7 +423,7 @@ describe('raw server -> our client: compressed frames', () => {
     );
   });
 
-  test('RSV1 on a ping from the server -> 1002', { timeout: 20_000 }, async (t) => {
+  test(caseName('RSV1 on a ping from the server -> 1002'), { timeout: 20_000 }, async (t) => {
     await rawRun(
       t.signal,
       'permessage-deflate',
@@ -429,7 +438,7 @@ describe('raw server -> our client: compressed frames', () => {
     );
   });
 
-  test('RSV1 when the server did not accept the extension -> 1002', { timeout: 20_000 }, async (t) => {
+  test(caseName('RSV1 when the server did not accept the extension -> 1002'), { timeout: 20_000 }, async (t) => {
     let offer: string | undefined;
     await withRawServer(
         t.signal,
@@ -452,7 +461,7 @@ describe('raw server -> our client: compressed frames', () => {
     assert.equal(offer, DEFAULT_OFFER);
   });
 
-  test('invalid DEFLATE data from the server -> 1007', { timeout: 20_000 }, async (t) => {
+  test(caseName('invalid DEFLATE data from the server -> 1007'), { timeout: 20_000 }, async (t) => {
     await rawRun(
       t.signal,
       'permessage-deflate',
@@ -467,7 +476,7 @@ describe('raw server -> our client: compressed frames', () => {
     );
   });
 
-  test('decompression bomb from the server (1 GiB), client maxPayload 1 MiB -> 1009, memory bounded', { timeout: 60_000 }, async (t) => {
+  test(caseName('decompression bomb from the server (1 GiB), client maxPayload 1 MiB -> 1009, memory bounded'), { timeout: 60_000 }, async (t) => {
     const bomb = await zeroBomb(1024);
     const before = process.memoryUsage().rss;
     let peak = before;
@@ -498,7 +507,7 @@ describe('raw server -> our client: compressed frames', () => {
     assert.ok((peak - before) / MiB < 64, `rss grew by ${((peak - before) / MiB).toFixed(1)} MiB`);
   });
 
-  test('our client compresses from the threshold on (default 1024 bytes), masked, RSV1 on the first frame only', { timeout: 20_000 }, async (t) => {
+  test(caseName('our client compresses from the threshold on (default 1024 bytes), masked, RSV1 on the first frame only'), { timeout: 20_000 }, async (t) => {
     const small = compressible(1023);
     const big = compressible(64 * KiB);
     await rawRun(

@@ -4,8 +4,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { WebSocket } from '../../src/node/index.js';
-import { Opcode, clientCase, type ClientCase } from './client-harness.js';
-import { acceptKey, encodeFrame, startRawServer } from '../support/raw-socket.js';
+import { Opcode, caseName, clientCase, clientOptionsFor, currentTransport, startPeerServer, type ClientCase } from './client-harness.js';
+import { acceptKey, encodeFrame } from '../support/raw-socket.js';
 import { hex, pseudoRandomBytes, sha256 } from '../support/bytes.js';
 
 async function finish(c: ClientCase): Promise<void> {
@@ -253,19 +253,31 @@ clientCase('C9.x a header announcing 2^32 bytes -> 1009 before any payload', asy
   await c.expectFailure(1009, 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH');
 });
 
-test('C1.x frames in the same packet as the 101 response -> delivered after "open"', { timeout: 20_000 }, async (t) => {
-  const server = await startRawServer(async (peer) => {
+// Over HTTP/2 the response's HEADERS and the first DATA leave in one write
+// (respond() and write() in the same tick), the counterpart of frames in the
+// 101's packet.
+const sameWriteAs = currentTransport() === 'h2' ? 'the :status 200 HEADERS' : 'the 101 response';
+test(caseName(`C1.x frames in the same packet as ${sameWriteAs} -> delivered after "open"`), { timeout: 20_000 }, async (t) => {
+  const early = Buffer.concat([
+    encodeFrame({ opcode: Opcode.TEXT, payload: 'early', mask: false }),
+    encodeFrame({ opcode: Opcode.PING, payload: 'p', mask: false }),
+  ]);
+  const server = await startPeerServer(async (peer) => {
     const req = await peer.readHttpHead();
-    await peer.write(
-      Buffer.concat([
-        Buffer.from(
-          'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
-            `Sec-WebSocket-Accept: ${acceptKey(req.headers['sec-websocket-key']!)}\r\n\r\n`,
-        ),
-        encodeFrame({ opcode: Opcode.TEXT, payload: 'early', mask: false }),
-        encodeFrame({ opcode: Opcode.PING, payload: 'p', mask: false }),
-      ]),
-    );
+    if (req.httpVersion === '2.0') {
+      void peer.acceptUpgrade();
+      await peer.write(early);
+    } else {
+      await peer.write(
+        Buffer.concat([
+          Buffer.from(
+            'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+              `Sec-WebSocket-Accept: ${acceptKey(req.headers['sec-websocket-key']!)}\r\n\r\n`,
+          ),
+          early,
+        ]),
+      );
+    }
     await peer.readFrame().then((f) => {
       assert.deepEqual({ opcode: f.opcode, masked: f.masked, payload: f.payload.toString() }, { opcode: Opcode.PONG, masked: true, payload: 'p' });
     });
@@ -273,7 +285,7 @@ test('C1.x frames in the same packet as the 101 response -> delivered after "ope
     await peer.readFrame();
     peer.end();
   });
-  const ws = new WebSocket(server.url);
+  const ws = new WebSocket(server.url, clientOptionsFor({}));
   t.signal.addEventListener('abort', () => ws.terminate());
   try {
     const log: string[] = [];

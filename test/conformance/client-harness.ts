@@ -3,8 +3,16 @@
  * (test/support/raw-socket.ts) accepts our client `new WebSocket(url)` and
  * then plays the server by hand: unmasked frames out, the client's frames
  * read and checked byte for byte (they must be masked).
+ *
+ * The transport is pluggable, as in server-harness.ts: after
+ * useTransport('h2') (see client-over-http2.test.ts) the same cases run over
+ * HTTP/2 (RFC 8441): the raw server is a node:http2 h2c server
+ * (test/support/h2-server.ts) answering our client's Extended CONNECT
+ * (`http2: true`) with :status 200, and the frames travel on that stream.
+ * RFC 8441 5 maps TCP onto the stream: the FIN is END_STREAM, a reset is
+ * RST_STREAM (CANCEL); the cases' "closes TCP" read that way over HTTP/2.
  */
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { WebSocket, type ClientOptions } from '../../src/node/index.js';
 import {
@@ -16,8 +24,46 @@ import {
   type RawPeer,
   type RawServer,
 } from '../support/raw-socket.js';
+import { RawH2Peer, startRawH2Server } from '../support/h2-server.js';
 
 export { Opcode, closePayload };
+
+export type Transport = 'tcp' | 'h2';
+let transport: Transport = 'tcp';
+
+/** Run the cases registered from now on over this transport. */
+export function useTransport(which: Transport): void {
+  transport = which;
+}
+
+/** The transport cases registered now run over. */
+export function currentTransport(): Transport {
+  return transport;
+}
+
+/** A test that only makes sense over TCP (it writes HTTP/1.1 by hand, or its server is ws): not registered over HTTP/2. */
+export function tcpOnlyTest(name: string, options: { timeout?: number }, body: (t: TestContext) => Promise<void>): void {
+  if (transport === 'tcp') test(name, options, body);
+}
+
+/** Name of a test registered now: "[h2] " first over HTTP/2. */
+export function caseName(name: string): string {
+  return transport === 'h2' ? `[h2] ${name}` : name;
+}
+
+/**
+ * A raw server over `over` (default: the current transport): `onConnection`
+ * gets each WebSocket request as a RawPeer, whose acceptUpgrade() answers 101
+ * (TCP) or :status 200 (HTTP/2).
+ */
+export function startPeerServer(onConnection: (peer: RawPeer) => void | Promise<void>, over: Transport = transport): Promise<RawServer> {
+  return over === 'h2' ? startRawH2Server(onConnection) : startRawServer(onConnection);
+}
+
+/** Our client's options for `over`: `http2: true` (h2c with prior knowledge to a ws: URL) over HTTP/2. */
+export function clientOptionsFor<O extends ClientOptions>(options: O, over: Transport = transport): O {
+  return over === 'h2' ? { ...options, http2: true } : options;
+}
 
 export interface Message {
   data: Buffer;
@@ -107,8 +153,10 @@ export class ClientCase {
     assert.equal(frame.opcode, Opcode.CLOSE, `expected a Close frame, got opcode ${frame.opcode}`);
     assert.equal(frame.masked, true, 'client Close is masked');
     assert.equal(parseClosePayload(frame.payload).code, code, 'client close code');
-    // Nothing after the Close; the failing client closes TCP first.
+    // Nothing after the Close; the failing client closes TCP first: a FIN
+    // (over HTTP/2 END_STREAM), not a reset (RST_STREAM), RFC 8441 5.
     assert.equal((await this.peer.readUntilEnd()).length, 0, 'no bytes after the Close frame');
+    assert.equal(this.peer.error, undefined, 'the client closed without a reset');
     this.peer.end();
     const closed = await this.events.closed;
     assert.equal(closed.code, code, 'client close event code');
@@ -146,13 +194,14 @@ export interface ClientCaseOptions {
 
 /** Registers a client case: raw server + our client, both torn down at the end. */
 export function clientCase(name: string, body: (c: ClientCase) => Promise<void>, options: ClientCaseOptions = {}): void {
-  test(name, { timeout: options.timeout ?? 20_000 }, async (t) => {
+  const over = transport;
+  test(caseName(name), { timeout: options.timeout ?? 20_000 }, async (t) => {
     let accepted!: (p: RawPeer) => void;
     const peerPromise = new Promise<RawPeer>((resolve) => (accepted = resolve));
-    const server = await startRawServer(async (peer) => {
+    const server = await startPeerServer(async (peer) => {
       await peer.acceptUpgrade();
       accepted(peer);
-    });
+    }, over);
     let ws: WebSocket | undefined;
     const onAbort = (): void => {
       ws?.terminate();
@@ -160,7 +209,7 @@ export function clientCase(name: string, body: (c: ClientCase) => Promise<void>,
     };
     t.signal.addEventListener('abort', onAbort);
     try {
-      ws = new WebSocket(server.url, options.client ?? {});
+      ws = new WebSocket(server.url, clientOptionsFor(options.client ?? {}, over));
       const events = new ClientEvents(ws);
       await new Promise<void>((resolve, reject) => {
         ws!.once('open', () => resolve());
@@ -168,6 +217,9 @@ export function clientCase(name: string, body: (c: ClientCase) => Promise<void>,
       });
       events.log.push('open');
       const peer = await peerPromise;
+      // The case really runs over the transport it is named after.
+      assert.equal(peer instanceof RawH2Peer, over === 'h2', 'transport');
+      assert.equal(ws._socket?.constructor.name, over === 'h2' ? 'ClientHttp2Stream' : 'Socket', "the client's byte stream");
       await body(new ClientCase(ws, peer, events, server));
     } finally {
       t.signal.removeEventListener('abort', onAbort);
