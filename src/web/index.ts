@@ -5,7 +5,7 @@
 export { WebSocket, type BinaryType, type WebSocketNodeOptions } from './websocket.js';
 export { CloseEvent, type CloseEventInit } from './close-event.js';
 export type { EventHandler } from './event-handler.js';
-export { ReconnectingWebSocket, type WebReconnectingOptions, type ReconnectingDetail } from './reconnecting-websocket.js';
+export { ReconnectingWebSocket, type WebReconnectingOptions, type NodeReconnectingOptions, type ReconnectingDetail } from './reconnecting-websocket.js';
 export { QueueFullError } from '../reconnect/send-queue.js';
 export {
   WebSocketStream,

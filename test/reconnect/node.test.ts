@@ -4,12 +4,17 @@
 // Delays are small and the random source fixed; assertions are on events,
 // their order and the bytes the servers received, never on time.
 import { test } from 'node:test';
+import http2, { type Http2SecureServer, type Http2Server } from 'node:http2';
+import type { Duplex } from 'node:stream';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { ReconnectingWebSocket, WebSocket, WebSocketServer, type ServerOptions } from '../../src/index.js';
 import type { CloseInfo } from '../../src/reconnect/index.js';
 import { closeServer, opened } from '../node/helpers.js';
+import { http2SessionCount } from '../../src/node/http2-client.js';
+import { createTestCertificate } from '../support/tls.js';
+import { opensslPath, skipReason } from '../support/system.js';
 
 /** The next `event` (events.once would reject on the 'error's a reconnecting client emits). */
 const next = (client: ReconnectingWebSocket, event: string): Promise<unknown[]> => new Promise((resolve) => client.once(event, (...args: unknown[]) => resolve(args)));
@@ -17,15 +22,16 @@ const next = (client: ReconnectingWebSocket, event: string): Promise<unknown[]> 
 const T = { timeout: 20_000 };
 const FAST = { initialDelay: 20, factor: 2, maxDelay: 200, random: () => 0.5 };
 
-async function serverOn(port: number, options: Omit<ServerOptions, 'port' | 'server' | 'noServer'> = {}) {
-  const wss = new WebSocketServer({ ...options, port, host: '127.0.0.1' });
-  await once(wss, 'listening');
+/** Our server on `port`, or attached to `options.server` (which the caller makes listen). */
+async function serverOn(port: number, options: Omit<ServerOptions, 'port' | 'noServer'> = {}) {
+  const wss = options.server !== undefined ? new WebSocketServer(options) : new WebSocketServer({ ...options, port, host: '127.0.0.1' });
+  if (options.server === undefined) await once(wss, 'listening');
   const received: string[] = [];
   wss.on('connection', (ws) => ws.on('message', (data) => {
     received.push(String(data));
     ws.send(`echo ${String(data)}`);
   }));
-  return { wss, port: (wss.address() as AddressInfo).port, received };
+  return { wss, port: options.server !== undefined ? 0 : (wss.address() as AddressInfo).port, received };
 }
 
 function record(client: ReconnectingWebSocket) {
@@ -133,4 +139,137 @@ test('close() while connecting: no reconnection, close once; errors without a li
   assert.deepEqual(log, ['close 1006']);
   assert.equal(client.readyState, ReconnectingWebSocket.CLOSED);
   await closeServer(server.wss);
+});
+
+// ---- over HTTP/2 (RFC 8441): h2c with `http2: true`, and TLS with `http2: 'auto'`
+
+/**
+ * Two ReconnectingWebSockets sharing one pooled session, across a restart of
+ * an HTTP/2 server on the same port ('restart': 1012, GOAWAY, a new server),
+ * or the session's connection dying under them ('drop': destroyed on the
+ * server, which keeps listening, so the clients' first attempts go straight
+ * back to it: the pool must have dropped the dead session by then).
+ */
+async function restartOverHttp2(mode: 'h2c' | 'tls', how: 'restart' | 'drop' = 'restart') {
+  const tls = mode === 'tls' ? await createTestCertificate() : undefined;
+  const serverHttp2 = tls !== undefined ? { key: tls.key, cert: tls.cert } : true;
+  const clientOptions = tls !== undefined ? { http2: 'auto' as const, ca: tls.ca } : { http2: true as const };
+  /**
+   * A server that also notes each WebSocket's HTTP version and session: ours
+   * (`port` + `http2`) for 'restart'; for 'drop' a node:http2 server of the
+   * test's (`server`), whose TCP connections the test can destroy.
+   */
+  const h2Server = async (port: number) => {
+    const sockets = new Set<Duplex>();
+    let http2Server: Http2Server | Http2SecureServer | undefined;
+    let s: Awaited<ReturnType<typeof serverOn>>;
+    if (how === 'restart') s = await serverOn(port, { http2: serverHttp2 });
+    else {
+      const h2 = tls !== undefined ? http2.createSecureServer({ key: tls.key, cert: tls.cert }) : http2.createServer();
+      h2.on(tls !== undefined ? 'secureConnection' : 'connection', (socket: Duplex) => sockets.add(socket));
+      http2Server = h2;
+      s = await serverOn(0, { server: h2 });
+      await new Promise<void>((resolve) => h2.listen(port, '127.0.0.1', resolve));
+      s.port = (h2.address() as AddressInfo).port;
+    }
+    const versions: string[] = [];
+    const sessions = new Set<unknown>();
+    s.wss.on('connection', (_ws, req) => {
+      versions.push(req.httpVersion);
+      sessions.add((req as unknown as { stream: { session: unknown } }).stream.session);
+    });
+    const close = async () => {
+      await closeServer(s.wss);
+      if (http2Server !== undefined) {
+        for (const socket of sockets) socket.destroy();
+        await new Promise<void>((resolve) => http2Server!.close(() => resolve()));
+      }
+    };
+    return { ...s, versions, sessions, sockets, close };
+  };
+  const first = await h2Server(0);
+  const port = first.port;
+  const url = `${tls !== undefined ? 'wss' : 'ws'}://127.0.0.1:${port}/`;
+  const names = ['a', 'b'] as const;
+  const clients = names.map(() => new ReconnectingWebSocket(url, undefined, { ...FAST, ...clientOptions }));
+  const errors: string[] = [];
+  for (const client of clients) client.on('error', (e: Error) => errors.push(e.message));
+  const echoed = (client: ReconnectingWebSocket, last: string) => {
+    const got: string[] = [];
+    return new Promise<string[]>((resolve) => {
+      const onMessage = (data: unknown) => {
+        got.push(String(data));
+        if (String(data) === last) {
+          client.off('message', onMessage);
+          resolve(got);
+        }
+      };
+      client.on('message', onMessage);
+    });
+  };
+  try {
+    await Promise.all(clients.map((c) => next(c, 'open')));
+    const before = clients.map((c, i) => echoed(c, `echo before ${names[i]}`));
+    clients.forEach((c, i) => c.send(`before ${names[i]}`));
+    await Promise.all(before);
+    assert.deepEqual(first.versions, ['2.0', '2.0']);
+    assert.equal(first.sessions.size, 1, 'both WebSockets on one session');
+    assert.equal(http2SessionCount(`${tls !== undefined ? 'wss' : 'ws'}://127.0.0.1:${port}`), 1);
+
+    const reconnecting = clients.map((c) => next(c, 'reconnecting'));
+    let second = first;
+    if (how === 'restart') {
+      // The restart: 1012 to both, GOAWAY, the port closed; a new server on it.
+      await new Promise<void>((resolve) => first.wss.shutdown({}, () => resolve()));
+    } else {
+      // The session's TCP connection dies (no Close, no GOAWAY): 1006.
+      for (const socket of first.sockets) socket.destroy();
+    }
+    for (const [, , info] of (await Promise.all(reconnecting)) as Array<[number, number, CloseInfo]>) assert.equal(info.code, how === 'restart' ? 1012 : 1006);
+    clients.forEach((c, i) => {
+      c.send(`queued ${names[i]}1`);
+      c.send(`queued ${names[i]}2`);
+      assert.equal(c.queuedMessages, 2);
+    });
+    const after = clients.map((c, i) => echoed(c, `echo queued ${names[i]}2`));
+    if (how === 'restart') second = await h2Server(port);
+    first.versions.length = 0;
+    first.sessions.clear();
+    const reopened = clients.map((c) => next(c, 'open'));
+    assert.deepEqual(await Promise.all(after), names.map((n) => [`echo queued ${n}1`, `echo queued ${n}2`]));
+    await Promise.all(reopened);
+    // In order per WebSocket, over HTTP/2, both on one new session.
+    for (const n of names) assert.deepEqual(second.received.filter((m) => m.endsWith(`${n}1`) || m.endsWith(`${n}2`)), [`queued ${n}1`, `queued ${n}2`]);
+    assert.deepEqual(second.versions, ['2.0', '2.0']);
+    assert.equal(second.sessions.size, 1, 'the reconnected WebSockets share one new session');
+    assert.equal(http2SessionCount(`${tls !== undefined ? 'wss' : 'ws'}://127.0.0.1:${port}`), 1);
+    // Only refused connections while the port was closed: no attempt went to the dead session (no reset stream, no 503).
+    for (const message of errors) assert.match(message, /ECONNREFUSED/);
+    if (how === 'drop') assert.deepEqual(errors, [], 'each first attempt succeeded');
+    for (const c of clients) assert.equal(c.queuedMessages, 0);
+
+    const closedAll = clients.map((c) => next(c, 'close'));
+    for (const c of clients) c.close(1000, 'done');
+    for (const args of await Promise.all(closedAll)) assert.deepEqual(args.map(String), ['1000', 'done']);
+    await second.close();
+  } finally {
+    for (const c of clients) c.close();
+    await first.close();
+  }
+}
+
+test('over HTTP/2 (h2c, http2: true): a restart (1012) reconnects on a new session; queued messages flushed in order', T, async () => {
+  await restartOverHttp2('h2c');
+});
+
+test("over HTTP/2 with TLS (http2: 'auto'): a restart (1012) reconnects on a new h2 session; queued messages flushed in order", { ...T, skip: skipReason(opensslPath()) }, async () => {
+  await restartOverHttp2('tls');
+});
+
+test('over HTTP/2 (h2c): the session dies under two WebSockets (1006); the next attempts open a new session at once', T, async () => {
+  await restartOverHttp2('h2c', 'drop');
+});
+
+test("over HTTP/2 with TLS ('auto'): the session dies under two WebSockets (1006); the next attempts open a new session at once", { ...T, skip: skipReason(opensslPath()) }, async () => {
+  await restartOverHttp2('tls', 'drop');
 });

@@ -8,10 +8,13 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { AddressInfo } from 'node:net';
 import { ReconnectingWebSocket } from '../../src/web/index.js';
+import { WebSocketServer } from '../../src/index.js';
+import { createTestCertificate } from '../support/tls.js';
 import { closeHttpServer, closeServer, listen, startServer } from '../node/helpers.js';
 import { launchChromium } from '../support/chromium.js';
-import { chromiumPath, skipReason } from '../support/system.js';
+import { chromiumPath, opensslPath, skipReason } from '../support/system.js';
 
 const T = { timeout: 30_000 };
 const reconnectDir = join(dirname(fileURLToPath(import.meta.url)), '../../src/reconnect');
@@ -50,6 +53,47 @@ test('hyperws/web ReconnectingWebSocket: open, 1012, reconnecting (CustomEvent),
   assert.deepEqual(log, ['onopen', 'open', 'reconnecting 1 10 1012 Service restart', 'onopen', 'open', 'message welcome', 'close 1000 bye']);
   await closeServer(server.wss);
 });
+
+/** restartingServer() over HTTP/2: ours with `http2` (h2c, or TLS with h2 and HTTP/1.1). */
+async function restartingHttp2Server(tls: { key: string; cert: string } | undefined) {
+  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', http2: tls ?? true });
+  await once(wss, 'listening');
+  const versions: string[] = [];
+  wss.on('connection', (ws, req) => {
+    versions.push(req.httpVersion);
+    if (versions.length === 1) ws.close(1012, 'Service restart');
+    else ws.on('message', (data) => ws.send(`echo ${String(data)}`));
+  });
+  return { wss, port: (wss.address() as AddressInfo).port, versions };
+}
+
+for (const mode of ['h2c', 'tls'] as const) {
+  const title = mode === 'h2c' ? 'h2c, http2: true' : "TLS, http2: 'auto'";
+  test(`hyperws/web ReconnectingWebSocket over HTTP/2 (${title}): 1012, reconnects over HTTP/2, the queue flushed in order`, { ...T, skip: mode === 'tls' && skipReason(opensslPath()) }, async () => {
+    const cert = mode === 'tls' ? await createTestCertificate() : undefined;
+    const server = await restartingHttp2Server(cert);
+    const url = `${cert !== undefined ? 'wss' : 'ws'}://127.0.0.1:${server.port}/`;
+    const nodeOptions = cert !== undefined ? { http2: 'auto' as const, ca: cert.ca } : { http2: true as const };
+    const log: string[] = [];
+    const client = new ReconnectingWebSocket(url, undefined, { initialDelay: 20, random: () => 0.5, nodeOptions });
+    client.addEventListener('open', () => log.push('open'));
+    client.addEventListener('reconnecting', (e) => {
+      const { attempt, code } = (e as CustomEvent).detail;
+      log.push(`reconnecting ${attempt} ${code}`);
+      client.send('queued 1');
+      client.send('queued 2');
+    });
+    client.addEventListener('message', (e) => {
+      log.push(`message ${(e as MessageEvent).data}`);
+      if ((e as MessageEvent).data === 'echo queued 2') client.close(1000, 'bye');
+    });
+    client.addEventListener('close', (e) => log.push(`close ${(e as Event & { code: number }).code}`));
+    await once(client, 'close');
+    assert.deepEqual(log, ['open', 'reconnecting 1 1012', 'open', 'message echo queued 1', 'message echo queued 2', 'close 1000']);
+    assert.deepEqual(server.versions, ['2.0', '2.0']);
+    await closeServer(server.wss);
+  });
+}
 
 /** Every import specifier of a module file (static and dynamic). */
 function importsOf(file: string): string[] {
