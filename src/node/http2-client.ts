@@ -27,6 +27,7 @@ import { clientPerMessageDeflate } from '../extensions/permessage-deflate/index.
 import { DEFAULTS, resolveSettings, type MessageTransform } from '../protocol/index.js';
 import { ClientHandshake, type ClientOptions, type HandshakeOutcome } from './client-connect.js';
 import { ReadyState } from './ready-state.js';
+import { Http2Response } from './http2-response.js';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -179,6 +180,8 @@ export class Http2ClientHandshake {
   private readonly target: URL;
   private fallback: ClientHandshake | null = null;
   private stream: ClientHttp2Stream | null = null;
+  /** A refused stream a listener of 'unexpected-response' took. */
+  private refused: ClientHttp2Stream | null = null;
   private entry: Pooled | null = null;
   private timer: NodeJS.Timeout | null = null;
 
@@ -231,8 +234,9 @@ export class Http2ClientHandshake {
     this.readyState = ReadyState.CLOSING;
     this.clearTimer();
     this.fallback?.abort();
-    const stream = this.stream;
+    const stream = this.stream ?? this.refused;
     this.stream = null;
+    this.refused = null;
     if (stream !== null) cancel(stream);
     else this.leave();
   }
@@ -254,8 +258,13 @@ export class Http2ClientHandshake {
     stream.on('error', onStreamError);
     stream.once('response', (headers: IncomingHttpHeaders) => {
       if (this.stream !== stream) return;
-      this.stream = null;
       this.clearTimer();
+      // RFC 8441 5: :status 200 accepts; anything else refuses, as ws reports a non-101.
+      if (Number(headers[':status']) !== 200) return this.unexpected(stream, headers);
+      // As ws (and client-connect.ts): 'upgrade' with the response before it is checked.
+      this.events.emit('upgrade', new Http2Response(headers, null));
+      if (this.stream !== stream) return; // aborted by an 'upgrade' listener
+      this.stream = null;
       const result = validateExtendedConnectResponse(headers, { protocols: this.protocols, extensionsOffered: deflate !== null ? [deflate.name] : [] });
       if (!result.ok) {
         cancel(stream);
@@ -280,6 +289,31 @@ export class Http2ClientHandshake {
       this.stream = null;
       this.fail(new Error(`The server reset the stream before answering (RST_STREAM code ${stream.rstCode})`));
     });
+  }
+
+  /**
+   * A refusal (not :status 200): as ws over HTTP/1.1, 'unexpected-response'
+   * (request, response) with the stream as the request and a readable
+   * response carrying the body. Unhandled, the handshake fails with
+   * "Unexpected server response: <status>"; handled, the listener owns the
+   * outcome (the WebSocket stays CONNECTING until terminate() or close()).
+   */
+  private unexpected(stream: ClientHttp2Stream, headers: IncomingHttpHeaders): void {
+    const res = new Http2Response(headers, stream);
+    // Once the body has been read, our half of the stream ends too (a server
+    // that sent a complete response may also have reset it, RFC 9113 8.1).
+    res.once('end', () => {
+      if (!stream.closed && !stream.writableEnded) stream.end();
+    });
+    this.stream = null;
+    if (this.events.emit('unexpected-response', stream, res)) {
+      // terminate() and close() still cancel it (abort()).
+      this.refused = stream;
+      return;
+    }
+    res.resume();
+    cancel(stream);
+    this.fail(new Error(`Unexpected server response: ${res.statusCode}`));
   }
 
   /** 'auto' and no HTTP/2 WebSockets there: the HTTP/1.1 upgrade, on the TLS connection ALPN gave it if this is its first taker. */

@@ -12,6 +12,7 @@ import { http2SessionCount } from '../../src/node/http2-client.js';
 import { opensslPath, skipReason } from '../support/system.js';
 import { createTestCertificate } from '../support/tls.js';
 import { closeServer, closed, errorThenClose, nextMessage, opened } from './helpers.js';
+import { startRawH2Server } from '../support/h2-server.js';
 
 const T = { timeout: 30_000 };
 const TLS = { timeout: 30_000, skip: skipReason(opensslPath()) };
@@ -154,5 +155,91 @@ test("wss: with 'auto': h2 where the server speaks it, the HTTP/1.1 upgrade wher
     await closeServer(noConnect);
     await new Promise<void>((resolve) => https.close(() => resolve()));
     await new Promise<void>((resolve) => plainH2.close(() => resolve()));
+  }
+});
+
+// ---- ws's 'upgrade' and 'unexpected-response' over HTTP/2
+
+test("'upgrade' over HTTP/2: an IncomingMessage-shaped :status 200 (headers without pseudo-fields, httpVersion 2.0), before 'open'", T, async () => {
+  const server = await startRawH2Server(async (peer) => {
+    await peer.acceptUpgrade({ 'Sec-WebSocket-Protocol': 'v2', 'X-Served-By': 'raw' });
+    await peer.sendFrame({ opcode: 0x8, payload: Buffer.from([0x03, 0xe8]) });
+    await peer.readFrame();
+    peer.end();
+  });
+  try {
+    const ws = new WebSocket(server.url, ['v1', 'v2'], { http2: true, perMessageDeflate: false });
+    const order: string[] = [];
+    let res: any;
+    ws.on('upgrade', (r) => {
+      order.push('upgrade');
+      res = r;
+    });
+    ws.on('open', () => order.push('open'));
+    assert.equal((await closed(ws)).code, 1000);
+    assert.deepEqual(order, ['upgrade', 'open']);
+    assert.equal(ws.protocol, 'v2');
+    const { date, ...headers } = res.headers;
+    assert.equal(typeof date, 'string'); // node:http2 adds it
+    assert.deepEqual(
+      { statusCode: res.statusCode, statusMessage: res.statusMessage, httpVersion: res.httpVersion, major: res.httpVersionMajor, minor: res.httpVersionMinor, headers, complete: res.complete },
+      { statusCode: 200, statusMessage: '', httpVersion: '2.0', major: 2, minor: 0, headers: { 'sec-websocket-protocol': 'v2', 'x-served-by': 'raw' }, complete: true },
+    );
+    assert.deepEqual(res.rawHeaders, ['sec-websocket-protocol', 'v2', 'x-served-by', 'raw', 'date', date]);
+  } finally {
+    await server.close();
+  }
+});
+
+test("'unexpected-response' over HTTP/2, handled: (stream, response) with status, headers and the refusal's body; no error until terminate()", T, async () => {
+  const { wss, port } = await startH2({ verifyClient: (_info, cb) => setImmediate(() => cb(false, 403, 'Go away', { 'X-Reason': 'banned' })) });
+  try {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/`, { http2: true });
+    const events: string[] = [];
+    ws.on('error', (e: Error) => events.push(`error:${e.message}`));
+    ws.on('upgrade', () => events.push('upgrade'));
+    const [req, res] = await new Promise<[any, any]>((resolve) => ws.once('unexpected-response', (q: unknown, r: unknown) => resolve([q, r])));
+    assert.equal(req.constructor.name, 'ClientHttp2Stream', 'req is the request stream');
+    assert.equal(req.sentHeaders[':method'], 'CONNECT');
+    const chunks: Buffer[] = [];
+    for await (const chunk of res) chunks.push(chunk as Buffer);
+    const { date: _date, ...headers } = res.headers;
+    assert.deepEqual(
+      { statusCode: res.statusCode, statusMessage: res.statusMessage, httpVersion: res.httpVersion, headers, body: Buffer.concat(chunks).toString(), complete: res.complete },
+      {
+        statusCode: 403,
+        statusMessage: '',
+        httpVersion: '2.0',
+        headers: { 'content-type': 'text/plain; charset=utf-8', 'content-length': '7', 'x-reason': 'banned' },
+        body: 'Go away',
+        complete: true,
+      },
+    );
+    // Handled: the listener decides; the WebSocket waits (as ws over HTTP/1.1).
+    assert.equal(ws.readyState, WebSocket.CONNECTING);
+    assert.deepEqual(events, []);
+    const whenClosed = closed(ws);
+    ws.terminate();
+    assert.equal((await whenClosed).code, 1006);
+    assert.deepEqual(events, ['error:WebSocket was closed before the connection was established']);
+    while (http2SessionCount(`ws://127.0.0.1:${port}`) > 0) await new Promise((r) => setImmediate(r));
+  } finally {
+    await closeServer(wss);
+  }
+});
+
+test("'unexpected-response' over HTTP/2, unhandled: error 'Unexpected server response: 503', close 1006, no 'upgrade'", T, async () => {
+  const { wss, port } = await startH2({ maxConnections: 1 });
+  const holder = new WebSocket(`ws://127.0.0.1:${port}/`, { http2: true });
+  try {
+    await opened(holder);
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/`, { http2: true });
+    let upgrades = 0;
+    ws.on('upgrade', () => upgrades++);
+    const { error, close } = await errorThenClose(ws);
+    assert.deepEqual([error.message, close.code, upgrades], ['Unexpected server response: 503', 1006, 0]);
+  } finally {
+    holder.terminate();
+    await closeServer(wss);
   }
 });

@@ -273,3 +273,20 @@ test('over HTTP/2 (h2c): the session dies under two WebSockets (1006); the next 
 test("over HTTP/2 with TLS ('auto'): the session dies under two WebSockets (1006); the next attempts open a new session at once", { ...T, skip: skipReason(opensslPath()) }, async () => {
   await restartOverHttp2('tls', 'drop');
 });
+
+test("over HTTP/2: maxConnections' 503 with Retry-After: 5 reaches the reconnector through 'unexpected-response'", T, async () => {
+  const server = await serverOn(0, { maxConnections: 1, http2: true });
+  const holder = new WebSocket(`ws://127.0.0.1:${server.port}/`, { http2: true });
+  await opened(holder);
+  const client = new ReconnectingWebSocket(`ws://127.0.0.1:${server.port}/`, undefined, { ...FAST, http2: true });
+  const errors: string[] = [];
+  client.on('error', (e: Error) => errors.push(e.message));
+  const [attempt, delay, info] = (await next(client, 'reconnecting')) as [number, number, CloseInfo];
+  assert.deepEqual([attempt, info.status, info.retryAfterMs, delay], [1, 503, 5000, 5000 + 10]);
+  assert.deepEqual(errors, ['Unexpected server response: 503']);
+  const closed = next(client, 'close');
+  client.close();
+  assert.equal((await closed)[0], 1005);
+  holder.close();
+  await closeServer(server.wss);
+});
