@@ -75,6 +75,8 @@ export class StreamHandshake {
   constructor(
     readonly stream: ServerHttp2Stream,
     readonly headers: IncomingHttpHeaders,
+    /** Ms an asynchronous verifyClient has to answer (0: no limit; see WebSocketServer's admit). */
+    readonly deadline = 0,
   ) {
     this.secure = stream.session?.encrypted === true;
     stream.on('error', onHandshakeStreamError);
@@ -127,7 +129,8 @@ export class StreamHandshake {
 
   /** The peer went away meanwhile: nothing to answer. */
   drop(): void {
-    if (!this.stream.closed) this.stream.close(http2.constants.NGHTTP2_CANCEL);
+    // Not a stream already answered (a refusal whose body is on its way).
+    if (!this.stream.closed && !this.stream.headersSent) this.stream.close(http2.constants.NGHTTP2_CANCEL);
   }
 }
 

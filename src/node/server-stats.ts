@@ -19,7 +19,8 @@ export type RefusalReason =
   | 'verify_client'
   | 'subprotocol'
   | 'response_header'
-  | 'request_head';
+  | 'request_head'
+  | 'handshake_timeout';
 
 export interface ServerStats {
   connections: { open: number; accepted: number };

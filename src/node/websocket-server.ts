@@ -241,8 +241,10 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
     });
 
     const emitConnection = (ws: InstanceType<T>, req: InstanceType<R>) => this.emit('connection', ws, req);
+    // Streams of an http2 server we are attached to (ours or yours) get handshakeTimeout to be answered.
+    const streamDeadline = handshakeDeadline(options.handshakeTimeout ?? DEFAULTS.handshakeTimeout);
     const takeStream = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, req: Http2ServerRequest) =>
-      this.handleStream(stream, headers, emitConnection, req);
+      this.admit(new StreamHandshake(stream, headers, streamDeadline), req as unknown as InstanceType<R>, emitConnection);
     const answerRequest = options.operations === true ? (req: IncomingMessage) => this.answerOperations(req) ?? answerPlainRequest(req) : answerPlainRequest;
     if (options.http2 && options.port === undefined) throw new TypeError('The "http2" option needs "port" (pass your http2 server as "server")');
     if (options.port !== undefined && options.http2) {
@@ -447,10 +449,28 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
       }
       this.verifying++;
       let answered = false;
-      (verify as (i: VerifyClientInfo, cb: VerifyClientCallback) => void)(info, (verified, code, message, headers) => {
-        if (answered) return;
+      let timer: NodeJS.Timeout | undefined;
+      const settle = (): boolean => {
+        if (answered) return false;
         answered = true;
         this.verifying--;
+        clearTimeout(timer);
+        return true;
+      };
+      if (handshake.deadline > 0) {
+        // An HTTP/2 stream: the session is not ours to time (it may be your
+        // server's, carrying other requests), so the deadline is the
+        // stream's. Unanswered in time, it is refused with 503 (RFC 9110
+        // 15.6.4: the server cannot handle it now) on that stream only, and
+        // verifyClient's late answer is ignored.
+        timer = setTimeout(() => {
+          if (!settle()) return;
+          if (!handshake.usable) return handshake.drop();
+          this.abort(handshake, 'handshake_timeout', 503, 'Opening handshake timed out');
+        }, handshake.deadline).unref();
+      }
+      (verify as (i: VerifyClientInfo, cb: VerifyClientCallback) => void)(info, (verified, code, message, headers) => {
+        if (!settle()) return;
         if (verified) return proceed();
         // As ws: the status and message reach the client as given (0 or none: 401).
         const status = code || 401;
@@ -548,6 +568,8 @@ interface Handshake {
   readonly secure: boolean;
   /** The peer is still there, after an asynchronous verifyClient say. */
   readonly usable: boolean;
+  /** Ms an asynchronous verifyClient has to answer before the handshake is refused (0: none; an HTTP/1.1 socket has the connection's guard instead). */
+  readonly deadline: number;
   validate(): HandshakeChecked | HandshakeRejection;
   /** The acceptance's header lines, shown to 'headers' listeners (they may add lines). */
   acceptLines(protocol: string | undefined, extensions: string | undefined): string[];
@@ -562,6 +584,7 @@ type HandshakeChecked = { ok: true; protocols: string[]; extensions: ExtensionOf
 
 /** The HTTP/1.1 upgrade (RFC 6455 4.2): the request's socket, answered 101. */
 class UpgradeHandshake implements Handshake {
+  readonly deadline = 0;
   private key = '';
 
   constructor(
@@ -628,6 +651,12 @@ export function operationsAnswer(path: string, server: { metrics(): string; isRe
   if (path === '/healthz') return { status: 200, headers: text, body: 'ok\n' };
   if (path === '/readyz') return server.isReady() ? { status: 200, headers: text, body: 'ready\n' } : { status: 503, headers: text, body: 'not ready\n' };
   return null;
+}
+
+/** handshakeTimeout as a timer delay: 0 for off (0, Infinity, not a positive number), at most what setTimeout takes. */
+function handshakeDeadline(timeout: number): number {
+  if (!(timeout > 0) || timeout === Infinity) return 0;
+  return Math.min(timeout, 2 ** 31 - 1);
 }
 
 function answerPlainRequest(req: IncomingMessage): HttpAnswer {

@@ -347,3 +347,67 @@ test(
     }
   },
 );
+
+// ---- handshakeTimeout per stream: an asynchronous verifyClient that does not answer in time
+
+/** verifyClient answering at once for /fast and never by itself for /slow (its callbacks are kept). */
+function slowVerifier() {
+  const pending: Array<(ok: boolean) => void> = [];
+  const verifyClient: ServerOptions['verifyClient'] = (info, cb) => {
+    if (info.req.url === '/slow') pending.push((ok) => cb(ok));
+    else setImmediate(() => cb(true));
+  };
+  return { verifyClient, pending };
+}
+
+for (const which of ['ours (port + http2)', "yours (server: http2.createServer())"] as const) {
+  test(`handshakeTimeout on ${which}: a stream whose verifyClient has not answered gets 503 "Opening handshake timed out"; the session goes on; the late answer is ignored`, T, async () => {
+    const { verifyClient, pending } = slowVerifier();
+    const options = { verifyClient, handshakeTimeout: 50 };
+    let wss: WebSocketServer;
+    let port: number;
+    let userServer: http2.Http2Server | undefined;
+    if (which.startsWith('ours')) ({ wss, port } = await startH2(options));
+    else {
+      userServer = http2.createServer();
+      wss = new WebSocketServer({ server: userServer, ...options });
+      await new Promise<void>((resolve) => userServer!.listen(0, '127.0.0.1', resolve));
+      port = (userServer.address() as AddressInfo).port;
+    }
+    let connections = 0;
+    wss.on('connection', (ws: WebSocket) => {
+      connections++;
+      ws.on('message', (data: Buffer, isBinary: boolean) => ws.send(data, { binary: isBinary }));
+    });
+    const session = await connectH2(port);
+    try {
+      // A WebSocket first: on our server it clears the session's own deadline.
+      const fast = await requestH2(session, extendedConnectHeaders(session, '/fast'));
+      assert.equal(fast.status, 200);
+      const ws = new RawH2Client(fast.stream, null, fast.headers);
+      const slow = await refusal(session, {}, '/slow');
+      assert.deepEqual(
+        { status: slow.status, type: slow.headers['content-type'], body: slow.body },
+        { status: 503, type: 'text/plain; charset=utf-8', body: 'Opening handshake timed out' },
+      );
+      assert.equal(pending.length, 1);
+      assert.deepEqual(wss.stats().handshakes.refused, { handshake_timeout: 1 });
+      // The late answer changes nothing: no WebSocket, no other refusal.
+      pending[0]!(true);
+      await new Promise((r) => setImmediate(r));
+      assert.equal(connections, 1);
+      assert.deepEqual(wss.stats().handshakes.refused, { handshake_timeout: 1 });
+      // The session and its WebSocket go on; so do new streams.
+      await ws.sendFrame({ opcode: Opcode.TEXT, payload: 'still here' });
+      assert.equal((await ws.readFrame()).payload.toString(), 'still here');
+      assert.equal((await requestH2(session, extendedConnectHeaders(session, '/fast'))).status, 200);
+      assert.equal(connections, 2);
+      await ws.destroy();
+    } finally {
+      session.destroy();
+      for (const c of wss.clients) c.terminate();
+      await closeServer(wss);
+      if (userServer !== undefined) await new Promise<void>((resolve) => userServer!.close(() => resolve()));
+    }
+  });
+}
