@@ -250,9 +250,9 @@ export function connect(options: ConnectOptions, io: CliIo): Promise<number> {
     let finished = false;
     let executeTimer: NodeJS.Timeout | null = null;
     let lastError: Error | null = null;
-    // Only the HTTP/1.1 handshake emits 'upgrade': with --http2(-auto), it tells which one opened.
-    let upgraded = false;
-    if (options.http2 !== false) ws.once('upgrade', () => (upgraded = true));
+    // With --http2(-auto), the response of 'upgrade' tells which handshake opened (httpVersion '1.1' or '2.0').
+    let httpVersion = '';
+    if (options.http2 !== false) ws.once('upgrade', (res: { httpVersion: string }) => (httpVersion = res.httpVersion));
 
     /** Writes a line; at the terminal, above the prompt, which is redrawn with what was typed so far. */
     const writeLine = (stream: NodeJS.WritableStream, line: string) => {
@@ -367,7 +367,7 @@ export function connect(options: ConnectOptions, io: CliIo): Promise<number> {
           ws.ping(data);
         }, options.pingInterval);
       }
-      const over = options.http2 === false ? '' : upgraded ? ' (HTTP/1.1)' : ' (HTTP/2)';
+      const over = options.http2 === false ? '' : httpVersion === '2.0' ? ' (HTTP/2)' : ' (HTTP/1.1)';
       status(`connected to ${ws.url}${over}${ws.protocol ? ` (subprotocol: ${ws.protocol})` : ''}${ws.extensions ? ` (extensions: ${ws.extensions})` : ''}`);
       if (options.execute.length > 0) {
         for (const message of options.execute) ws.send(message);

@@ -354,7 +354,7 @@ function redirectedOptions(events: EventEmitter, url: URL, options: ClientOption
 }
 
 /** ws's generateMask as a key source: one 4-byte key per connection, filled for each frame. */
-function maskKeysFrom(generateMask: ((mask: Buffer) => void) | undefined): (() => Uint8Array) | undefined {
+export function maskKeysFrom(generateMask: ((mask: Buffer) => void) | undefined): (() => Uint8Array) | undefined {
   if (generateMask === undefined) return undefined;
   const key = Buffer.alloc(4);
   return () => {

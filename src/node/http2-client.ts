@@ -25,7 +25,7 @@ import { buildExtendedConnectRequest, formatExtensions, validateExtendedConnectR
 import { acceptedTransform } from '../extensions/extension.js';
 import { clientPerMessageDeflate } from '../extensions/permessage-deflate/index.js';
 import { DEFAULTS, resolveSettings, type MessageTransform } from '../protocol/index.js';
-import { ClientHandshake, type ClientOptions, type HandshakeOutcome } from './client-connect.js';
+import { ClientHandshake, maskKeysFrom, type ClientOptions, type HandshakeOutcome } from './client-connect.js';
 import { ReadyState } from './ready-state.js';
 import { Http2Response } from './http2-response.js';
 
@@ -278,9 +278,10 @@ export class Http2ClientHandshake {
         return this.fail(error as Error);
       }
       stream.removeListener('error', onStreamError);
-      const { maxPayload, skipUTF8Validation, autoPong, closeTimeout, fragmentSize, maxBackpressure, backpressurePolicy, idleTimeout } = this.options;
+      const { maxPayload, skipUTF8Validation, autoPong, closeTimeout, fragmentSize, maxBackpressure, backpressurePolicy, idleTimeout, generateMask } = this.options;
       const settings = resolveSettings({
         role: 'client', maxPayload, skipUTF8Validation, autoPong, closeTimeout, fragmentSize, maxBackpressure, backpressurePolicy, idleTimeout,
+        maskKeySource: maskKeysFrom(generateMask),
       });
       this.outcome.opened({ stream, head: EMPTY, settings, protocol: result.protocol, extension });
     });

@@ -30,14 +30,14 @@ async function certificateFiles(): Promise<{ cert: string; key: string; ca: stri
 /** Opens `url` with our client, sends `text`, and resolves with the echo and how the WebSocket was opened. */
 async function echoOnce(url: string, options: ConstructorParameters<typeof WebSocket>[2], text: string) {
   const ws = new WebSocket(url, [], options);
-  let upgraded = false;
-  ws.once('upgrade', () => (upgraded = true));
+  let httpVersion = '';
+  ws.once('upgrade', (res: { httpVersion: string }) => (httpVersion = res.httpVersion));
   await once(ws, 'open');
   ws.send(text);
   const [data] = (await once(ws, 'message')) as [Buffer];
   ws.close(1000);
   await once(ws, 'close');
-  return { echo: data.toString(), over: upgraded ? 'HTTP/1.1' : 'HTTP/2' };
+  return { echo: data.toString(), over: ({ '1.1': 'HTTP/1.1', '2.0': 'HTTP/2' } as Record<string, string>)[httpVersion] ?? `none (${httpVersion})` };
 }
 
 /** The response to GET `path` on a fresh HTTP/2 session. */

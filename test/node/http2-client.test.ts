@@ -243,3 +243,24 @@ test("'unexpected-response' over HTTP/2, unhandled: error 'Unexpected server res
     await closeServer(wss);
   }
 });
+
+test('generateMask applies over HTTP/2 too (it was ignored there): the frames carry its key', T, async () => {
+  const server = await startRawH2Server(async (peer) => {
+    await peer.acceptUpgrade();
+    const frame = await peer.readFrame();
+    assert.deepEqual({ mask: frame.mask?.toString('hex'), payload: frame.payload.toString() }, { mask: '01020304', payload: 'masked' });
+    await peer.sendFrame({ opcode: 0x8, payload: Buffer.from([0x03, 0xe8]) });
+    await peer.readFrame();
+    peer.end();
+  });
+  try {
+    const ws = new WebSocket(server.url, { http2: true, generateMask: (mask: Buffer) => mask.set([1, 2, 3, 4]) });
+    await opened(ws);
+    ws.send('masked');
+    assert.equal((await closed(ws)).code, 1000);
+    await server.idle();
+    assert.deepEqual(server.errors, []);
+  } finally {
+    await server.close();
+  }
+});
