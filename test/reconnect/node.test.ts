@@ -134,3 +134,30 @@ test('close() while connecting: no reconnection, close once; errors without a li
   assert.equal(client.readyState, ReconnectingWebSocket.CLOSED);
   await closeServer(server.wss);
 });
+
+test('onConnecting sees every attempt\'s WebSocket before its events: three attempts, the third one opens', T, async () => {
+  let handshakes = 0;
+  // A 503 without Retry-After (a status the default retries) for the first two attempts.
+  const server = await serverOn(0, { verifyClient: (_info: unknown, done: (ok: boolean, code?: number) => void) => done(++handshakes > 2, 503) });
+  const seen: object[] = [];
+  const events: string[] = [];
+  const client = new ReconnectingWebSocket(`ws://127.0.0.1:${server.port}/`, undefined, {
+    ...FAST,
+    onConnecting: (socket) => {
+      seen.push(socket);
+      assert.equal(socket.readyState, WebSocket.CONNECTING);
+      socket.on('upgrade', () => events.push(`upgrade ${seen.length}`));
+      socket.on('unexpected-response', () => events.push(`refused ${seen.length}`));
+    },
+  });
+  client.on('error', () => {});
+  const [socket] = (await next(client, 'open')) as [object];
+  assert.equal(seen.length, 3);
+  assert.equal(socket, seen[2]);
+  assert.equal(client.socket, seen[2]);
+  assert.deepEqual(events, ['refused 1', 'refused 2', 'upgrade 3']);
+  const closed = next(client, 'close');
+  client.close(1000);
+  await closed;
+  await closeServer(server.wss);
+});
