@@ -10,6 +10,7 @@ import { UsageError } from '../../src/cli/args.js';
 import { benchOptions, describeConnectError, formatReport } from '../../src/cli/bench/bench-command.js';
 import type { LoadResult } from '../../src/cli/bench/load-generator.js';
 import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createNetServer } from 'node:net';
 import { closedPort, runCli } from './helpers.js';
 import { opensslPath, skipReason } from '../support/system.js';
 import { createTestCertificate } from '../support/tls.js';
@@ -137,6 +138,28 @@ describe('hyperws bench (process)', () => {
     assert.match(r.stderr, /^hyperws bench: cannot connect to ws:\/\/hyperws-test\.invalid\/: (ENOTFOUND|EAI_AGAIN)\n$/);
   });
 
+  it('a server that accepts and never answers: a timeout after --handshake-timeout; one that closes without answering: said so; exit 1 at once', T, async (t) => {
+    const sockets = new Set<import('node:net').Socket>();
+    const silent = createNetServer((socket) => sockets.add(socket));
+    const closing = createNetServer((socket) => socket.once('data', () => socket.end()));
+    t.after(() => {
+      for (const socket of sockets) socket.destroy();
+      silent.close();
+      closing.close();
+    });
+    silent.listen(0, '127.0.0.1');
+    closing.listen(0, '127.0.0.1');
+    await Promise.all([once(silent, 'listening'), once(closing, 'listening')]);
+    const silentUrl = `ws://127.0.0.1:${(silent.address() as AddressInfo).port}/`;
+    const closingUrl = `ws://127.0.0.1:${(closing.address() as AddressInfo).port}/`;
+    const [timedOut, closed] = await Promise.all([
+      runCli(['bench', silentUrl, '-c', '2', '-d', '3600', '--handshake-timeout', '200ms']),
+      runCli(['bench', closingUrl, '-c', '2', '-d', '3600']),
+    ]);
+    assert.deepEqual(timedOut, { status: 1, stdout: '', stderr: `hyperws bench: cannot connect to ${silentUrl}: timeout: no handshake response within 200 ms\n` });
+    assert.deepEqual(closed, { status: 1, stdout: '', stderr: `hyperws bench: cannot connect to ${closingUrl}: bad handshake: connection closed before the handshake response\n` });
+  });
+
   const openssl = opensslPath();
   it('wss with an untrusted certificate: the TLS error and the --insecure hint, exit 1 at once; --insecure runs', { ...T, skip: skipReason(openssl) }, async (t) => {
     const { key, cert } = await createTestCertificate();
@@ -247,6 +270,16 @@ describe('benchOptions', () => {
     });
   });
 
+  it('--duration: a bare number is seconds, or a unit; --handshake-timeout: a duration (bare: ms)', () => {
+    assert.equal(benchOptions({ duration: '2' }, ['ws://a/']).durationMs, 2000);
+    assert.equal(benchOptions({ duration: '500ms' }, ['ws://a/']).durationMs, 500);
+    assert.equal(benchOptions({ duration: '1.5s' }, ['ws://a/']).durationMs, 1500);
+    assert.equal(benchOptions({ duration: '2m' }, ['ws://a/']).durationMs, 120_000);
+    assert.equal(benchOptions({}, ['ws://a/']).handshakeTimeout, undefined, 'the load generator default (10 s)');
+    assert.equal(benchOptions({ 'handshake-timeout': '250' }, ['ws://a/']).handshakeTimeout, 250);
+    assert.equal(benchOptions({ 'handshake-timeout': '3s' }, ['ws://a/']).handshakeTimeout, 3000);
+  });
+
   it('a header given twice (in any case) has its values joined with ", " under its first spelling', () => {
     assert.deepEqual(benchOptions({ header: ['X-A: 1', 'x-a: 2', 'X-B: 3'] }, ['ws://a/']).headers, { 'X-A': '1, 2', 'X-B': '3' });
   });
@@ -256,6 +289,9 @@ describe('benchOptions', () => {
       [{}, []],
       [{}, ['ws://a/', 'ws://b/']],
       [{ duration: '0' }, ['ws://a/']],
+      [{ duration: '0ms' }, ['ws://a/']],
+      [{ duration: '1h' }, ['ws://a/']],
+      [{ 'handshake-timeout': 'soon' }, ['ws://a/']],
       [{ size: '-1' }, ['ws://a/']],
       [{ pipeline: '0' }, ['ws://a/']],
       [{ rate: '0' }, ['ws://a/']],

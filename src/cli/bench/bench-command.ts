@@ -5,7 +5,7 @@
  * by kind) on stdout, or JSON with --json.
  */
 import { isToken } from '../../handshake/index.js';
-import { EXIT_FAILURE, EXIT_OK, UsageError, parseHeaders, parseInteger, printable, withWebSocketScheme, type CliIo } from '../args.js';
+import { EXIT_FAILURE, EXIT_OK, UsageError, parseDuration, parseHeaders, parseInteger, printable, withWebSocketScheme, type CliIo } from '../args.js';
 import type { Command } from '../main.js';
 import { runLoad, type LoadOptions, type LoadResult } from './load-generator.js';
 
@@ -20,7 +20,8 @@ messages per second in total, latency measured from the intended send time.
 
 Options:
   -c, --connections N   connections (default 100)
-  -d, --duration S      seconds to run after connecting (default 10)
+  -d, --duration T      how long to run after connecting: seconds, or with a
+                        unit (500ms, 30s, 2m) (default 10)
   -s, --size N          payload bytes per message (default 32)
   -r, --rate N          open loop: messages per second over all connections
   -p, --pipeline N      closed loop: messages in flight per connection (default 1)
@@ -30,6 +31,9 @@ Options:
       --subprotocol P   offer a subprotocol
   -H, --header K:V      add a request header (repeatable)
   -k, --insecure        do not verify the server's TLS certificate
+      --handshake-timeout T
+                        a connection not upgraded within T fails (timeout):
+                        milliseconds, or with a unit (default 10s; 0: no limit)
       --json            print the results as JSON on stdout
   -h, --help            show this help
 
@@ -50,6 +54,7 @@ Exit status: 0 when every connection opened and no error occurred, 1 otherwise.`
     subprotocol: { type: 'string' },
     header: { type: 'string', short: 'H', multiple: true },
     insecure: { type: 'boolean', short: 'k' },
+    'handshake-timeout': { type: 'string' },
     json: { type: 'boolean' },
   },
   allowPositionals: true,
@@ -79,7 +84,7 @@ export function benchOptions(values: Record<string, unknown>, positionals: strin
   const options: LoadOptions = {
     url,
     connections: int('connections', 100, 1),
-    durationMs: int('duration', 10, 1) * 1000,
+    durationMs: benchDuration(v.duration as string | undefined),
     size: int('size', 32),
     pipeline: int('pipeline', 1, 1),
     binary: v.binary === true,
@@ -88,8 +93,17 @@ export function benchOptions(values: Record<string, unknown>, positionals: strin
     headers,
   };
   if (v.rate !== undefined) options.rate = int('rate', 0, 1);
+  if (v['handshake-timeout'] !== undefined) options.handshakeTimeout = parseDuration('handshake-timeout', v['handshake-timeout'] as string);
   if (subprotocol !== undefined) options.subprotocol = subprotocol;
   return options;
+}
+
+/** --duration: a bare number is seconds (as wrk and autocannon take it), or a duration with a unit. */
+function benchDuration(raw: string | undefined): number {
+  if (raw === undefined) return 10_000;
+  const ms = /^\d+$/.test(raw) ? parseInteger('duration', raw, 2 ** 31 / 1000) * 1000 : parseDuration('duration', raw);
+  if (ms < 1) throw new UsageError(`Option '--duration' must be at least 1ms`);
+  return ms;
 }
 
 async function bench(options: LoadOptions, json: boolean, io: CliIo): Promise<number> {

@@ -36,6 +36,8 @@ export interface LoadOptions {
   connectConcurrency?: number;
   /** false: plain TCP, no opening handshake (the raw-TCP baseline of the benchmark suite). */
   handshake?: boolean;
+  /** A connection whose handshake response (or, with handshake false, TCP/TLS connect) has not come within this many ms fails with kind 'timeout'. Default 10,000; 0: no limit. */
+  handshakeTimeout?: number;
   /** Called about once a second while running. */
   onProgress?: (progress: Progress) => void;
   /** Called once every connection was tried, before the clock starts (not when none opened: runLoad returns then). */
@@ -135,6 +137,9 @@ export interface OpenedSocket {
   connectUs: number;
 }
 
+/** Default of LoadOptions.handshakeTimeout, in ms. */
+export const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
+
 /**
  * Open a socket and complete the opening handshake. Rejects with an Error
  * whose `kind` names the failure. The socket comes back paused so that bytes
@@ -143,10 +148,17 @@ export interface OpenedSocket {
  */
 export function openWebSocket(
   target: Target,
-  options: Pick<LoadOptions, 'deflate' | 'subprotocol' | 'headers' | 'insecure' | 'handshake'>,
+  options: Pick<LoadOptions, 'deflate' | 'subprotocol' | 'headers' | 'insecure' | 'handshake' | 'handshakeTimeout'>,
 ): Promise<OpenedSocket> {
-  return new Promise((resolve, reject) => {
+  return new Promise((resolvePromise, reject) => {
     const started = performance.now();
+    const limit = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
+    const timer = limit > 0 ? setTimeout(() => fail('timeout', `no handshake response within ${limit} ms`), limit) : null;
+    const resolve = (opened: OpenedSocket) => {
+      if (timer !== null) clearTimeout(timer);
+      socket.removeListener('close', onClose);
+      resolvePromise(opened);
+    };
     const key = randomBytes(16).toString('base64');
     const socket = target.secure
       ? // SNI carries host names only (RFC 6066 3): Node warns when given an IP address.
@@ -154,9 +166,14 @@ export function openWebSocket(
       : netConnect({ host: target.host, port: target.port });
     socket.setNoDelay(true);
     const fail = (kind: string, message: string) => {
+      if (timer !== null) clearTimeout(timer);
+      socket.removeListener('close', onClose);
       socket.destroy();
       reject(Object.assign(new Error(message), { kind }));
     };
+    // A server that closes without answering (no 'error'): fail rather than wait forever.
+    const onClose = () => fail('bad handshake', 'connection closed before the handshake response');
+    socket.once('close', onClose);
     socket.once('error', (error: NodeJS.ErrnoException) => fail(error.code ?? 'socket error', error.message));
     if (options.handshake === false) {
       socket.once(target.secure ? 'secureConnect' : 'connect', () => {
