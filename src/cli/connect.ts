@@ -13,10 +13,10 @@ import { createInterface, type Interface } from 'node:readline';
 import { clearLine, cursorTo } from 'node:readline';
 import { WebSocket } from '../node/websocket.js';
 import { DEFAULT_MAX_REDIRECTS, type ClientOptions } from '../node/client-connect.js';
-import { readFileSync } from 'node:fs';
 import { isToken } from '../handshake/index.js';
 import { ProxyError } from '../node/proxy/index.js';
 import { parseLine, SLASH_HELP } from './slash-commands.js';
+import { loadCredentials, readFileOption } from './tls-files.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, parseDuration, parseHeaders, printable, withWebSocketScheme, type CliIo } from './args.js';
 import type { Command } from './main.js';
 
@@ -149,7 +149,6 @@ function connectOptions(values: Record<string, unknown>, positionals: string[]):
     proxy?: string; auth?: string; ca?: string; cert?: string; key?: string; passphrase?: string; 'ping-interval'?: string;
     http2?: boolean; 'http2-auto'?: boolean;
   };
-  if ((v.cert === undefined) !== (v.key === undefined)) throw new UsageError("Options '--cert' and '--key' go together");
   if (v.auth !== undefined && !v.auth.includes(':')) throw new UsageError("Option '--auth' expects USER:PASS");
   if (v.http2 && v['http2-auto']) throw new UsageError("Options '--http2' and '--http2-auto' cannot be used together");
   if (v.deflate && v['no-deflate']) throw new UsageError("Options '--deflate' and '--no-deflate' cannot be used together");
@@ -159,6 +158,8 @@ function connectOptions(values: Record<string, unknown>, positionals: string[]):
   if (v.echo && execute.length > 0) throw new UsageError("Options '--echo' and '--execute' cannot be used together");
   if (v.wait !== undefined && execute.length === 0) throw new UsageError("Option '--wait' only applies with '--execute'");
   const headers = parseHeaders(v.header ?? []);
+  // The client certificate: read and checked (key matches, passphrase right) before connecting.
+  const credentials = loadCredentials(v, false) as { cert?: Buffer; key?: Buffer } | undefined;
   for (const protocol of v.subprotocol ?? []) {
     if (!isToken(protocol)) throw new UsageError(`Option '--subprotocol' expects a token, got '${printable(protocol)}'`);
   }
@@ -178,20 +179,11 @@ function connectOptions(values: Record<string, unknown>, positionals: string[]):
     pingInterval: v['ping-interval'] === undefined ? 0 : parseDuration('ping-interval', v['ping-interval']),
     proxy: v.proxy,
     auth: v.auth,
-    ca: readPem('ca', v.ca),
-    cert: readPem('cert', v.cert),
-    key: readPem('key', v.key),
+    ca: v.ca === undefined ? undefined : readFileOption('ca', v.ca),
+    cert: credentials?.cert,
+    key: credentials?.key,
     passphrase: v.passphrase,
   };
-}
-
-function readPem(name: string, file: string | undefined): Buffer | undefined {
-  if (file === undefined) return undefined;
-  try {
-    return readFileSync(file);
-  } catch (error) {
-    throw new UsageError(`Option '--${name}': cannot read '${printable(file)}': ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-  }
 }
 
 /** How a received message is printed (without the newline). */
