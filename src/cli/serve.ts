@@ -380,11 +380,12 @@ export async function serve(options: ServeOptions, io: CliIo): Promise<number> {
   if (options.exec !== undefined && !isLoopback(options.host)) {
     log(`warning: --exec on ${options.host}: anyone who can reach port ${port} runs '${printable(options.exec.command)}' (bind --host 127.0.0.1 to keep it to this machine)`);
   }
-  io.stdout.write(`hyperws serve: listening on ${tls ? 'wss' : 'ws'}://${where}${options.path ?? '/'} (${mode}${transport}); console at ${tls ? 'https' : 'http'}://${where}/\n`);
 
   // Kept for a second signal: the clients that were open when closing began.
   let clients: Array<{ terminate(): void }> = [];
-  await runUntilSignal({
+  // Signals are handled before the listening line goes out: a script that stops serve as soon as
+  // it reads the line must not find the default action (death by the signal) still in place.
+  const stopped = runUntilSignal({
     close(signal) {
       clients = [...wss.clients].filter((ws) => ws.readyState !== WebSocket.CLOSED);
       log(`${signal}: closing ${clients.length} connection${clients.length === 1 ? '' : 's'}`);
@@ -399,5 +400,7 @@ export async function serve(options: ServeOptions, io: CliIo): Promise<number> {
       for (const ws of clients) ws.terminate();
     },
   });
+  io.stdout.write(`hyperws serve: listening on ${tls ? 'wss' : 'ws'}://${where}${options.path ?? '/'} (${mode}${transport}); console at ${tls ? 'https' : 'http'}://${where}/\n`);
+  await stopped;
   return EXIT_OK;
 }
