@@ -6,7 +6,7 @@
  * program's stdin, a text message with a newline appended, a binary one as
  * its bytes; each line the program writes (up to the newline, which is not
  * sent) becomes one text message. Binary mode: messages are written as they
- * are, and each chunk the program writes becomes one binary message. The
+ * are, and each read of the program's output becomes one binary message. The
  * program's stderr goes to serve's stderr, line by line, prefixed with the
  * connection number.
  *
@@ -80,6 +80,8 @@ class Bridge {
   /** stderr's unfinished line. */
   private errLine = '';
   private exited = false;
+  /** stdout is paused because the WebSocket has too much unsent. */
+  private held = false;
   /** 'close' came (or spawn failed): nothing of the program's is left to wait for. */
   private finished = false;
   private killTimer: NodeJS.Timeout | null = null;
@@ -109,12 +111,15 @@ class Bridge {
     child.stdin.on('drain', () => ws.resume());
     // A stdin that will never drain again must not keep the WebSocket paused: it would not even see its close.
     child.stdin.on('close', () => ws.resume());
-    child.stdout.on('data', (chunk: Buffer) => this.onStdout(chunk));
+    // 'readable', not 'data': node:child_process resumes a paused 'data' reader when the program exits.
+    child.stdout.on('readable', () => this.pump());
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (text: string) => this.onStderr(text));
     ws.on('message', (data: Buffer, isBinary: boolean) => this.onMessage(data, isBinary));
     ws.on('drain', () => {
-      if (child.stdout.isPaused()) child.stdout.resume();
+      if (!this.held) return;
+      this.held = false;
+      this.pump();
     });
     ws.once('close', () => this.onWebSocketClose());
   }
@@ -125,6 +130,15 @@ class Bridge {
     let ok = stdin.write(data);
     if (!isBinary && !this.binary) ok = stdin.write(NEWLINE);
     if (!ok) this.ws.pause(); // resumed on stdin's 'drain'
+  }
+
+  /** Reads the program's output while the WebSocket keeps up. */
+  private pump(): void {
+    while (!this.held) {
+      const chunk = this.child.stdout.read() as Buffer | null;
+      if (chunk === null) return;
+      this.onStdout(chunk);
+    }
   }
 
   private onStdout(chunk: Buffer): void {
@@ -138,7 +152,8 @@ class Bridge {
       }
       if (start < chunk.length) this.gather(chunk.subarray(start));
     }
-    if (this.ws.bufferedAmount > STDOUT_HIGH_WATER_MARK) this.child.stdout.pause(); // resumed on the WebSocket's 'drain'
+    // Held until the WebSocket's 'drain'; meanwhile the pipe fills and the program blocks writing.
+    if (this.ws.bufferedAmount > STDOUT_HIGH_WATER_MARK) this.held = true;
   }
 
   /** Adds bytes to the current line; a line beyond MAX_LINE_BYTES goes out in pieces. */
@@ -177,14 +192,18 @@ class Bridge {
   /**
    * The program exited; its output may still be in the pipes, which 'close'
    * reports read. A process it left behind holding them open gets
-   * KILL_GRACE, then the pipes are closed on our side.
+   * KILL_GRACE, then the pipes are closed on our side; output held back for
+   * a slow client is not cut off (the grace starts again).
    */
   private onExit(): void {
     this.exited = true;
-    this.flushTimer = setTimeout(() => {
-      this.child.stdout.destroy();
-      this.child.stderr.destroy();
-    }, KILL_GRACE);
+    this.flushTimer = setTimeout(() => this.cutOff(), KILL_GRACE);
+  }
+
+  private cutOff(): void {
+    if (this.held) return void this.flushTimer!.refresh();
+    this.child.stdout.destroy();
+    this.child.stderr.destroy();
   }
 
   private onClose(code: number | null, signal: NodeJS.Signals | null): void {

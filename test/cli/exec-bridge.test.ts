@@ -8,7 +8,9 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KILL_GRACE } from '../../src/cli/exec-bridge.js';
+import { EventEmitter, once } from 'node:events';
+import { KILL_GRACE, STDOUT_HIGH_WATER_MARK, bridgeExec } from '../../src/cli/exec-bridge.js';
+import type { WebSocket } from '../../src/node/websocket.js';
 import { openClient, runCli, startCli, startServe, type ServeProcess } from './helpers.js';
 
 const T = { timeout: 30_000 };
@@ -21,6 +23,14 @@ const SCRIPTS: Record<string, string> = {
   // Each input line back in upper case, at once (tr would buffer its output on a pipe).
   'upper.cjs': `
     require('node:readline').createInterface({ input: process.stdin }).on('line', (line) => process.stdout.write(line.toUpperCase() + '\\n'));
+  `,
+  // 'one', then on its first input 'two' and 'three' into the pipe, 'written' on stderr, exit 0.
+  'lines.cjs': `
+    process.stdout.write('one\\n');
+    process.stdin.once('data', () => {
+      process.stdout.write('two\\n');
+      process.stdout.write('three\\n', () => process.stderr.write('written\\n', () => process.exit(0)));
+    });
   `,
   // Its pid, then it waits for ever; with 'stubborn' it ignores SIGTERM.
   'pid.cjs': `
@@ -37,6 +47,11 @@ before(async () => {
 after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
+
+/** Yields to the event loop until `condition` holds (the test's timeout bounds the wait). */
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
+}
 
 /** True while a process with this pid exists (a reaped child does not). */
 function alive(pid: number): boolean {
@@ -194,5 +209,75 @@ describe('hyperws serve --exec', () => {
     for (const [args, message] of cases) {
       assert.deepEqual(await runCli(['serve', ...args]), { status: 2, stdout: '', stderr: `hyperws serve: ${message} (see 'hyperws serve --help')\n` }, args.join(' '));
     }
+  });
+});
+
+/** What the bridge uses of a WebSocket, counted: sends, pauses, resumes, closes. */
+class FakeWebSocket extends EventEmitter {
+  readonly OPEN = 1;
+  readyState = 1;
+  bufferedAmount = 0;
+  pauses = 0;
+  resumes = 0;
+  sent: Array<{ data: Buffer | string; binary: boolean }> = [];
+  closedWith: [number, string] | null = null;
+  send(data: Buffer | string, options?: { binary?: boolean }): void {
+    this.sent.push({ data, binary: options?.binary === true });
+  }
+  pause(): void {
+    this.pauses++;
+  }
+  resume(): void {
+    this.resumes++;
+  }
+  close(code: number, reason: string): void {
+    this.closedWith = [code, reason];
+    this.readyState = 3;
+    this.emit('close', code, Buffer.from(reason));
+  }
+}
+
+describe('exec bridge backpressure (in process)', () => {
+  it('the WebSocket is paused once the program\'s stdin stops draining, and resumed when that stdin is gone', T, async () => {
+    const ws = new FakeWebSocket();
+    const lines: string[] = [];
+    // The program never reads its input; the test ends it by closing the WebSocket.
+    const done = bridgeExec(ws as unknown as WebSocket, { command: 'exec sleep 1000', binary: true }, (line) => lines.push(line));
+    const chunk = Buffer.alloc(64 * 1024, 0x61);
+    let messages = 0;
+    while (ws.pauses === 0 && messages < 1024) {
+      ws.emit('message', chunk, true);
+      messages++;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    assert.equal(ws.pauses, 1, `paused after ${messages} messages of 64 KiB`);
+    // A pipe holds 64 KiB to 1 MiB and the stream 16 KiB more: the pause comes long before 64 MiB.
+    assert.ok(messages <= 20, `${messages} messages before the pause`);
+    assert.equal(ws.resumes, 0);
+    ws.readyState = 3;
+    ws.emit('close', 1000, Buffer.alloc(0));
+    await done;
+    assert.ok(ws.resumes >= 1, 'resumed once the stdin closed');
+    assert.deepEqual(lines, ['command ended (killed by SIGTERM)']);
+  });
+
+  it('the program\'s stdout is not read while the WebSocket holds more than the high-water mark; drain lets the rest out, then the exit closes', T, async () => {
+    const ws = new FakeWebSocket();
+    ws.bufferedAmount = STDOUT_HIGH_WATER_MARK + 1; // a client that reads nothing
+    const lines: string[] = [];
+    const done = bridgeExec(ws as unknown as WebSocket, { command: node('lines.cjs'), binary: false }, (line) => lines.push(line));
+    await until(() => ws.sent.length === 1);
+    assert.deepEqual(ws.sent[0], { data: 'one', binary: false });
+    ws.emit('message', Buffer.from('go'), false);
+    // The program wrote its last two lines into the pipe, then said so on stderr and exited.
+    await until(() => lines.includes('stderr: written'));
+    for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(ws.sent.length, 1, 'nothing read from stdout while the WebSocket is above the mark');
+    assert.equal(ws.closedWith, null, 'and no close before the output is out');
+    ws.bufferedAmount = 0;
+    ws.emit('drain');
+    await done;
+    assert.deepEqual(ws.sent.map((m) => m.data), ['one', 'two', 'three']);
+    assert.deepEqual(ws.closedWith, [1000, 'exit code 0']);
   });
 });
