@@ -88,6 +88,11 @@ export class ReconnectingWebSocket extends EventEmitter {
     this.#reconnector.send(data);
   }
 
+  /** While waiting to reconnect: dial now instead (true); otherwise nothing happens (false). */
+  reconnectNow(): boolean {
+    return this.#reconnector.reconnectNow();
+  }
+
   /** Close for good: no reconnection; what is queued is dropped. 'close' follows. */
   close(code?: number, reason?: string): void {
     this.#reconnector.close(code, reason);

@@ -134,3 +134,25 @@ test('close() while connecting: no reconnection, close once; errors without a li
   assert.equal(client.readyState, ReconnectingWebSocket.CLOSED);
   await closeServer(server.wss);
 });
+
+test('reconnectNow() skips the wait: after a 1012 whose backoff is 300 s, it dials at once', T, async () => {
+  const server = await serverOn(0);
+  let connections = 0;
+  server.wss.on('connection', (ws) => {
+    if (++connections === 1) ws.close(1012, 'restart');
+  });
+  // random 0.5 of a 600 s cap: the wait would be 300 s, beyond the test's timeout.
+  const client = new ReconnectingWebSocket(`ws://127.0.0.1:${server.port}/`, undefined, { initialDelay: 600_000, maxDelay: 600_000, random: () => 0.5 });
+  const log = record(client);
+  assert.equal(client.reconnectNow(), false, 'connecting: nothing to skip');
+  await next(client, 'reconnecting');
+  assert.equal(client.reconnectNow(), true);
+  await next(client, 'open');
+  assert.equal(client.reconnectNow(), false, 'open: nothing to skip');
+  const closed = next(client, 'close');
+  client.close();
+  await closed;
+  assert.deepEqual(log, ['open', 'reconnecting 1 300000 1012', 'open', 'close 1005']);
+  assert.equal(connections, 2);
+  await closeServer(server.wss);
+});
