@@ -11,11 +11,11 @@
 import { createInterface, type Interface } from 'node:readline';
 import { clearLine, cursorTo } from 'node:readline';
 import { DEFAULT_MAX_REDIRECTS, type ClientOptions } from '../node/client-connect.js';
-import { readFileSync } from 'node:fs';
 import { isToken } from '../handshake/index.js';
 import { BACKOFF_DEFAULTS } from '../reconnect/backoff.js';
 import { QUEUE_DEFAULTS, QueueFullError } from '../reconnect/send-queue.js';
 import { parseLine, SLASH_HELP } from './slash-commands.js';
+import { loadCredentials, readFileOption } from './tls-files.js';
 import { EXIT_FAILURE, UsageError, parseDuration, parseHeaders, parseInteger, printable, withWebSocketScheme, type CliIo } from './args.js';
 import { plainLink, type Link, type LinkEvents } from './connect-link.js';
 import { reconnectingLink, type ReconnectSettings } from './connect-reconnect.js';
@@ -171,7 +171,6 @@ function connectOptions(values: Record<string, unknown>, positionals: string[]):
     http2?: boolean; 'http2-auto'?: boolean;
     reconnect?: boolean; 'reconnect-delay'?: string; 'reconnect-max-delay'?: string; 'reconnect-attempts'?: string;
   };
-  if ((v.cert === undefined) !== (v.key === undefined)) throw new UsageError("Options '--cert' and '--key' go together");
   if (v.auth !== undefined && !v.auth.includes(':')) throw new UsageError("Option '--auth' expects USER:PASS");
   if (v.http2 && v['http2-auto']) throw new UsageError("Options '--http2' and '--http2-auto' cannot be used together");
   if (v.deflate && v['no-deflate']) throw new UsageError("Options '--deflate' and '--no-deflate' cannot be used together");
@@ -184,6 +183,8 @@ function connectOptions(values: Record<string, unknown>, positionals: string[]):
     if (v[name] !== undefined && !v.reconnect) throw new UsageError(`Option '--${name}' only applies with '--reconnect'`);
   }
   const headers = parseHeaders(v.header ?? []);
+  // The client certificate: read and checked (key matches, passphrase right) before connecting.
+  const credentials = loadCredentials(v, false) as { cert?: Buffer; key?: Buffer } | undefined;
   for (const protocol of v.subprotocol ?? []) {
     if (!isToken(protocol)) throw new UsageError(`Option '--subprotocol' expects a token, got '${printable(protocol)}'`);
   }
@@ -203,9 +204,9 @@ function connectOptions(values: Record<string, unknown>, positionals: string[]):
     pingInterval: v['ping-interval'] === undefined ? 0 : parseDuration('ping-interval', v['ping-interval']),
     proxy: v.proxy,
     auth: v.auth,
-    ca: readPem('ca', v.ca),
-    cert: readPem('cert', v.cert),
-    key: readPem('key', v.key),
+    ca: v.ca === undefined ? undefined : readFileOption('ca', v.ca),
+    cert: credentials?.cert,
+    key: credentials?.key,
     passphrase: v.passphrase,
     reconnect: v.reconnect ? reconnectSettings(v) : null,
   };
@@ -217,15 +218,6 @@ function reconnectSettings(v: { 'reconnect-delay'?: string; 'reconnect-max-delay
   if (maxDelay < delay) throw new UsageError("Option '--reconnect-max-delay' must be at least '--reconnect-delay'");
   const attempts = v['reconnect-attempts'] === undefined ? Infinity : parseInteger('reconnect-attempts', v['reconnect-attempts']);
   return { delay, maxDelay, attempts };
-}
-
-function readPem(name: string, file: string | undefined): Buffer | undefined {
-  if (file === undefined) return undefined;
-  try {
-    return readFileSync(file);
-  } catch (error) {
-    throw new UsageError(`Option '--${name}': cannot read '${printable(file)}': ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-  }
 }
 
 /** How a received message is printed (without the newline). */
