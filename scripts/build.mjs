@@ -3,7 +3,7 @@
 // (dist/cjs) makes `require('hyperws')` return the ws-style default export.
 // With --tests, also compiles src + test + apps into build/ for `npm test`.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync, rmSync, existsSync, cpSync } from 'node:fs';
+import { mkdirSync, writeFileSync, rmSync, existsSync, cpSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -96,9 +96,37 @@ for (const dir of ['src/cli/static']) {
 // The chat app (`hyperws chat`): its server imports the package by name
 // ('hyperws' -> dist/esm, so after the library), its page is browser code.
 run(['-p', 'apps/chat/tsconfig.server.json']);
+copyPageLibrary('dist/esm/reconnect', 'web.js', 'dist/apps/chat/web/lib/reconnect');
 run(['-p', 'apps/chat/tsconfig.web.json']);
 for (const file of ['index.html', 'style.css', 'favicon.svg']) cpSync(join(root, 'apps/chat/web', file), join(root, 'dist/apps/chat/web', file));
 if (process.argv.includes('--tests')) {
   rmSync(join(root, 'build'), { recursive: true, force: true });
   run(['-p', 'tsconfig.test.json']);
+}
+
+/**
+ * The chat page's ReconnectingWebSocket is the library's own build: `entry`
+ * of `from` and every module it imports, copied to `to` (the page loads
+ * ./lib/reconnect/web.js; the chat server serves exactly these files), with
+ * their declarations, which type-check the page (tsconfig.web.json's
+ * rootDirs). The modules may import only each other: a browser cannot load
+ * a node: module or a package by name.
+ */
+function copyPageLibrary(from, entry, to) {
+  const names = new Set();
+  const visit = (name) => {
+    if (names.has(name)) return;
+    names.add(name);
+    for (const file of [name, name.replace(/\.js$/, '.d.ts')]) {
+      for (const [, spec] of readFileSync(join(root, from, file), 'utf8').matchAll(/(?:\bfrom\s*|\bimport\s*\(?\s*)['"]([^'"]+)['"]/g)) {
+        if (!/^\.\/[\w-]+\.js$/.test(spec)) throw new Error(`build: ${from}/${file} imports ${spec}; the page's modules may import only each other`);
+        visit(spec.slice(2));
+      }
+    }
+  };
+  visit(entry);
+  mkdirSync(join(root, to), { recursive: true });
+  for (const name of names) {
+    for (const file of [name, name.replace(/\.js$/, '.d.ts')]) cpSync(join(root, from, file), join(root, to, file));
+  }
 }

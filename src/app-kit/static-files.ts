@@ -57,15 +57,16 @@ export function writeAnswer(req: IncomingMessage, res: ServerResponse, { status,
 
 /**
  * Every file of `dir` (not its subdirectories) whose extension has a
- * Content-Type in `types`, read once, keyed '/<name>'. Throws the file
- * system's error when the directory cannot be read.
+ * Content-Type in `types`, read once, keyed `prefix` + name ('/<name>' by
+ * default; a subdirectory is served by reading it with its own prefix,
+ * '/lib/'). Throws the file system's error when the directory cannot be read.
  */
-export function readStaticDir(dir: string, types: Readonly<Record<string, string>>): Map<string, StaticFile> {
+export function readStaticDir(dir: string, types: Readonly<Record<string, string>>, prefix = '/'): Map<string, StaticFile> {
   const files = new Map<string, StaticFile>();
   for (const name of readdirSync(dir)) {
     const type = types[extname(name)];
     if (type === undefined || !statSync(join(dir, name)).isFile()) continue;
-    files.set(`/${name}`, { body: readFileSync(join(dir, name)), type });
+    files.set(`${prefix}${name}`, { body: readFileSync(join(dir, name)), type });
   }
   return files;
 }

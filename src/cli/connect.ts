@@ -8,16 +8,17 @@
  * exit status is 0 when the connection closed normally (1000, 1001, 1005),
  * 1 otherwise or when it could not be opened, 2 for a bad command line.
  */
-import type { IncomingMessage } from 'node:http';
 import { createInterface, type Interface } from 'node:readline';
 import { clearLine, cursorTo } from 'node:readline';
-import { WebSocket } from '../node/websocket.js';
 import { DEFAULT_MAX_REDIRECTS, type ClientOptions } from '../node/client-connect.js';
-import { readFileSync } from 'node:fs';
 import { isToken } from '../handshake/index.js';
-import { ProxyError } from '../node/proxy/index.js';
+import { BACKOFF_DEFAULTS } from '../reconnect/backoff.js';
+import { QUEUE_DEFAULTS, QueueFullError } from '../reconnect/send-queue.js';
 import { parseLine, SLASH_HELP } from './slash-commands.js';
-import { EXIT_FAILURE, EXIT_OK, UsageError, parseDuration, parseHeaders, printable, withWebSocketScheme, type CliIo } from './args.js';
+import { loadCredentials, readFileOption } from './tls-files.js';
+import { EXIT_FAILURE, UsageError, parseDuration, parseHeaders, parseInteger, printable, withWebSocketScheme, type CliIo } from './args.js';
+import { plainLink, type Link, type LinkEvents } from './connect-link.js';
+import { reconnectingLink, type ReconnectSettings } from './connect-reconnect.js';
 import type { Command } from './main.js';
 
 export interface ConnectOptions {
@@ -49,6 +50,8 @@ export interface ConnectOptions {
   http2: boolean | 'auto';
   /** Send a ping this often (ms; 0: never); each pong is printed with its round-trip time. */
   pingInterval: number;
+  /** --reconnect and its backoff; null: one connection, the session ends with it. */
+  reconnect: ReconnectSettings | null;
 }
 
 export const DEFAULT_EXECUTE_WAIT = 2000;
@@ -59,10 +62,6 @@ export const DEFAULT_EXECUTE_WAIT = 2000;
 export const CONNECT_HANDSHAKE_TIMEOUT = 10_000;
 /** Binary messages are previewed as hex, up to this many bytes. */
 export const BINARY_PREVIEW_BYTES = 32;
-/** Close codes that count as a normal end (exit status 0). */
-const NORMAL_CLOSE_CODES = new Set([1000, 1001, 1005]);
-/** Refusal bodies are read up to this size: only their first line is shown. */
-const REFUSAL_BODY_LIMIT = 4096;
 
 export const connectCommand: Command = {
   summary: 'connect to a WebSocket server; send stdin lines, print messages',
@@ -112,10 +111,28 @@ Options:
                           when the server does not offer it
       --http2-auto        over wss://: HTTP/2 when the server offers it,
                           else the HTTP/1.1 upgrade
+  -r, --reconnect         reconnect after a failed connect or a close the user
+                          did not ask for (not after the server's 1000 or 1008,
+                          nor a 4xx refusal other than 408/429); waits with
+                          exponential backoff and full jitter, honours 1012,
+                          1013 and a 503's Retry-After; lines typed meanwhile
+                          are queued (up to ${QUEUE_DEFAULTS.maxQueuedMessages} messages, ${QUEUE_DEFAULTS.maxQueuedBytes / 1024 / 1024} MiB) and sent
+                          in order once reconnected; /ping and /pong are not
+      --reconnect-delay TIME
+                          the first wait's cap (default ${BACKOFF_DEFAULTS.initialDelay / 1000}s); doubles per
+                          failed attempt
+      --reconnect-max-delay TIME
+                          the largest cap (default ${BACKOFF_DEFAULTS.maxDelay / 1000}s)
+      --reconnect-attempts N
+                          give up (exit 1) after N failed attempts in a row
+                          (default: never)
   -h, --help              show this help
 
 Exit status: 0 when the connection closed with 1000, 1001 or 1005; 1 for any
-other close code or when it could not connect; 2 for a bad command line.`,
+other close code or when it could not connect; 2 for a bad command line.
+With --reconnect: the last connection's close decides; 1 after giving up, or
+for a refusal that is not retried; 0 when the user ended the session
+between connections (/close, end of input), 1 for a signal then.`,
   options: {
     header: { type: 'string', short: 'H', multiple: true },
     subprotocol: { type: 'string', short: 's', multiple: true },
@@ -137,6 +154,10 @@ other close code or when it could not connect; 2 for a bad command line.`,
     http2: { type: 'boolean' },
     'http2-auto': { type: 'boolean' },
     'ping-interval': { type: 'string' },
+    reconnect: { type: 'boolean', short: 'r' },
+    'reconnect-delay': { type: 'string' },
+    'reconnect-max-delay': { type: 'string' },
+    'reconnect-attempts': { type: 'string' },
   },
   allowPositionals: true,
   run: (values, positionals, io) => connect(connectOptions(values, positionals), io),
@@ -148,8 +169,8 @@ function connectOptions(values: Record<string, unknown>, positionals: string[]):
     deflate?: boolean; 'no-deflate'?: boolean; 'handshake-timeout'?: string; location?: boolean;
     proxy?: string; auth?: string; ca?: string; cert?: string; key?: string; passphrase?: string; 'ping-interval'?: string;
     http2?: boolean; 'http2-auto'?: boolean;
+    reconnect?: boolean; 'reconnect-delay'?: string; 'reconnect-max-delay'?: string; 'reconnect-attempts'?: string;
   };
-  if ((v.cert === undefined) !== (v.key === undefined)) throw new UsageError("Options '--cert' and '--key' go together");
   if (v.auth !== undefined && !v.auth.includes(':')) throw new UsageError("Option '--auth' expects USER:PASS");
   if (v.http2 && v['http2-auto']) throw new UsageError("Options '--http2' and '--http2-auto' cannot be used together");
   if (v.deflate && v['no-deflate']) throw new UsageError("Options '--deflate' and '--no-deflate' cannot be used together");
@@ -158,7 +179,12 @@ function connectOptions(values: Record<string, unknown>, positionals: string[]):
   const execute = v.execute ?? [];
   if (v.echo && execute.length > 0) throw new UsageError("Options '--echo' and '--execute' cannot be used together");
   if (v.wait !== undefined && execute.length === 0) throw new UsageError("Option '--wait' only applies with '--execute'");
+  for (const name of ['reconnect-delay', 'reconnect-max-delay', 'reconnect-attempts'] as const) {
+    if (v[name] !== undefined && !v.reconnect) throw new UsageError(`Option '--${name}' only applies with '--reconnect'`);
+  }
   const headers = parseHeaders(v.header ?? []);
+  // The client certificate: read and checked (key matches, passphrase right) before connecting.
+  const credentials = loadCredentials(v, false) as { cert?: Buffer; key?: Buffer } | undefined;
   for (const protocol of v.subprotocol ?? []) {
     if (!isToken(protocol)) throw new UsageError(`Option '--subprotocol' expects a token, got '${printable(protocol)}'`);
   }
@@ -178,20 +204,20 @@ function connectOptions(values: Record<string, unknown>, positionals: string[]):
     pingInterval: v['ping-interval'] === undefined ? 0 : parseDuration('ping-interval', v['ping-interval']),
     proxy: v.proxy,
     auth: v.auth,
-    ca: readPem('ca', v.ca),
-    cert: readPem('cert', v.cert),
-    key: readPem('key', v.key),
+    ca: v.ca === undefined ? undefined : readFileOption('ca', v.ca),
+    cert: credentials?.cert,
+    key: credentials?.key,
     passphrase: v.passphrase,
+    reconnect: v.reconnect ? reconnectSettings(v) : null,
   };
 }
 
-function readPem(name: string, file: string | undefined): Buffer | undefined {
-  if (file === undefined) return undefined;
-  try {
-    return readFileSync(file);
-  } catch (error) {
-    throw new UsageError(`Option '--${name}': cannot read '${printable(file)}': ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-  }
+function reconnectSettings(v: { 'reconnect-delay'?: string; 'reconnect-max-delay'?: string; 'reconnect-attempts'?: string }): ReconnectSettings {
+  const delay = v['reconnect-delay'] === undefined ? BACKOFF_DEFAULTS.initialDelay : parseDuration('reconnect-delay', v['reconnect-delay']);
+  const maxDelay = v['reconnect-max-delay'] === undefined ? Math.max(delay, BACKOFF_DEFAULTS.maxDelay) : parseDuration('reconnect-max-delay', v['reconnect-max-delay']);
+  if (maxDelay < delay) throw new UsageError("Option '--reconnect-max-delay' must be at least '--reconnect-delay'");
+  const attempts = v['reconnect-attempts'] === undefined ? Infinity : parseInteger('reconnect-attempts', v['reconnect-attempts']);
+  return { delay, maxDelay, attempts };
 }
 
 /** How a received message is printed (without the newline). */
@@ -208,20 +234,6 @@ export function formatReceived(data: Buffer, isBinary: boolean): string {
   return `< [binary ${n} byte${n === 1 ? '' : 's'}]${preview ? ` ${preview}` : ''}${n > BINARY_PREVIEW_BYTES ? ' …' : ''}`;
 }
 
-const TLS_ERROR = /CERT|SSL|TLS|^EPROTO$|UNABLE_TO_|VERIFY/;
-
-/** One line for an error before the connection opened. */
-function describeFailure(error: Error & { code?: string; errors?: Array<{ code?: string }> }, url: string, options: ConnectOptions): string {
-  if (error instanceof ProxyError) return `proxy error (${error.code}): ${printable(error.message)}`;
-  const code = error.code ?? error.errors?.find((e) => e.code)?.code;
-  if (code !== undefined && TLS_ERROR.test(code)) {
-    const hint = /CERT|UNABLE_TO_|VERIFY/.test(code) && !options.insecure ? ' (--insecure skips verification)' : '';
-    return `TLS error connecting to ${url}: ${code}: ${printable(error.message)}${hint}`;
-  }
-  if (code !== undefined) return `cannot connect to ${url}: ${code}`;
-  return `handshake failed: ${printable(error.message)}`;
-}
-
 /** Open the connection and run the session; resolves with the exit status. */
 export function connect(options: ConnectOptions, io: CliIo): Promise<number> {
   const clientOptions: ClientOptions = { headers: options.headers, perMessageDeflate: options.deflate };
@@ -236,219 +248,206 @@ export function connect(options: ConnectOptions, io: CliIo): Promise<number> {
   if (options.key !== undefined) clientOptions.key = options.key;
   if (options.passphrase !== undefined) clientOptions.passphrase = options.passphrase;
   if (options.http2 !== false) clientOptions.http2 = options.http2;
-  let ws: WebSocket;
-  try {
-    ws = new WebSocket(options.url, options.subprotocols, clientOptions);
-  } catch (error) {
-    throw new UsageError(`invalid URL '${printable(options.url)}': ${(error as Error).message}`);
-  }
 
-  return new Promise<number>((resolve) => {
-    const interactiveTty = options.execute.length === 0 && !options.echo && io.stdin.isTTY === true && (io.stdout as { isTTY?: boolean }).isTTY === true;
-    let rl: Interface | null = null;
-    let opened = false;
-    let finished = false;
-    let executeTimer: NodeJS.Timeout | null = null;
-    let lastError: Error | null = null;
-    // With --http2(-auto), the response of 'upgrade' tells which handshake opened (httpVersion '1.1' or '2.0').
-    let httpVersion = '';
-    if (options.http2 !== false) ws.once('upgrade', (res: { httpVersion: string }) => (httpVersion = res.httpVersion));
+  let resolveExit!: (code: number) => void;
+  const exit = new Promise<number>((resolve) => (resolveExit = resolve));
+  const interactiveTty = options.execute.length === 0 && !options.echo && io.stdin.isTTY === true && (io.stdout as { isTTY?: boolean }).isTTY === true;
+  let rl: Interface | null = null;
+  let opened = false;
+  let finished = false;
+  let executeTimer: NodeJS.Timeout | null = null;
+  let pingTimer: NodeJS.Timeout | null = null;
+  let pingCount = 0;
+  /** Pings in flight, by payload: when each was sent (for the round-trip time). */
+  const pings = new Map<string, bigint>();
+  /** stdin ended while lines were queued: close once they went out. */
+  let closeWhenOpen = false;
 
-    /** Writes a line; at the terminal, above the prompt, which is redrawn with what was typed so far. */
-    const writeLine = (stream: NodeJS.WritableStream, line: string) => {
-      if (rl && interactiveTty) {
+  /** Writes a line; at the terminal, above the prompt, which is redrawn with what was typed so far. */
+  const writeLine = (stream: NodeJS.WritableStream, line: string) => {
+    if (rl && interactiveTty) {
+      clearLine(io.stdout as NodeJS.WritableStream, 0);
+      cursorTo(io.stdout as NodeJS.WritableStream, 0);
+      stream.write(`${line}\n`);
+      rl.prompt(true);
+    } else {
+      stream.write(`${line}\n`);
+    }
+  };
+  const status = (line: string) => writeLine(io.stderr, line);
+  // Received messages: at a terminal, one line at a time above the prompt;
+  // otherwise the lines of one tick leave in one write (a read carrying 32
+  // messages is one write to stdout, not 32), and a stdout that does not
+  // keep up pauses the socket instead of buffering without bound.
+  let pendingOut = '';
+  const flushOut = () => {
+    const text = pendingOut;
+    pendingOut = '';
+    if (text === '') return;
+    const socket = link.socket;
+    if (!io.stdout.write(text) && socket !== null && !socket.isPaused) {
+      socket.pause();
+      io.stdout.once('drain', () => socket.resume());
+    }
+  };
+  const print = (line: string) => {
+    if (rl && interactiveTty) return writeLine(io.stdout, line);
+    if (pendingOut === '') setImmediate(flushOut);
+    pendingOut += `${line}\n`;
+  };
+
+  const finish = (code: number, lastLine?: string) => {
+    if (finished) return;
+    finished = true;
+    flushOut();
+    if (executeTimer !== null) clearTimeout(executeTimer);
+    if (pingTimer !== null) clearInterval(pingTimer);
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+    if (rl) {
+      const r = rl;
+      rl = null;
+      if (interactiveTty) {
         clearLine(io.stdout as NodeJS.WritableStream, 0);
         cursorTo(io.stdout as NodeJS.WritableStream, 0);
-        stream.write(`${line}\n`);
-        rl.prompt(true);
-      } else {
-        stream.write(`${line}\n`);
       }
-    };
-    const status = (line: string) => writeLine(io.stderr, line);
-    // Received messages: at a terminal, one line at a time above the prompt;
-    // otherwise the lines of one tick leave in one write (a read carrying 32
-    // messages is one write to stdout, not 32), and a stdout that does not
-    // keep up pauses the socket instead of buffering without bound.
-    let pendingOut = '';
-    const flushOut = () => {
-      const text = pendingOut;
-      pendingOut = '';
-      if (text === '') return;
-      if (!io.stdout.write(text) && ws.readyState === WebSocket.OPEN && !ws.isPaused) {
-        ws.pause();
-        io.stdout.once('drain', () => ws.resume());
-      }
-    };
-    const print = (line: string) => {
-      if (rl && interactiveTty) return writeLine(io.stdout, line);
-      if (pendingOut === '') setImmediate(flushOut);
-      pendingOut += `${line}\n`;
-    };
+      r.close();
+    }
+    if (lastLine !== undefined) io.stderr.write(`${lastLine}\n`);
+    resolveExit(code);
+  };
 
-    const finish = (code: number, lastLine?: string) => {
-      if (finished) return;
-      finished = true;
-      flushOut();
-      if (executeTimer !== null) clearTimeout(executeTimer);
-      if (pingTimer !== null) clearInterval(pingTimer);
-      process.removeListener('SIGINT', onSignal);
-      process.removeListener('SIGTERM', onSignal);
-      if (rl) {
-        const r = rl;
-        rl = null;
-        if (interactiveTty) {
-          clearLine(io.stdout as NodeJS.WritableStream, 0);
-          cursorTo(io.stdout as NodeJS.WritableStream, 0);
-        }
-        r.close();
-      }
-      if (lastLine !== undefined) io.stderr.write(`${lastLine}\n`);
-      resolve(code);
-    };
+  // First signal (or Ctrl-C in the terminal): close handshake; second: drop.
+  // Not connected (yet, or between reconnections): stop at once.
+  let interrupted = false;
+  const onSignal = () => {
+    if (link.socket === null && !interrupted) {
+      status('hyperws connect: interrupted');
+      finish(EXIT_FAILURE);
+      link.terminate();
+      return;
+    }
+    if (interrupted) link.terminate();
+    else link.close(1000);
+    interrupted = true;
+  };
 
-    // First signal (or Ctrl-C in the terminal): close handshake; second: drop.
-    let interrupted = false;
-    const onSignal = () => {
-      if (!opened) {
-        status('hyperws connect: interrupted');
-        finish(EXIT_FAILURE);
-        ws.terminate();
-        return;
-      }
-      if (interrupted) ws.terminate();
-      else ws.close(1000);
-      interrupted = true;
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-
-    ws.on('unexpected-response', (_req: unknown, res: IncomingMessage) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      const report = () => {
-        if (finished) return;
-        const body = Buffer.concat(chunks).toString('utf8');
-        const firstLine = body.split(/\r?\n/, 1)[0]!.trim();
-        status(`hyperws connect: handshake refused: HTTP ${res.statusCode} ${printable(res.statusMessage ?? '')}${firstLine ? `: ${printable(firstLine)}` : ''}`);
-        finish(EXIT_FAILURE);
-        ws.terminate();
-      };
-      res.on('data', (chunk: Buffer) => {
-        if (size >= REFUSAL_BODY_LIMIT) return;
-        chunks.push(chunk);
-        size += chunk.length;
-        if (size >= REFUSAL_BODY_LIMIT) report();
-      });
-      res.on('end', report);
-      res.on('error', report);
+  /** Reads stdin: from the first open, or with --reconnect from the start (lines queue until then). */
+  const readInput = () => {
+    rl = createInterface({
+      input: io.stdin,
+      ...(interactiveTty ? { output: io.stdout, prompt: '> ', terminal: true } : { terminal: false }),
+      crlfDelay: Infinity,
     });
-
-    ws.on('error', (error: Error) => {
-      if (finished) return;
-      if (!opened) {
-        status(`hyperws connect: ${describeFailure(error, ws.url, options)}`); // after -L: where it failed
-        finish(EXIT_FAILURE);
-        return;
-      }
-      lastError = error;
-      status(`hyperws connect: error: ${printable(error.message)}`);
+    rl.on('line', (line: string) => {
+      if (link.socket !== null || link.reconnects) runLine(line);
+      if (interactiveTty) rl?.prompt();
     });
+    // End of input: the close frame follows every message sent, on the same socket.
+    rl.on('close', () => {
+      if (rl === null) return; // finish() closed it
+      if (link.socket === null && link.reconnects && link.queued > 0) {
+        closeWhenOpen = true;
+        status(`hyperws connect: end of input: the ${link.queued} queued message${link.queued === 1 ? '' : 's'} go${link.queued === 1 ? 'es' : ''} out after reconnecting, then the connection closes (Ctrl-C drops them)`);
+      } else if (link.socket !== null || link.reconnects) {
+        link.close(1000);
+      }
+    });
+    rl.on('SIGINT', onSignal);
+    if (interactiveTty) rl.prompt();
+  };
 
-    let pingTimer: NodeJS.Timeout | null = null;
-    let pingCount = 0;
-    ws.on('open', () => {
+  /** A data message: sent, or queued while reconnecting (a clear line when the queue is full). */
+  const sendData = (data: string | Buffer, binary: boolean) => {
+    const wasOpen = link.socket !== null;
+    try {
+      link.send(data, binary);
+    } catch (error) {
+      if (!(error instanceof QueueFullError)) throw error;
+      status(`hyperws connect: not sent (not connected, and the queue is full: ${error.message})`);
+      return;
+    }
+    if (!wasOpen) status(`hyperws connect: not connected: queued (${link.queued} waiting)`);
+  };
+  const runLine = (line: string) => {
+    const command = parseLine(line);
+    const socket = link.socket;
+    switch (command.kind) {
+      case 'text':
+        sendData(command.text, false);
+        return;
+      case 'binary':
+        sendData(command.bytes, true);
+        return;
+      case 'close':
+        link.close(command.code, command.reason);
+        return;
+      case 'invalid':
+        status(`hyperws connect: ${command.message}`);
+        return;
+    }
+    // Control frames are not queued: they mean something now or not at all.
+    if (socket === null) {
+      status(`hyperws connect: not connected: /${command.kind} not sent`);
+    } else if (command.kind === 'ping') {
+      pings.set(command.data, process.hrtime.bigint());
+      socket.ping(command.data);
+    } else {
+      socket.pong(command.data);
+    }
+  };
+  const onPong = (data: Buffer) => {
+    const key = data.toString();
+    const sent = pings.get(key);
+    pings.delete(key);
+    const rtt = sent === undefined ? '' : ` (round trip ${(Number(process.hrtime.bigint() - sent) / 1e6).toFixed(3)} ms)`;
+    print(`< pong${key ? ` ${printable(key)}` : ''}${rtt}`);
+  };
+
+  let received = 0;
+  const events: LinkEvents = {
+    opened: (socket, line) => {
+      const first = !opened;
       opened = true;
+      socket.on('pong', onPong);
+      status(line);
+      if (closeWhenOpen) return link.close(1000);
+      if (!first) return;
       if (options.pingInterval > 0) {
         pingTimer = setInterval(() => {
-          if (ws.readyState !== WebSocket.OPEN) return;
+          const current = link.socket;
+          if (current === null) return;
           const data = String(++pingCount);
           pings.set(data, process.hrtime.bigint());
-          ws.ping(data);
+          current.ping(data);
         }, options.pingInterval);
       }
-      const over = options.http2 === false ? '' : httpVersion === '2.0' ? ' (HTTP/2)' : ' (HTTP/1.1)';
-      status(`connected to ${ws.url}${over}${ws.protocol ? ` (subprotocol: ${ws.protocol})` : ''}${ws.extensions ? ` (extensions: ${ws.extensions})` : ''}`);
       if (options.execute.length > 0) {
-        for (const message of options.execute) ws.send(message);
+        for (const message of options.execute) link.send(message, false);
         executeTimer = setTimeout(() => {
           executeTimer = null;
-          ws.close(1000);
+          link.close(1000);
         }, options.wait);
         return;
       }
-      if (options.echo) return;
-      rl = createInterface({
-        input: io.stdin,
-        ...(interactiveTty ? { output: io.stdout, prompt: '> ', terminal: true } : { terminal: false }),
-        crlfDelay: Infinity,
-      });
-      rl.on('line', (line: string) => {
-        if (ws.readyState === WebSocket.OPEN) runLine(line);
-        if (interactiveTty) rl?.prompt();
-      });
-      // End of input: the close frame follows every message sent, on the same socket.
-      rl.on('close', () => {
-        if (rl !== null && ws.readyState === WebSocket.OPEN) ws.close(1000);
-      });
-      rl.on('SIGINT', onSignal);
-      if (interactiveTty) rl.prompt();
-    });
-
-    /** Pings in flight, by payload: when each was sent (for the round-trip time). */
-    const pings = new Map<string, bigint>();
-    const runLine = (line: string) => {
-      const command = parseLine(line);
-      switch (command.kind) {
-        case 'text':
-          ws.send(command.text);
-          return;
-        case 'ping':
-          pings.set(command.data, process.hrtime.bigint());
-          ws.ping(command.data);
-          return;
-        case 'pong':
-          ws.pong(command.data);
-          return;
-        case 'binary':
-          ws.send(command.bytes, { binary: true });
-          return;
-        case 'close':
-          ws.close(command.code, command.reason);
-          return;
-        case 'invalid':
-          status(`hyperws connect: ${command.message}`);
-      }
-    };
-    ws.on('pong', (data: Buffer) => {
-      const key = data.toString();
-      const sent = pings.get(key);
-      pings.delete(key);
-      const rtt = sent === undefined ? '' : ` (round trip ${(Number(process.hrtime.bigint() - sent) / 1e6).toFixed(3)} ms)`;
-      print(`< pong${key ? ` ${printable(key)}` : ''}${rtt}`);
-    });
-
-    let received = 0;
-    ws.on('message', (data: Buffer, isBinary: boolean) => {
-      if (options.echo && ws.readyState === WebSocket.OPEN) ws.send(data, { binary: isBinary });
+      if (!options.echo && rl === null) readInput();
+    },
+    message: (data, isBinary) => {
+      if (options.echo && link.socket !== null) link.send(data, isBinary);
       print(formatReceived(data, isBinary));
       received++;
       if (executeTimer !== null && received >= options.execute.length) {
         clearTimeout(executeTimer);
         executeTimer = null;
-        ws.close(1000);
+        link.close(1000);
       }
-    });
-
-    ws.on('close', (code: number, reason: Buffer) => {
-      if (!opened) {
-        // The error listener has reported why (or a signal interrupted us).
-        if (!finished) status('hyperws connect: connection failed');
-        finish(EXIT_FAILURE);
-        return;
-      }
-      const why = reason.length > 0 ? ` ${printable(reason.toString())}` : '';
-      finish(NORMAL_CLOSE_CODES.has(code) && lastError === null ? EXIT_OK : EXIT_FAILURE, `closed: ${code}${why}`);
-    });
-  });
+    },
+    status,
+    ended: finish,
+  };
+  const link: Link = options.reconnect === null ? plainLink(options, clientOptions, events) : reconnectingLink(options, clientOptions, options.reconnect, events);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  if (link.reconnects && options.execute.length === 0 && !options.echo) readInput();
+  return exit;
 }

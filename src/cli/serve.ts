@@ -2,13 +2,16 @@
  * `hyperws serve`: one port for the browser console page and the WebSocket
  * endpoint. Plain HTTP GET / returns the page (static/console.html);
  * WebSocket upgrades (on any path, or on --path only) are served in echo mode (each message back to
- * its sender, same type) or broadcast mode (each message to every connected
- * client, sender included).
+ * its sender, same type), broadcast mode (each message to every connected
+ * client, sender included) or exec mode (a program per connection, the
+ * WebSocket as its stdin and stdout: exec-bridge.ts).
  *
  * The port is the library's upgrade server (src/node/upgrade-server.ts), not
  * node:http: strict, bounded request heads, the console page answered with
  * Connection: close, and every connection dropped unless it upgrades within
  * --handshake-timeout. A connection then costs what the library's does.
+ * With --cert/--key or --pfx it speaks TLS (wss://, https://), the deadline
+ * covering the TLS handshake too.
  *
  * stdout carries exactly one line, the listening line, so scripts and tests
  * can parse the bound port; connection logs go to stderr, one line each.
@@ -16,12 +19,13 @@
  * with 0; a second signal terminates the clients that are still closing.
  *
  * With --http2 the port is the library's HTTP/2 endpoint instead
- * (src/node/http2-upgrade.ts): h2 and HTTP/1.1 over TLS (--cert/--key), or
+ * (src/node/http2-upgrade.ts): h2 and HTTP/1.1 over TLS (--cert/--key or --pfx), or
  * cleartext h2 with prior knowledge (--h2c); the same page, answers and
  * handshake timeout, and WebSockets as Extended CONNECT streams (RFC 8441).
  */
 import { readFileSync } from 'node:fs';
-import type { Server } from 'node:net';
+import { isIPv4, type Server } from 'node:net';
+import { createSecureContext } from 'node:tls';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { RedisReadyTimeout, answerStatic, closeCodeFor, closeServers, listen, readyWithin, runUntilSignal, type StaticSite } from '../app-kit/index.js';
@@ -35,12 +39,16 @@ import { WebSocket, WebSocketServer } from '../pubsub/topics.js';
 import { redisAdapter, type RedisAdapter } from '../pubsub/redis-adapter.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, hostPort, parseInteger, printable, type CliIo } from './args.js';
 import { staticFileUrl } from './location.js';
+import { bridgeExec, KILL_GRACE, type ExecOptions } from './exec-bridge.js';
+import { loadCredentials, type TlsCredentials } from './tls-files.js';
 import type { Command } from './main.js';
 
 export interface ServeOptions {
   port: number;
   host: string;
-  mode: 'echo' | 'broadcast';
+  mode: 'echo' | 'broadcast' | 'exec';
+  /** Exec mode: the command run for each connection, and how its output becomes messages. */
+  exec: ExecOptions | undefined;
   /** Largest message accepted, in bytes (0: no limit). */
   maxPayload: number | undefined;
   /** Pathname the WebSocket endpoint answers on. */
@@ -58,8 +66,10 @@ export interface ServeOptions {
   idleTimeout: number;
   /** Answer /metrics, /healthz and /readyz (default: when bound to loopback). */
   operations: boolean;
-  /** HTTP/2 (RFC 8441): over TLS with this PEM key and certificate (h2 and HTTP/1.1), or cleartext h2 ('h2c'). */
-  http2: { key: Buffer; cert: Buffer } | 'h2c' | undefined;
+  /** TLS (wss://, https://): a PEM certificate and key, or a PKCS#12 file, read and checked at start. */
+  tls: TlsCredentials | undefined;
+  /** HTTP/2 (RFC 8441) beside HTTP/1.1: over TLS ('tls', with `tls`), or cleartext h2 only ('h2c'). */
+  http2: 'tls' | 'h2c' | undefined;
 }
 
 /** The topic every client subscribes to in broadcast mode. */
@@ -83,6 +93,15 @@ Options:
       --echo            echo each message back to its sender, same type (default)
       --broadcast       send each message to every connected client,
                         the sender included
+      --exec CMD        run CMD (with /bin/sh -c) for each connection, the
+                        WebSocket as its stdin and stdout: each message a line
+                        of its input (binary ones as bytes), each line of its
+                        output a text message; its exit closes the WebSocket
+                        (1000 for status 0, else 1011), the WebSocket's close
+                        stops it (SIGTERM, SIGKILL after ${KILL_GRACE / 1000} s). Anyone who
+                        can reach the port runs CMD: keep --host on loopback
+      --binary          with --exec: no lines: each message is written as
+                        it is, each chunk of output is a binary message
       --max-payload N   largest message accepted, in bytes (default 104857600;
                         0 for no limit); larger messages close with 1009
       --path PATH       accept upgrades on this pathname only (default: any path)
@@ -104,17 +123,22 @@ Options:
       --metrics         answer GET /metrics (Prometheus text), /healthz and
                         /readyz (default when bound to loopback)
       --no-metrics      do not answer them
+      --cert FILE       serve over TLS (wss://, console at https://) with
+                        this PEM certificate (chain), and --key
+      --key FILE        its PEM private key
+      --pfx FILE        TLS with a PKCS#12 file (certificate and key)
+                        instead of --cert and --key
+      --passphrase P    passphrase of --key or --pfx
       --http2           serve WebSockets over HTTP/2 too (RFC 8441), with
-                        --cert and --key (h2 and HTTP/1.1 over TLS, wss://)
+                        --cert and --key or --pfx (h2 and HTTP/1.1 over TLS)
                         or --h2c (cleartext h2 with prior knowledge only:
                         browsers do not speak it)
-      --cert FILE       with --http2: the PEM certificate (chain)
-      --key FILE        with --http2: its PEM private key
       --h2c             with --http2: cleartext, no TLS
   -h, --help            show this help
 
 Prints one line on stdout when listening:
   hyperws serve: listening on ws://HOST:PORT/ (echo mode); console at http://HOST:PORT/
+(wss:// and https:// with TLS).
 Connections and disconnections are logged on stderr. SIGTERM closes every
 client with 1012 (Service Restart: reconnect), SIGINT with 1001 (Going
 Away); then it exits 0; a second signal
@@ -124,6 +148,8 @@ drops the clients that have not finished closing.`,
     host: { type: 'string' },
     echo: { type: 'boolean' },
     broadcast: { type: 'boolean' },
+    exec: { type: 'string' },
+    binary: { type: 'boolean' },
     'max-payload': { type: 'string' },
     path: { type: 'string' },
     deflate: { type: 'boolean' },
@@ -136,6 +162,8 @@ drops the clients that have not finished closing.`,
     http2: { type: 'boolean' },
     cert: { type: 'string' },
     key: { type: 'string' },
+    pfx: { type: 'string' },
+    passphrase: { type: 'string' },
     h2c: { type: 'boolean' },
   },
   allowPositionals: false,
@@ -146,20 +174,25 @@ function serveOptions(values: Record<string, unknown>): ServeOptions {
   const v = values as {
     port?: string; host?: string; echo?: boolean; broadcast?: boolean; 'max-payload'?: string; path?: string; deflate?: boolean; redis?: string;
     'handshake-timeout'?: string; 'max-connections'?: string; 'idle-timeout'?: string; metrics?: boolean; 'no-metrics'?: boolean;
-    http2?: boolean; cert?: string; key?: string; h2c?: boolean;
+    http2?: boolean; cert?: string; key?: string; pfx?: string; passphrase?: string; h2c?: boolean; exec?: string; binary?: boolean;
   };
   if (v.metrics && v['no-metrics']) throw new UsageError("Options '--metrics' and '--no-metrics' cannot be used together");
   if (v.echo && v.broadcast) throw new UsageError("Options '--echo' and '--broadcast' cannot be used together");
+  if (v.exec !== undefined && (v.echo || v.broadcast)) throw new UsageError(`Options '--exec' and '--${v.echo ? 'echo' : 'broadcast'}' cannot be used together`);
+  if (v.exec !== undefined && v.exec.trim() === '') throw new UsageError("Option '--exec' must not be empty");
+  if (v.binary && v.exec === undefined) throw new UsageError("Option '--binary' only applies with '--exec'");
   if (v.redis !== undefined && !v.broadcast) throw new UsageError("Option '--redis' only applies with '--broadcast'");
   if (v.redis !== undefined && !/^rediss?:\/\//.test(v.redis)) throw new UsageError(`Option '--redis' expects a redis:// URL, got '${printable(v.redis)}'`);
   const path = v.path;
   if (path !== undefined && !/^\/[\x21-\x7e]*$/.test(path)) throw new UsageError(`Option '--path' must start with '/' and contain no spaces, got '${printable(path)}'`);
   const host = v.host ?? '127.0.0.1';
   if (host === '') throw new UsageError("Option '--host' must not be empty");
+  const http2 = http2Mode(v);
   return {
     port: v.port === undefined ? 8080 : parseInteger('port', v.port, 65535),
     host,
-    mode: v.broadcast ? 'broadcast' : 'echo',
+    mode: v.exec !== undefined ? 'exec' : v.broadcast ? 'broadcast' : 'echo',
+    exec: v.exec === undefined ? undefined : { command: v.exec, binary: v.binary === true },
     maxPayload: v['max-payload'] === undefined ? undefined : parseInteger('max-payload', v['max-payload']),
     path,
     deflate: v.deflate === true,
@@ -170,35 +203,30 @@ function serveOptions(values: Record<string, unknown>): ServeOptions {
     maxConnections: v['max-connections'] === undefined ? DEFAULTS.maxConnections : parseInteger('max-connections', v['max-connections']),
     idleTimeout: v['idle-timeout'] === undefined ? DEFAULTS.idleTimeout : parseInteger('idle-timeout', v['idle-timeout'], 2 ** 31 - 1),
     operations: v.metrics === true || (v['no-metrics'] !== true && isLoopback(host)),
-    http2: http2Options(v),
+    http2,
+    // Read last: the files are only opened for a command line that is otherwise right.
+    tls: loadCredentials(v),
   };
 }
 
-function http2Options(v: { http2?: boolean; cert?: string; key?: string; h2c?: boolean }): ServeOptions['http2'] {
-  const tls = v.cert !== undefined || v.key !== undefined;
+/** --http2 with TLS (--cert/--key or --pfx) or --h2c; checked before any file is read. */
+function http2Mode(v: { http2?: boolean; cert?: string; key?: string; pfx?: string; h2c?: boolean }): ServeOptions['http2'] {
+  const tls = v.cert !== undefined || v.key !== undefined || v.pfx !== undefined;
   if (!v.http2) {
-    if (tls || v.h2c) throw new UsageError(`Option '${v.h2c ? '--h2c' : v.cert !== undefined ? '--cert' : '--key'}' only applies with '--http2'`);
+    if (v.h2c) throw new UsageError("Option '--h2c' only applies with '--http2'");
     return undefined;
   }
   if (v.h2c) {
-    if (tls) throw new UsageError("Option '--h2c' cannot be used with '--cert' or '--key'");
+    if (tls) throw new UsageError(`Option '--h2c' cannot be used with '${v.pfx !== undefined ? '--pfx' : v.cert !== undefined ? '--cert' : '--key'}'`);
     return 'h2c';
   }
-  if (v.cert === undefined || v.key === undefined) throw new UsageError("Option '--http2' needs '--cert' and '--key' (or '--h2c' for cleartext)");
-  return { cert: readPem('cert', v.cert), key: readPem('key', v.key) };
+  if (!tls) throw new UsageError("Option '--http2' needs '--cert' and '--key' or '--pfx' (or '--h2c' for cleartext)");
+  return 'tls';
 }
 
-function readPem(option: string, file: string): Buffer {
-  try {
-    return readFileSync(file);
-  } catch (error) {
-    throw new UsageError(`Option '--${option}': cannot read '${printable(file)}' (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
-  }
-}
-
-/** Addresses only this machine reaches: metrics are served there by default. */
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+/** Addresses only this machine reaches (127.0.0.0/8, ::1, localhost): metrics are served there by default, --exec runs without a warning. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || (isIPv4(host) && host.startsWith('127.'));
 }
 
 /** The console page, with the endpoint's path filled in. */
@@ -266,12 +294,17 @@ export async function serve(options: ServeOptions, io: CliIo): Promise<number> {
     request: (req: IncomingMessage) => (options.operations && operationsOf(req)) || answerStatic(site, req.method, req.url),
     refused: (why: RefusalReason) => refusedHere.set(why, (refusedHere.get(why) ?? 0) + 1),
   };
-  const endpoint = options.http2 === undefined ? null : new Http2Endpoint(options.http2 === 'h2c' ? {} : options.http2, {
+  const endpoint = options.http2 === undefined ? null : new Http2Endpoint(options.http2 === 'h2c' ? {} : { ...options.tls }, {
     ...hooks,
     request: (req) => hooks.request(req as IncomingMessage),
     stream: (stream, headers, req) => wss.handleStream(stream, headers, (ws, r) => wss.emit('connection', ws, r), req),
   });
-  const server: Server = endpoint?.server ?? createUpgradeServer({ ...hooks, maxHeadBytes: DEFAULTS.maxHeaderSize, maxFields: DEFAULTS.maxHeaderFields });
+  const server: Server = endpoint?.server ?? createUpgradeServer({
+    ...hooks,
+    maxHeadBytes: DEFAULTS.maxHeaderSize,
+    maxFields: DEFAULTS.maxHeaderFields,
+    ...(options.tls !== undefined ? { secureContext: createSecureContext(options.tls) } : {}),
+  });
   // The server's numbers, with the refusals of our upgrade server (a bad head, too many handshakes).
   const refusedHere = new Map<RefusalReason, number>();
   const operations = {
@@ -318,6 +351,8 @@ export async function serve(options: ServeOptions, io: CliIo): Promise<number> {
     // Topics: encoded once for every client, and through Redis to every other node.
     wss.publish(BROADCAST_TOPIC, data, { binary: isBinary, compress: options.deflate });
   }
+  // Exec mode: the programs still running, awaited at shutdown so that none outlives serve.
+  const programs = new Set<Promise<void>>();
   wss.on('connection', (ws: ServeSocket, req: IncomingMessage) => {
     ws.id = nextId++;
     const over = req.httpVersion === '2.0' ? ' over HTTP/2' : '';
@@ -326,6 +361,12 @@ export async function serve(options: ServeOptions, io: CliIo): Promise<number> {
     ws.on('close', onClose);
     if (options.mode === 'echo') {
       ws.on('message', onEcho);
+    } else if (options.exec !== undefined) {
+      const id = ws.id;
+      const program = bridgeExec(ws, options.exec, (line) => log(`connection #${id}: ${line}`)).then(() => {
+        programs.delete(program);
+      });
+      programs.add(program);
     } else {
       ws.subscribe(BROADCAST_TOPIC);
       ws.on('message', onBroadcast);
@@ -334,23 +375,32 @@ export async function serve(options: ServeOptions, io: CliIo): Promise<number> {
 
   const where = hostPort(options.host, port);
   const mode = options.redis !== undefined ? `${options.mode} mode via ${options.redis}` : `${options.mode} mode`;
-  const tls = options.http2 !== undefined && options.http2 !== 'h2c';
+  const tls = options.tls !== undefined;
   const transport = options.http2 === undefined ? '' : tls ? ', HTTP/2 and HTTP/1.1' : ', HTTP/2 h2c only';
-  io.stdout.write(`hyperws serve: listening on ${tls ? 'wss' : 'ws'}://${where}${options.path ?? '/'} (${mode}${transport}); console at ${tls ? 'https' : 'http'}://${where}/\n`);
+  if (options.exec !== undefined && !isLoopback(options.host)) {
+    log(`warning: --exec on ${options.host}: anyone who can reach port ${port} runs '${printable(options.exec.command)}' (bind --host 127.0.0.1 to keep it to this machine)`);
+  }
 
   // Kept for a second signal: the clients that were open when closing began.
   let clients: Array<{ terminate(): void }> = [];
-  await runUntilSignal({
+  // Signals are handled before the listening line goes out: a script that stops serve as soon as
+  // it reads the line must not find the default action (death by the signal) still in place.
+  const stopped = runUntilSignal({
     close(signal) {
       clients = [...wss.clients].filter((ws) => ws.readyState !== WebSocket.CLOSED);
       log(`${signal}: closing ${clients.length} connection${clients.length === 1 ? '' : 's'}`);
       // SIGTERM is a restart (1012: clients reconnect), SIGINT an operator stopping it (1001); the server is ours to close.
-      return closeServers(wss, endpoint ?? (server as UpgradeServer), closeCodeFor(signal));
+      // Exec mode: each closed WebSocket stops its program; wait for them all.
+      return closeServers(wss, endpoint ?? (server as UpgradeServer), closeCodeFor(signal)).then(async () => {
+        while (programs.size > 0) await Promise.all(programs);
+      });
     },
     force() {
       log('second signal: dropping the remaining connections');
       for (const ws of clients) ws.terminate();
     },
   });
+  io.stdout.write(`hyperws serve: listening on ${tls ? 'wss' : 'ws'}://${where}${options.path ?? '/'} (${mode}${transport}); console at ${tls ? 'https' : 'http'}://${where}/\n`);
+  await stopped;
   return EXIT_OK;
 }

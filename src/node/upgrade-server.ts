@@ -10,6 +10,12 @@
  * the WebSocket's whole life (listener wrappers on the socket, parser
  * fields). Servers the user passes (`server`) keep node:http, of course.
  *
+ * With a `secureContext` it speaks TLS (wss://, https://): each accepted
+ * connection is wrapped in a server TLSSocket (ALPN http/1.1) before its head
+ * is read, under the same deadline, which then covers the TLS handshake too.
+ * A peer that sends a plaintext request there is answered 400 in plaintext
+ * (it could read nothing else) and closed.
+ *
  * Owns: reading heads, the handshake deadline of every connection (from
  * accept until it upgrades or closes, whatever it sends meanwhile), the limit
  * on connections before their upgrade (503 above it), refusing malformed or
@@ -18,6 +24,7 @@
  */
 import { IncomingMessage, STATUS_CODES } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
+import { TLSSocket, type SecureContext } from 'node:tls';
 import { findHeadEnd, isPlausibleRequestStart, parseRequestHead, type RequestHead, type RequestHeadLimits } from '../handshake/index.js';
 
 /** The answer to a request that is not an upgrade; sent with `Connection: close` and its Content-Length. */
@@ -37,7 +44,9 @@ export interface UpgradeServerOptions extends RequestHeadLimits {
   upgrade(req: IncomingMessage, socket: Socket, head: Buffer): void;
   /** A complete request that is not an upgrade: its answer. */
   request(req: IncomingMessage): HttpAnswer;
-  /** Told of each connection refused here: a bad head, or too many before their upgrade. */
+  /** TLS: every connection is wrapped in a server TLSSocket with this context (wss://). */
+  secureContext?: SecureContext;
+  /** Told of each connection refused here: a bad head (a plaintext request on a TLS port too), or too many before their upgrade. */
   refused?(why: 'request_head' | 'max_pending_handshakes'): void;
 }
 
@@ -51,9 +60,14 @@ export function createUpgradeServer(options: UpgradeServerOptions): UpgradeServe
   const server = createServer({ noDelay: true }, (socket) => {
     if (options.maxPending > 0 && pending.size >= options.maxPending) {
       options.refused?.('max_pending_handshakes');
-      refuseBusy(socket);
+      if (options.secureContext === undefined) refuseBusy(socket);
+      else {
+        socket.on('error', onError);
+        refuseBusy(secureSocket(socket, options.secureContext));
+      }
     }
-    else readHead(socket, options, pending);
+    else if (options.secureContext === undefined) readHead(socket, options, pending, startDeadline(socket, options, pending));
+    else startTls(socket, options, pending, options.secureContext);
   }) as UpgradeServer;
   server.dropPending = () => {
     for (const socket of pending) socket.destroy();
@@ -61,17 +75,84 @@ export function createUpgradeServer(options: UpgradeServerOptions): UpgradeServe
   return server;
 }
 
-/** One connection before its upgrade: gather the head, within the deadline and the size limit. */
-function readHead(socket: Socket, options: UpgradeServerOptions, pending: Set<Socket>): void {
+/**
+ * A connection's handshake deadline, from accept: it destroys whichever
+ * socket carries the connection by then (the TCP one, or the TLSSocket that
+ * took it over), which is also the one counted as pending.
+ */
+interface Deadline {
+  socket: Socket;
+  timer: NodeJS.Timeout | null;
+}
+
+function startDeadline(socket: Socket, options: UpgradeServerOptions, pending: Set<Socket>): Deadline {
   pending.add(socket);
+  const deadline: Deadline = { socket, timer: null };
+  if (options.handshakeTimeout > 0) deadline.timer = setTimeout(() => deadline.socket.destroy(), options.handshakeTimeout);
+  return deadline;
+}
+
+function endDeadline(deadline: Deadline, pending: Set<Socket>): void {
+  if (deadline.timer !== null) clearTimeout(deadline.timer);
+  pending.delete(deadline.socket);
+}
+
+/** The first byte of a TLS handshake record (RFC 8446 5.1): what a TLS client sends first. */
+const TLS_HANDSHAKE_RECORD = 0x16;
+
+/**
+ * TLS: look at the first bytes before wrapping. A plaintext request (http://
+ * or ws:// to a TLS port) gets a plaintext 400 that says so, anything else
+ * that is not a TLS record is dropped, and a TLS client's bytes go back into
+ * the socket for the TLSSocket to read.
+ */
+function startTls(socket: Socket, options: UpgradeServerOptions, pending: Set<Socket>, context: SecureContext): void {
+  const deadline = startDeadline(socket, options, pending);
+  const onClose = () => {
+    endDeadline(deadline, pending);
+    socket.removeListener('data', onFirst);
+  };
+  const onFirst = (chunk: Buffer) => {
+    // Its error listener stays: the TCP socket lives under the TLSSocket.
+    socket.removeListener('close', onClose);
+    if (chunk[0] !== TLS_HANDSHAKE_RECORD) {
+      endDeadline(deadline, pending);
+      options.refused?.('request_head');
+      if (isPlausibleRequestStart(chunk)) endWith(socket, PLAINTEXT_ON_TLS, false);
+      else socket.destroy();
+      return;
+    }
+    socket.pause();
+    socket.unshift(chunk); // the TLSSocket reads what the socket buffered first
+    pending.delete(socket);
+    deadline.socket = secureSocket(socket, context);
+    pending.add(deadline.socket);
+    readHead(deadline.socket, options, pending, deadline);
+  };
+  socket.once('data', onFirst);
+  socket.once('close', onClose);
+  socket.on('error', onError);
+}
+
+/** The server side of TLS over an accepted socket; a failed TLS handshake is an 'error' that ends the connection (readHead's listener). */
+function secureSocket(socket: Socket, context: SecureContext): TLSSocket {
+  return new TLSSocket(socket, { isServer: true, secureContext: context, ALPNProtocols: ['http/1.1'] });
+}
+
+const PLAINTEXT_ON_TLS: HttpAnswer = {
+  status: 400,
+  headers: { 'Content-Type': 'text/plain; charset=utf-8' },
+  body: 'This port speaks TLS: use https:// or wss://\n',
+};
+
+/** One connection before its upgrade: gather the head, within the deadline and the size limit. */
+function readHead(socket: Socket, options: UpgradeServerOptions, pending: Set<Socket>, deadline: Deadline): void {
   // A head that spans reads gathers here; the store doubles as it fills, so a
   // head trickled one byte at a time costs linear, not quadratic, copying.
   let store: Buffer | null = null;
   let used = 0;
-  const timer = options.handshakeTimeout > 0 ? setTimeout(() => socket.destroy(), options.handshakeTimeout) : null;
   const done = () => {
-    if (timer !== null) clearTimeout(timer);
-    pending.delete(socket);
+    endDeadline(deadline, pending);
     socket.removeListener('data', onData);
     socket.removeListener('close', done);
     socket.removeListener('error', onError);

@@ -29,7 +29,7 @@ import { toBuffer } from './binary-data.js';
 import { ReadyState } from './ready-state.js';
 import { driverOf, openWebSocket, type WebSocket } from './websocket.js';
 
-/** ws's `Sender.frame()` options (ws also takes `maskBuffer`/`generateMask`; a masked frame gets a random key here). */
+/** ws's `Sender.frame()` options. */
 export interface FrameOptions {
   /** 1 text, 2 binary (0-15 are encoded as given). */
   opcode: number;
@@ -38,6 +38,10 @@ export interface FrameOptions {
   rsv1?: boolean;
   /** Mask the payload (client frames). */
   mask?: boolean;
+  /** With `mask`: the 4 bytes the key is written to, as in ws (default: a fresh key each frame). */
+  maskBuffer?: Buffer;
+  /** With `mask`: fills the key (ws's option; default: random bytes from node:crypto). */
+  generateMask?: (mask: Buffer) => void;
   /** ws: whether `data` may be modified in place. Ours never is. */
   readOnly?: boolean;
 }
@@ -71,7 +75,7 @@ export class Sender {
     const opcode = options.opcode;
     if (!Number.isInteger(opcode) || opcode < 0 || opcode > 15) throw new TypeError(`Invalid opcode: ${String(opcode)}`);
     const payload = toBuffer(data);
-    return [encodeFrame(opcode, payload, { fin: !!options.fin, rsv1: !!options.rsv1, maskKey: options.mask ? randomMaskKey() : null })];
+    return [encodeFrame(opcode, payload, { fin: !!options.fin, rsv1: !!options.rsv1, maskKey: options.mask ? maskKeyOf(options) : null })];
   }
 
   /** What `ws._sender` returns (made on each access: a connection keeps nothing for it). */
@@ -97,6 +101,18 @@ export class Sender {
       throw new Error('sendFrame() cannot send a whole message while a fragmented one (send with fin: false) is unfinished');
     }
   }
+}
+
+/** The masking key of a masked `Sender.frame()`, where ws takes it from: `maskBuffer`, filled by `generateMask` or at random. */
+function maskKeyOf(options: FrameOptions): Uint8Array {
+  if (options.generateMask !== undefined) {
+    const key = options.maskBuffer ?? Buffer.alloc(4);
+    options.generateMask(key);
+    return key;
+  }
+  if (options.maskBuffer === undefined) return randomMaskKey();
+  options.maskBuffer.set(randomMaskKey());
+  return options.maskBuffer;
 }
 
 /** The prepared message of a frame list, read once per list. */

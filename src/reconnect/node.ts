@@ -10,9 +10,16 @@ import { WebSocket, type ClientOptions } from '../node/index.js';
 import { parseRetryAfter, Reconnector, type AttemptEvents, type CloseInfo, type ReconnectOptions } from './reconnector.js';
 import type { Payload } from './send-queue.js';
 
-export interface ReconnectingWebSocketOptions extends ClientOptions, ReconnectOptions<WebSocket> {}
+export interface ReconnectingWebSocketOptions extends ClientOptions, ReconnectOptions<WebSocket> {
+  /**
+   * Called with each attempt's WebSocket (the first one too) as soon as it is
+   * made, before any of its events: listen there to the socket's own events
+   * ('upgrade', 'pong', 'unexpected-response'...).
+   */
+  onConnecting?: (socket: WebSocket) => void;
+}
 
-const RECONNECT_KEYS = ['initialDelay', 'factor', 'maxDelay', 'maxAttempts', 'random', 'beforeFlush', 'shouldReconnect', 'maxQueuedMessages', 'maxQueuedBytes'] as const;
+const RECONNECT_KEYS = ['initialDelay', 'factor', 'maxDelay', 'maxAttempts', 'random', 'beforeFlush', 'shouldReconnect', 'maxQueuedMessages', 'maxQueuedBytes', 'onConnecting'] as const;
 
 /**
  * Events: 'open' (socket) on every open, after beforeFlush and the queued
@@ -51,6 +58,7 @@ export class ReconnectingWebSocket extends EventEmitter {
         if (refusal.status === undefined) events.error(error);
       });
       ws.on('close', (code: number, reason: Buffer) => events.close({ code, reason: reason.toString(), opened: false, ...refusal }));
+      options.onConnecting?.(ws);
       return ws;
     };
     this.#reconnector = new Reconnector(dial, options, {
@@ -86,6 +94,11 @@ export class ReconnectingWebSocket extends EventEmitter {
   /** Sent at once when open; queued while (re)connecting (QueueFullError past the limits); an Error after close(). */
   send(data: Payload | Buffer): void {
     this.#reconnector.send(data);
+  }
+
+  /** While waiting to reconnect: dial now instead (true); otherwise nothing happens (false). */
+  reconnectNow(): boolean {
+    return this.#reconnector.reconnectNow();
   }
 
   /** Close for good: no reconnection; what is queued is dropped. 'close' follows. */

@@ -146,6 +146,20 @@ export class Reconnector<S extends Socket> {
     socket.close(code, reason);
   }
 
+  /**
+   * Skip the rest of the wait and dial now (the network came back: the
+   * browser's 'online' event). Only while waiting: true when it dialed,
+   * false when connecting, open or closed. The failure count is kept, so a
+   * failed attempt goes on with the backoff where it was.
+   */
+  reconnectNow(): boolean {
+    if (this.state !== 'waiting') return false;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    this.connect();
+    return true;
+  }
+
   private connect(): void {
     this.state = 'connecting';
     let socket: S | null = null;

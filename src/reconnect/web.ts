@@ -107,6 +107,11 @@ export class ReconnectingWebSocket extends EventTarget {
     this.#reconnector.send(data);
   }
 
+  /** While waiting to reconnect: dial now instead (true); otherwise nothing happens (false). */
+  reconnectNow(): boolean {
+    return this.#reconnector.reconnectNow();
+  }
+
   close(code?: number, reason?: string): void {
     this.#reconnector.close(code, reason);
   }

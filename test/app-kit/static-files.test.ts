@@ -118,6 +118,11 @@ describe('readStaticDir', () => {
     assert.equal(files.get('/style.css')!.body.toString(), 'p{}');
   });
 
+  it('keys a subdirectory with its own prefix', () => {
+    const files = readStaticDir(dir, { '.css': 'text/css' }, '/lib/css/');
+    assert.deepEqual([...files.keys()], ['/lib/css/style.css']);
+  });
+
   it('throws the file system error for a directory it cannot read', () => {
     assert.throws(() => readStaticDir(join(dir, 'absent'), {}), { code: 'ENOENT' });
   });

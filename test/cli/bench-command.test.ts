@@ -7,9 +7,13 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from '../../src/index.js';
 import { UsageError } from '../../src/cli/args.js';
-import { benchOptions, formatReport } from '../../src/cli/bench/bench-command.js';
+import { benchOptions, describeConnectError, formatReport } from '../../src/cli/bench/bench-command.js';
 import type { LoadResult } from '../../src/cli/bench/load-generator.js';
+import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createNetServer } from 'node:net';
 import { closedPort, runCli } from './helpers.js';
+import { opensslPath, skipReason } from '../support/system.js';
+import { createTestCertificate } from '../support/tls.js';
 
 const T = { timeout: 30_000 };
 
@@ -38,8 +42,10 @@ describe('hyperws bench (process)', () => {
     const { status, stdout, stderr } = await runCli(['bench', server.url, '-c', '5', '-d', '1', '--json']);
     assert.equal(status, 0, stderr);
     const result = JSON.parse(stdout) as LoadResult;
-    assert.deepEqual(Object.keys(result).sort(), ['bytesPerSecond', 'connectUs', 'connections', 'durationMs', 'errors', 'extensions', 'latencyUs', 'messagesPerSecond', 'received', 'sent'].sort());
+    assert.deepEqual(Object.keys(result).sort(), ['bytesPerSecond', 'connectError', 'connectUs', 'connections', 'deflate', 'durationMs', 'errors', 'extensions', 'latencyUs', 'messagesPerSecond', 'received', 'sent'].sort());
     assert.deepEqual(result.connections, { requested: 5, opened: 5 });
+    assert.equal(result.connectError, null);
+    assert.deepEqual(result.deflate, { requested: false, accepted: false });
     assert.deepEqual(result.errors, {});
     assert.equal(result.extensions, '');
     assert.deepEqual(Object.keys(result.latencyUs), SUMMARY_KEYS);
@@ -93,21 +99,139 @@ describe('hyperws bench (process)', () => {
     });
   });
 
-  it('an unreachable URL: exit 1, errors show ECONNREFUSED for every connection (JSON and text)', T, async () => {
+  // --duration 3600 (an hour): a test that finishes at all shows the duration was not run.
+  it('a closed port: one line naming the URL and ECONNREFUSED, exit 1 at once, no report (JSON: the result, duration 0)', T, async () => {
     const port = await closedPort();
+    const url = `ws://127.0.0.1:${port}/`;
     const [json, text] = await Promise.all([
-      runCli(['bench', `ws://127.0.0.1:${port}/`, '-c', '2', '-d', '1', '--json']),
-      runCli(['bench', `127.0.0.1:${port}`, '-c', '2', '-d', '1']),
+      runCli(['bench', url, '-c', '2', '-d', '3600', '--json']),
+      runCli(['bench', `127.0.0.1:${port}`, '-c', '2', '-d', '3600']), // scheme added
     ]);
-    assert.equal(json.status, 1, json.stderr);
+    const line = `hyperws bench: cannot connect to ${url}: ECONNREFUSED\n`;
+    assert.deepEqual(text, { status: 1, stdout: '', stderr: line });
+    assert.equal(json.status, 1);
+    assert.equal(json.stderr, line);
     const result = JSON.parse(json.stdout) as LoadResult;
     assert.deepEqual(result.errors, { ECONNREFUSED: 2 });
     assert.deepEqual(result.connections, { requested: 2, opened: 0 });
-    assert.equal(result.sent, 0);
-    assert.equal(text.status, 1, text.stderr);
-    assert.match(text.stdout, /^target {7}ws:\/\/127\.0\.0\.1:\d+ /m); // scheme added
-    assert.match(text.stdout, /^connections  0\/2 opened$/m);
-    assert.match(text.stdout, /^errors {7}ECONNREFUSED: 2$/m);
+    assert.equal(result.connectError?.kind, 'ECONNREFUSED');
+    assert.match(result.connectError!.message, /ECONNREFUSED/);
+    assert.deepEqual([result.sent, result.received, result.durationMs], [0, 0, 0]);
+  });
+
+  it('a server refusing the handshake with 403: the status line, exit 1 at once', T, async (t) => {
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', verifyClient: (_info: unknown, done: (ok: boolean, code?: number) => void) => done(false, 403) });
+    t.after(() => new Promise<void>((resolve) => wss.close(() => resolve())));
+    await once(wss, 'listening');
+    const url = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/`;
+    assert.deepEqual(await runCli(['bench', url, '-c', '3', '-d', '3600']), {
+      status: 1,
+      stdout: '',
+      stderr: `hyperws bench: cannot connect to ${url}: handshake refused: HTTP/1.1 403 Forbidden\n`,
+    });
+  });
+
+  it('a DNS name that does not resolve: one line with ENOTFOUND (or EAI_AGAIN offline), exit 1 at once', T, async () => {
+    const r = await runCli(['bench', 'ws://hyperws-test.invalid/', '-c', '1', '-d', '3600']);
+    assert.equal(r.status, 1);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /^hyperws bench: cannot connect to ws:\/\/hyperws-test\.invalid\/: (ENOTFOUND|EAI_AGAIN)\n$/);
+  });
+
+  it('a server that accepts and never answers: a timeout after --handshake-timeout; one that closes without answering: said so; exit 1 at once', T, async (t) => {
+    const sockets = new Set<import('node:net').Socket>();
+    const silent = createNetServer((socket) => sockets.add(socket));
+    const closing = createNetServer((socket) => socket.once('data', () => socket.end()));
+    t.after(() => {
+      for (const socket of sockets) socket.destroy();
+      silent.close();
+      closing.close();
+    });
+    silent.listen(0, '127.0.0.1');
+    closing.listen(0, '127.0.0.1');
+    await Promise.all([once(silent, 'listening'), once(closing, 'listening')]);
+    const silentUrl = `ws://127.0.0.1:${(silent.address() as AddressInfo).port}/`;
+    const closingUrl = `ws://127.0.0.1:${(closing.address() as AddressInfo).port}/`;
+    const [timedOut, closed] = await Promise.all([
+      runCli(['bench', silentUrl, '-c', '2', '-d', '3600', '--handshake-timeout', '200ms']),
+      runCli(['bench', closingUrl, '-c', '2', '-d', '3600']),
+    ]);
+    assert.deepEqual(timedOut, { status: 1, stdout: '', stderr: `hyperws bench: cannot connect to ${silentUrl}: timeout: no handshake response within 200 ms\n` });
+    assert.deepEqual(closed, { status: 1, stdout: '', stderr: `hyperws bench: cannot connect to ${closingUrl}: bad handshake: connection closed before the handshake response\n` });
+  });
+
+  const openssl = opensslPath();
+  it('wss with an untrusted certificate: the TLS error and the --insecure hint, exit 1 at once; --insecure runs', { ...T, skip: skipReason(openssl) }, async (t) => {
+    const { key, cert } = await createTestCertificate();
+    const https = createHttpsServer({ key, cert });
+    const wss = new WebSocketServer({ server: https });
+    wss.on('connection', (ws) => ws.on('message', (data: Buffer, isBinary: boolean) => ws.send(data, { binary: isBinary })));
+    https.listen(0, '127.0.0.1');
+    await once(https, 'listening');
+    t.after(async () => {
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      https.closeAllConnections();
+      https.close();
+      await once(https, 'close');
+    });
+    const url = `wss://127.0.0.1:${(https.address() as AddressInfo).port}/`;
+    const [refused, insecure] = await Promise.all([runCli(['bench', url, '-c', '2', '-d', '3600']), runCli(['bench', url, '-c', '2', '-d', '1', '-k', '--json'])]);
+    assert.equal(refused.status, 1);
+    assert.equal(refused.stdout, '');
+    assert.match(refused.stderr, new RegExp(`^hyperws bench: cannot connect to ${url.replace(/[./]/g, '\\$&')}: [A-Z_]+: [^\\n]+ \\(--insecure skips verification\\)\\n$`));
+    assert.equal(insecure.status, 0, insecure.stderr);
+    assert.deepEqual((JSON.parse(insecure.stdout) as LoadResult).connections, { requested: 2, opened: 2 });
+  });
+
+  it('some connections refused (maxConnections 2 of 4): says how many and why, runs with the others, exit 1', T, async (t) => {
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', maxConnections: 2 });
+    t.after(() => new Promise<void>((resolve) => wss.close(() => resolve())));
+    wss.on('connection', (ws) => ws.on('message', (data: Buffer, isBinary: boolean) => ws.send(data, { binary: isBinary })));
+    await once(wss, 'listening');
+    const url = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/`;
+    const { status, stdout, stderr } = await runCli(['bench', url, '-c', '4', '-d', '1']);
+    assert.equal(status, 1);
+    const first = 'handshake refused: HTTP/1.1 503 Service Unavailable';
+    assert.equal(stderr.split('\n')[0], `hyperws bench: 2 of 4 connections failed (first: ${first}); running with 2`);
+    assert.match(stdout, new RegExp(`^connections  2/4 opened \\(first failure: ${first.replace(/[./]/g, '\\$&')}\\)$`, 'm'));
+    assert.match(stdout, /^errors {7}HTTP 503: 2$/m);
+    assert.match(stdout, /^throughput   \d+ msg\/s .*, [1-9]\d* echoes of \d+ sent$/m);
+  });
+
+  it('--deflate to a server without permessage-deflate: a notice on stderr, "requested, not accepted" in the report and the JSON', T, async (t) => {
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: false });
+    t.after(() => new Promise<void>((resolve) => wss.close(() => resolve())));
+    wss.on('connection', (ws) => ws.on('message', (data: Buffer, isBinary: boolean) => ws.send(data, { binary: isBinary })));
+    await once(wss, 'listening');
+    const url = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/`;
+    const [text, json] = await Promise.all([runCli(['bench', url, '-c', '2', '-d', '1', '--deflate']), runCli(['bench', url, '-c', '2', '-d', '1', '--deflate', '--json'])]);
+    const notice = 'hyperws bench: --deflate: the server did not accept permessage-deflate; sending uncompressed messages';
+    for (const r of [text, json]) {
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stderr.split('\n')[0], notice);
+    }
+    const lines = text.stdout.trimEnd().split('\n');
+    assert.equal(lines[2], 'deflate      requested, not accepted by the server');
+    assert.equal(lines[0], `target       ${url}  (closed loop, pipeline 1, 32-byte text messages)`);
+    const result = JSON.parse(json.stdout) as LoadResult;
+    assert.deepEqual(result.deflate, { requested: true, accepted: false });
+    assert.equal(result.extensions, '');
+  });
+
+  it('--deflate to a server with permessage-deflate: no notice, "requested, accepted"', T, async (t) => {
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: true });
+    t.after(() => new Promise<void>((resolve) => wss.close(() => resolve())));
+    wss.on('connection', (ws) => ws.on('message', (data: Buffer, isBinary: boolean) => ws.send(data, { binary: isBinary })));
+    await once(wss, 'listening');
+    const url = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/`;
+    const [text, json] = await Promise.all([runCli(['bench', url, '-c', '2', '-d', '1', '--deflate']), runCli(['bench', url, '-c', '2', '-d', '1', '--deflate', '--json'])]);
+    assert.equal(text.status, 0, text.stderr);
+    assert.doesNotMatch(text.stderr, /hyperws bench:/); // progress lines only
+    assert.equal(text.stdout.trimEnd().split('\n')[2], 'deflate      requested, accepted');
+    assert.equal(json.status, 0, json.stderr);
+    const result = JSON.parse(json.stdout) as LoadResult;
+    assert.deepEqual(result.deflate, { requested: true, accepted: true });
+    assert.match(result.extensions, /^permessage-deflate/);
   });
 });
 
@@ -146,6 +270,16 @@ describe('benchOptions', () => {
     });
   });
 
+  it('--duration: a bare number is seconds, or a unit; --handshake-timeout: a duration (bare: ms)', () => {
+    assert.equal(benchOptions({ duration: '2' }, ['ws://a/']).durationMs, 2000);
+    assert.equal(benchOptions({ duration: '500ms' }, ['ws://a/']).durationMs, 500);
+    assert.equal(benchOptions({ duration: '1.5s' }, ['ws://a/']).durationMs, 1500);
+    assert.equal(benchOptions({ duration: '2m' }, ['ws://a/']).durationMs, 120_000);
+    assert.equal(benchOptions({}, ['ws://a/']).handshakeTimeout, undefined, 'the load generator default (10 s)');
+    assert.equal(benchOptions({ 'handshake-timeout': '250' }, ['ws://a/']).handshakeTimeout, 250);
+    assert.equal(benchOptions({ 'handshake-timeout': '3s' }, ['ws://a/']).handshakeTimeout, 3000);
+  });
+
   it('a header given twice (in any case) has its values joined with ", " under its first spelling', () => {
     assert.deepEqual(benchOptions({ header: ['X-A: 1', 'x-a: 2', 'X-B: 3'] }, ['ws://a/']).headers, { 'X-A': '1, 2', 'X-B': '3' });
   });
@@ -155,6 +289,9 @@ describe('benchOptions', () => {
       [{}, []],
       [{}, ['ws://a/', 'ws://b/']],
       [{ duration: '0' }, ['ws://a/']],
+      [{ duration: '0ms' }, ['ws://a/']],
+      [{ duration: '1h' }, ['ws://a/']],
+      [{ 'handshake-timeout': 'soon' }, ['ws://a/']],
       [{ size: '-1' }, ['ws://a/']],
       [{ pipeline: '0' }, ['ws://a/']],
       [{ rate: '0' }, ['ws://a/']],
@@ -172,6 +309,17 @@ describe('benchOptions', () => {
   });
 });
 
+describe('describeConnectError', () => {
+  it('an errno code alone; a refusal by its status line; a TLS verification failure with the --insecure hint (not with --insecure)', () => {
+    assert.equal(describeConnectError({ kind: 'ECONNREFUSED', message: 'connect ECONNREFUSED 127.0.0.1:1' }, {}), 'ECONNREFUSED');
+    assert.equal(describeConnectError({ kind: 'HTTP 403', message: 'handshake refused: HTTP/1.1 403 Forbidden' }, {}), 'handshake refused: HTTP/1.1 403 Forbidden');
+    const tls = { kind: 'DEPTH_ZERO_SELF_SIGNED_CERT', message: 'self-signed certificate' };
+    assert.equal(describeConnectError(tls, {}), 'DEPTH_ZERO_SELF_SIGNED_CERT: self-signed certificate (--insecure skips verification)');
+    assert.equal(describeConnectError(tls, { insecure: true }), 'DEPTH_ZERO_SELF_SIGNED_CERT: self-signed certificate');
+    assert.equal(describeConnectError({ kind: 'bad handshake', message: 'invalid Sec-WebSocket-Accept' }, {}), 'bad handshake: invalid Sec-WebSocket-Accept');
+  });
+});
+
 describe('formatReport', () => {
   const result: LoadResult = {
     durationMs: 2004,
@@ -184,6 +332,8 @@ describe('formatReport', () => {
     connectUs: { p50: 800, p90: 900, p99: 950, p999: 990, max: 12_345, mean: 810 },
     errors: { 'HTTP 401': 1, ECONNRESET: 2 },
     extensions: 'permessage-deflate',
+    connectError: { kind: 'HTTP 401', message: 'handshake refused: HTTP/1.1 401 Unauthorized' },
+    deflate: { requested: true, accepted: true },
   };
 
   it('prints exact lines; times of 10 ms and more in ms with one decimal', () => {
@@ -192,7 +342,8 @@ describe('formatReport', () => {
       text,
       [
         'target       wss://h/  (open loop, 500 msg/s, 32-byte binary messages, permessage-deflate)',
-        'connections  9/10 opened',
+        'connections  9/10 opened (first failure: handshake refused: HTTP/1.1 401 Unauthorized)',
+        'deflate      requested, accepted',
         'duration     2.00 s',
         'throughput   499 msg/s  (0.02 MB/s of payload), 1000 echoes of 1010 sent',
         'latency      p50 120 µs  p90 9999 µs  p99 10.0 ms  p99.9 25.4 ms  max 1000.0 ms',

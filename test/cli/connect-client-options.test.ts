@@ -106,7 +106,7 @@ test('--ca trusts a test CA for wss://; without it the certificate is refused', 
     assert.match(refused.stderr, /TLS error/);
     const missing = await runCli(['connect', url, '--ca', join(dir, 'nope.pem')]);
     assert.equal(missing.status, 2);
-    assert.match(missing.stderr, /Option '--ca': cannot read .*: ENOENT/);
+    assert.match(missing.stderr, /^hyperws connect: Option '--ca': cannot read '.*nope\.pem' \(ENOENT\)/);
   } finally {
     for (const ws of wss.clients) ws.terminate();
     wss.close();

@@ -9,6 +9,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { Readable } from 'node:stream';
+import { WebSocket } from '../../src/index.js';
 
 /** The repository root (this file runs from build/test/cli/). */
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -124,7 +125,7 @@ export async function runCli(args: string[], stdin = ''): Promise<CliResult> {
   }
 }
 
-export const LISTENING = /^hyperws serve: listening on wss?:\/\/127\.0\.0\.1:(\d+)(\/\S*) \((echo|broadcast) mode(?: via \S+)?(?:, HTTP\/2 and HTTP\/1\.1|, HTTP\/2 h2c only)?\); console at https?:\/\/127\.0\.0\.1:(\d+)\/$/;
+export const LISTENING = /^hyperws serve: listening on wss?:\/\/127\.0\.0\.1:(\d+)(\/\S*) \((echo|broadcast|exec) mode(?: via \S+)?(?:, HTTP\/2 and HTTP\/1\.1|, HTTP\/2 h2c only)?\); console at https?:\/\/127\.0\.0\.1:(\d+)\/$/;
 
 export interface ServeProcess extends CliProcess {
   port: number;
@@ -165,4 +166,52 @@ export async function closedPort(): Promise<number> {
   server.close();
   await once(server, 'close');
   return port;
+}
+
+export interface ReceivedMessage {
+  data: Buffer;
+  isBinary: boolean;
+}
+
+export interface TestClient {
+  ws: WebSocket;
+  /** Resolves with the close code and reason. */
+  closed: Promise<{ code: number; reason: string }>;
+  /** The next message not handed out yet. */
+  next(): Promise<ReceivedMessage>;
+  /** Messages received and not handed out yet. */
+  readonly queued: number;
+}
+
+/** Opens a WebSocket of ours (with `options`: ca, http2...) and queues its messages for next(). */
+export async function openClient(url: string, options: ConstructorParameters<typeof WebSocket>[2] = {}): Promise<TestClient> {
+  const ws = new WebSocket(url, [], options);
+  const queue: ReceivedMessage[] = [];
+  let wake: (() => void) | null = null;
+  ws.on('message', (data: Buffer, isBinary: boolean) => {
+    queue.push({ data, isBinary });
+    wake?.();
+  });
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    ws.on('close', (code: number, reason: Buffer) => {
+      resolve({ code, reason: reason.toString() });
+      wake?.();
+    }),
+  );
+  ws.on('error', () => {}); // the test reads the outcome from 'close'
+  await once(ws, 'open');
+  return {
+    ws,
+    closed,
+    async next() {
+      while (queue.length === 0) {
+        if (ws.readyState === WebSocket.CLOSED) throw new Error(`closed (${JSON.stringify(await closed)}) before the next message`);
+        await new Promise<void>((resolve) => (wake = resolve));
+      }
+      return queue.shift()!;
+    },
+    get queued() {
+      return queue.length;
+    },
+  };
 }

@@ -103,10 +103,10 @@ describe('hyperws serve --http2', () => {
   it('rejects inconsistent HTTP/2 options (exit 2)', T, async () => {
     const cases: Array<[string[], string]> = [
       [['--h2c'], "Option '--h2c' only applies with '--http2'"],
-      [['--cert', 'c.pem'], "Option '--cert' only applies with '--http2'"],
-      [['--http2'], "Option '--http2' needs '--cert' and '--key' (or '--h2c' for cleartext)"],
-      [['--http2', '--cert', 'c.pem'], "Option '--http2' needs '--cert' and '--key' (or '--h2c' for cleartext)"],
-      [['--http2', '--h2c', '--key', 'k.pem'], "Option '--h2c' cannot be used with '--cert' or '--key'"],
+      [['--http2'], "Option '--http2' needs '--cert' and '--key' or '--pfx' (or '--h2c' for cleartext)"],
+      [['--http2', '--cert', 'c.pem'], "Option '--cert' needs '--key'"],
+      [['--http2', '--h2c', '--key', 'k.pem'], "Option '--h2c' cannot be used with '--key'"],
+      [['--http2', '--h2c', '--pfx', 's.pfx'], "Option '--h2c' cannot be used with '--pfx'"],
       [['--http2', '--cert', '/nonexistent/c.pem', '--key', '/nonexistent/k.pem'], "Option '--cert': cannot read '/nonexistent/c.pem' (ENOENT)"],
     ];
     for (const [args, message] of cases) {

@@ -123,11 +123,13 @@ describe('Driver', () => {
 
   it("a client waits for the server's FIN after a clean close, then the close timer destroys the stream", async () => {
     const { stream, log, driver } = setup('client', 50);
+    // Listen first: on a loaded machine the 50 ms timer may fire before the tick below.
+    const closed = once(stream, 'close');
     driver.close(1000, '');
     stream.feed(serverFrame(Opcode.Close, closePayload(1000)));
     await tick();
     assert.equal(stream.writableEnded, false, 'the client does not end first');
-    await once(stream, 'close'); // destroyed by the close timer
+    await closed; // destroyed by the close timer
     await tick();
     assert.deepEqual(log, [['close', 1000, Buffer.alloc(0)]]);
     assert.equal(driver.connection.lifecycle.wasClean, true);

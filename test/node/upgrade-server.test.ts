@@ -6,7 +6,10 @@ import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { once } from 'node:events';
+import { connect as connectTls, createSecureContext, type TLSSocket } from 'node:tls';
 import { createUpgradeServer, type UpgradeServer, type UpgradeServerOptions } from '../../src/node/upgrade-server.js';
+import { opensslPath, skipReason } from '../support/system.js';
+import { createTestCertificate, type TestCertificate } from '../support/tls.js';
 
 const T = { timeout: 20_000 };
 const HEAD = 'GET /chat?x=1 HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n';
@@ -187,4 +190,106 @@ test('above maxPending connections before their upgrade, a new one is answered 5
   assert.equal(upgrades.length, 1, 'a slot freed: the next upgrade goes through');
   holders[1]!.destroy();
   await stop(server);
+});
+
+// TLS (`secureContext`): the same server behind a server TLSSocket per connection.
+const tlsSkip = skipReason(opensslPath());
+let certificate: Promise<TestCertificate> | undefined;
+const testCertificate = () => (certificate ??= createTestCertificate());
+
+async function startTls(options: Partial<UpgradeServerOptions> = {}) {
+  const { key, cert } = await testCertificate();
+  return start({ secureContext: createSecureContext({ key, cert }), ...options });
+}
+
+/** A TLS client trusting the test CA, connected (handshake done). */
+async function tlsClient(port: number): Promise<TLSSocket> {
+  const socket = connectTls({ port, host: '127.0.0.1', ca: (await testCertificate()).ca, ALPNProtocols: ['h2', 'http/1.1'] });
+  socket.on('error', () => {});
+  await once(socket, 'secureConnect');
+  return socket;
+}
+
+test('TLS: an upgrade arrives on the TLSSocket (encrypted, ALPN http/1.1) with the bytes after the head; a plain request is answered over TLS', { ...T, skip: tlsSkip }, async () => {
+  const { server, port, upgrades, requests } = await startTls();
+  try {
+    const client = await tlsClient(port);
+    assert.equal(client.alpnProtocol, 'http/1.1', 'h2 is not offered on this port');
+    client.write(Buffer.from(`${HEAD}\x81\x80ABCD`, 'latin1'));
+    await once(client, 'close');
+    assert.equal(upgrades.length, 1);
+    const { req, socket, head } = upgrades[0]!;
+    assert.equal((socket as TLSSocket).encrypted, true);
+    assert.equal(req.socket, socket);
+    assert.equal(req.url, '/chat?x=1');
+    assert.equal(head.toString('latin1'), '\x81\x80ABCD');
+
+    const page = await tlsClient(port);
+    const chunks: Buffer[] = [];
+    page.on('data', (c: Buffer) => chunks.push(c));
+    page.write('GET / HTTP/1.1\r\nHost: h\r\n\r\n');
+    await once(page, 'close');
+    assert.equal(Buffer.concat(chunks).toString('latin1'), 'HTTP/1.1 426 Upgrade Required\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 16\r\n\r\nUpgrade Required');
+    assert.equal(requests.length, 1);
+  } finally {
+    await stop(server);
+  }
+});
+
+test('TLS: a plaintext request is answered 400 in plaintext and counted as a bad head; other plaintext bytes are dropped unanswered', { ...T, skip: tlsSkip }, async () => {
+  const refused: string[] = [];
+  const { server, port, upgrades } = await startTls({ refused: (why) => refused.push(why) });
+  try {
+    assert.equal(
+      await exchange(port, [HEAD]),
+      'HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 45\r\n\r\nThis port speaks TLS: use https:// or wss://\n',
+    );
+    assert.equal(await exchange(port, [Buffer.from([0, 1, 2, 3])]), '');
+    assert.deepEqual(refused, ['request_head', 'request_head']);
+    assert.equal(upgrades.length, 0);
+  } finally {
+    await stop(server);
+  }
+});
+
+test('TLS: the handshake deadline covers the TLS handshake: a stalled ClientHello and a TLS connection that sends no head are both dropped', { ...T, skip: tlsSkip }, async () => {
+  const { server, port, upgrades } = await startTls({ handshakeTimeout: 100, upgrade: (req, socket, head) => upgrades.push({ req, socket, head }) });
+  try {
+    // A TLS record header announcing 512 bytes of handshake, then nothing.
+    const stalled = connect(port, '127.0.0.1');
+    stalled.on('error', () => {});
+    const received: Buffer[] = [];
+    stalled.on('data', (c: Buffer) => received.push(c));
+    stalled.write(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01]));
+    const silent = await tlsClient(port);
+    const upgraded = await tlsClient(port);
+    upgraded.write(HEAD);
+    await Promise.all([once(stalled, 'close'), once(silent, 'close')]);
+    assert.equal(Buffer.concat(received).length, 0, 'the stalled client got no answer');
+    assert.equal(upgrades.length, 1);
+    assert.equal(upgrades[0]!.socket.destroyed, false, 'the upgraded one is past the deadline and still open');
+    upgrades[0]!.socket.destroy();
+    upgraded.destroy();
+  } finally {
+    await stop(server);
+  }
+});
+
+test('TLS: dropPending destroys a connection still in its TLS handshake; above maxPending the 503 is sent over TLS', { ...T, skip: tlsSkip }, async () => {
+  const { server, port, upgrades } = await startTls({ maxPending: 1 });
+  const holder = connect(port, '127.0.0.1');
+  holder.on('error', () => {});
+  await once(holder, 'connect');
+  holder.write(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00])); // a TLS handshake that never completes
+  while ((await new Promise<number>((resolve) => server.getConnections((_e, n) => resolve(n)))) < 1) await new Promise((r) => setImmediate(r));
+  const busy = await tlsClient(port);
+  const chunks: Buffer[] = [];
+  busy.on('data', (c: Buffer) => chunks.push(c));
+  busy.write(HEAD);
+  await once(busy, 'close');
+  assert.match(Buffer.concat(chunks).toString('latin1'), /^HTTP\/1\.1 503 Service Unavailable\r\n[^]*\r\n\r\nToo many handshakes in progress$/);
+  assert.equal(upgrades.length, 0);
+  const closed = once(holder, 'close');
+  await stop(server);
+  await closed;
 });

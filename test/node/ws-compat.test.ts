@@ -80,6 +80,20 @@ describe('Sender.frame', () => {
     assert.equal(payload.toString(), 'hello');
   });
 
+  it('mask with generateMask and maskBuffer: the key ws would use, byte for byte', () => {
+    const fill = (mask: Buffer) => mask.set([1, 2, 3, 4]);
+    const ours = Sender.frame('hello', { opcode: 1, fin: true, mask: true, generateMask: fill });
+    const theirs = wsFrame(Buffer.from('hello'), { opcode: 1, fin: true, mask: true, readOnly: false, generateMask: fill });
+    assert.deepEqual(Buffer.concat(ours), Buffer.concat(theirs));
+    assert.deepEqual(ours[0]!.subarray(2, 6), Buffer.from([1, 2, 3, 4]));
+    const maskBuffer = Buffer.alloc(4);
+    const [frame] = Sender.frame('hello', { opcode: 1, fin: true, mask: true, maskBuffer });
+    assert.deepEqual(frame!.subarray(2, 6), maskBuffer, 'the random key is the one written to maskBuffer');
+    const withBoth = Buffer.alloc(4);
+    Sender.frame('x', { opcode: 1, fin: true, mask: true, maskBuffer: withBoth, generateMask: fill });
+    assert.deepEqual(withBoth, Buffer.from([1, 2, 3, 4]));
+  });
+
   it('an opcode outside 0-15 is a TypeError', () => {
     assert.throws(() => Sender.frame('x', { opcode: 16, fin: true }), TypeError);
     assert.throws(() => Sender.frame('x', { opcode: 1.5, fin: true }), TypeError);

@@ -57,6 +57,9 @@ test('npm pack: every file package.json points to is in the package', T, () => {
     'dist/apps/chat/server/main.js',
     'dist/apps/chat/web/index.html',
     'dist/apps/chat/web/app.js',
+    // The page's ReconnectingWebSocket: the library's browser modules, copied next to it.
+    'dist/apps/chat/web/lib/reconnect/web.js',
+    'dist/apps/chat/web/lib/reconnect/reconnector.js',
   ]) {
     assert.ok(files.has(needed), `${needed} is packed`);
   }

@@ -290,3 +290,52 @@ test("over HTTP/2: maxConnections' 503 with Retry-After: 5 reaches the reconnect
   holder.close();
   await closeServer(server.wss);
 });
+
+test('onConnecting sees every attempt\'s WebSocket before its events: three attempts, the third one opens', T, async () => {
+  let handshakes = 0;
+  // A 503 without Retry-After (a status the default retries) for the first two attempts.
+  const server = await serverOn(0, { verifyClient: (_info: unknown, done: (ok: boolean, code?: number) => void) => done(++handshakes > 2, 503) });
+  const seen: object[] = [];
+  const events: string[] = [];
+  const client = new ReconnectingWebSocket(`ws://127.0.0.1:${server.port}/`, undefined, {
+    ...FAST,
+    onConnecting: (socket) => {
+      seen.push(socket);
+      assert.equal(socket.readyState, WebSocket.CONNECTING);
+      socket.on('upgrade', () => events.push(`upgrade ${seen.length}`));
+      socket.on('unexpected-response', () => events.push(`refused ${seen.length}`));
+    },
+  });
+  client.on('error', () => {});
+  const [socket] = (await next(client, 'open')) as [object];
+  assert.equal(seen.length, 3);
+  assert.equal(socket, seen[2]);
+  assert.equal(client.socket, seen[2]);
+  assert.deepEqual(events, ['refused 1', 'refused 2', 'upgrade 3']);
+  const closed = next(client, 'close');
+  client.close(1000);
+  await closed;
+  await closeServer(server.wss);
+});
+
+test('reconnectNow() skips the wait: after a 1012 whose backoff is 300 s, it dials at once', T, async () => {
+  const server = await serverOn(0);
+  let connections = 0;
+  server.wss.on('connection', (ws) => {
+    if (++connections === 1) ws.close(1012, 'restart');
+  });
+  // random 0.5 of a 600 s cap: the wait would be 300 s, beyond the test's timeout.
+  const client = new ReconnectingWebSocket(`ws://127.0.0.1:${server.port}/`, undefined, { initialDelay: 600_000, maxDelay: 600_000, random: () => 0.5 });
+  const log = record(client);
+  assert.equal(client.reconnectNow(), false, 'connecting: nothing to skip');
+  await next(client, 'reconnecting');
+  assert.equal(client.reconnectNow(), true);
+  await next(client, 'open');
+  assert.equal(client.reconnectNow(), false, 'open: nothing to skip');
+  const closed = next(client, 'close');
+  client.close();
+  await closed;
+  assert.deepEqual(log, ['open', 'reconnecting 1 300000 1012', 'open', 'close 1005']);
+  assert.equal(connections, 2);
+  await closeServer(server.wss);
+});

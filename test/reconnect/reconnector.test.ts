@@ -201,3 +201,27 @@ test('Retry-After: seconds or an HTTP date', () => {
   assert.equal(parseRetryAfter('soon'), undefined);
   assert.equal(parseRetryAfter(undefined), undefined);
 });
+
+test('reconnectNow() while waiting dials at once and cancels the wait; the failure count goes on', async (t) => {
+  const h = harness(t);
+  h.last().drop();
+  assert.equal(h.r.reconnectNow(), true);
+  assert.equal(h.sockets.length, 2);
+  assert.equal(h.r.reconnectNow(), false, 'connecting: nothing to skip');
+  h.tick(10_000);
+  assert.equal(h.sockets.length, 2, 'the cancelled wait dials nothing');
+  // The second failure in a row waits attempt 2's delay, not attempt 1's.
+  h.last().drop();
+  h.tick(99);
+  assert.equal(h.sockets.length, 2);
+  h.tick(1);
+  assert.equal(h.sockets.length, 3);
+  h.last().open();
+  await h.settle();
+  assert.equal(h.r.reconnectNow(), false, 'open: nothing to skip');
+  h.r.close();
+  await h.settle();
+  assert.equal(h.r.reconnectNow(), false, 'closed: no reconnection');
+  assert.equal(h.sockets.length, 3);
+  assert.deepEqual(h.log, ['reconnecting 1 50', 'reconnecting 2 100', 'open', 'close 1005 ']);
+});

@@ -95,6 +95,24 @@ for (const mode of ['h2c', 'tls'] as const) {
   });
 }
 
+test('hyperws/web ReconnectingWebSocket: reconnectNow() skips a 300 s wait and dials at once', T, async () => {
+  const server = await restartingServer();
+  // random 0.5 of a 600 s cap: the wait would be 300 s, beyond the test's timeout.
+  const client = new ReconnectingWebSocket(server.url, undefined, { initialDelay: 600_000, maxDelay: 600_000, random: () => 0.5 });
+  const log: string[] = [];
+  client.addEventListener('open', () => log.push('open'));
+  client.addEventListener('reconnecting', (e) => {
+    log.push(`reconnecting ${(e as CustomEvent).detail.delay} ${client.reconnectNow()} ${client.reconnectNow()}`);
+  });
+  client.addEventListener('message', (e) => {
+    log.push(`message ${(e as MessageEvent).data}`);
+    client.close(1000, 'bye');
+  });
+  await once(client, 'close');
+  assert.deepEqual(log, ['open', 'reconnecting 300000 true false', 'open', 'message welcome']);
+  await closeServer(server.wss);
+});
+
 /** Every import specifier of a module file (static and dynamic). */
 function importsOf(file: string): string[] {
   const text = readFileSync(file, 'utf8');

@@ -118,3 +118,29 @@ export async function createUntrustedCertificate(opts: CertificateOptions = {}):
     return { key: key!, cert: cert!, ca: cert! };
   });
 }
+
+/**
+ * `key` and `cert` (PEM) as a PKCS#12 file (openssl pkcs12 -export), encrypted
+ * with `passphrase`: what `--pfx` and the `pfx` option of node:tls read.
+ */
+export async function createPkcs12(key: string, cert: string, passphrase: string): Promise<Buffer> {
+  const bin = requireDependency(opensslPath()).path;
+  return withTempDir(async (dir) => {
+    await writeFile(join(dir, 'key.pem'), key);
+    await writeFile(join(dir, 'cert.pem'), cert);
+    await writeFile(join(dir, 'pass.txt'), passphrase);
+    await openssl(bin, ['pkcs12', '-export', '-inkey', 'key.pem', '-in', 'cert.pem', '-passout', 'file:pass.txt', '-out', 'bundle.p12'], dir);
+    return readFile(join(dir, 'bundle.p12'));
+  });
+}
+
+/** `key` (PEM) encrypted with `passphrase` (AES-256): node:tls needs the passphrase to use it. */
+export async function encryptKey(key: string, passphrase: string): Promise<string> {
+  const bin = requireDependency(opensslPath()).path;
+  return withTempDir(async (dir) => {
+    await writeFile(join(dir, 'key.pem'), key);
+    await writeFile(join(dir, 'pass.txt'), passphrase);
+    await openssl(bin, ['pkey', '-in', 'key.pem', '-aes256', '-passout', 'file:pass.txt', '-out', 'encrypted.pem'], dir);
+    return readFile(join(dir, 'encrypted.pem'), 'utf8');
+  });
+}

@@ -1,6 +1,7 @@
 /**
  * The chat-room server: one HTTP server on one port serves the page
- * (GET /, /app.js, /style.css... from the built web directory) and the
+ * (GET /, /app.js, /style.css... from the built web directory, and the
+ * library's ReconnectingWebSocket under /lib/reconnect/) and the
  * WebSocket endpoint (/ws), speaking the JSON protocol of protocol.ts.
  *
  * Rooms are topics ('room:<name>'); every connection also subscribes to
@@ -140,11 +141,20 @@ const SECURITY_HEADERS = {
   'Referrer-Policy': 'no-referrer',
 };
 
-/** The built page: every servable file of the web directory, read once; index.html is also '/'. */
+/** Where the page loads the library's ReconnectingWebSocket from (the build copies dist/esm/reconnect/web.js and its imports there). */
+export const PAGE_LIBRARY_DIR = 'lib/reconnect';
+
+/**
+ * The built page: every servable file of the web directory and of its
+ * lib/reconnect/ (the library's browser modules), read once, and nothing
+ * else: a request names one of these map keys or gets a 404, so no path
+ * reaches the file system. index.html is also '/'.
+ */
 function loadPage(webRoot: string): Map<string, StaticFile> {
   let files: Map<string, StaticFile>;
   try {
     files = readStaticDir(webRoot, CONTENT_TYPES);
+    for (const [path, file] of readStaticDir(join(webRoot, PAGE_LIBRARY_DIR), { '.js': CONTENT_TYPES['.js']! }, `/${PAGE_LIBRARY_DIR}/`)) files.set(path, file);
   } catch (error) {
     throw new Error(`cannot read the chat page in ${webRoot} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); build it with npm run build`);
   }

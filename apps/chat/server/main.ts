@@ -63,9 +63,9 @@ export async function runChat(cli: ChatCliOptions, io: Io): Promise<number> {
     return 1;
   }
   if (cli.redis !== undefined) log(`node ${server.nodeId} sharing rooms through ${cli.redis}`);
-  io.stdout.write(`hyperws chat: ${server.url}\n`);
-
-  await runUntilSignal({
+  // Signals are handled before the URL line goes out: a supervisor or script that stops the chat as
+  // soon as it reads the line must not find the default action (death by the signal) still in place.
+  const stopped = runUntilSignal({
     close(signal) {
       log(`${signal}: closing ${server.wss.clients.size} connection${server.wss.clients.size === 1 ? '' : 's'}`);
       // SIGTERM is a restart (1012: clients reconnect elsewhere or here), SIGINT an operator stopping it (1001).
@@ -77,5 +77,7 @@ export async function runChat(cli: ChatCliOptions, io: Io): Promise<number> {
       for (const ws of server.wss.clients) ws.terminate();
     },
   });
+  io.stdout.write(`hyperws chat: ${server.url}\n`);
+  await stopped;
   return 0;
 }

@@ -1,9 +1,12 @@
 /**
  * The chat page: connects to /ws on the page's own host, joins the room in
  * the URL fragment (#room, default "general"), and keeps the DOM in step
- * with what the server sends. Reconnects with capped, jittered exponential
- * backoff and shows the connection state in #status (data-state:
- * connecting | connected | reconnecting).
+ * with what the server sends. The connection is the library's
+ * ReconnectingWebSocket, loaded as an ES module from ./lib/reconnect/web.js
+ * (the build copies it from dist/esm/reconnect/): its backoff, its
+ * reconnections. #status shows the connection (connection.ts; data-state:
+ * connecting | online | reconnecting | offline), with a countdown to the
+ * next attempt; the browser's `online` event skips the rest of a wait.
  *
  * Recovery: messages carry their room's sequence number. The page tracks
  * which it has (SeqTracker) and, when it joins the room it is showing again
@@ -12,6 +15,16 @@
  * an outbox with a client id (`cid`) and are retried until acknowledged; the
  * server stores each cid once.
  *
+ * The outbox and the library's send queue: a chat message reaches the
+ * socket only while its room is joined (flushOutbox); typed during an
+ * outage, it waits in the outbox ("sending…") and goes out after the next
+ * `joined`, which follows the join the page sends on every `open`. The
+ * library's queue is never used (maxQueuedMessages: 0: a send while down
+ * would be an error, not a silent second copy): the outbox alone resends,
+ * and its acks are end to end, which a queue flushed into a new socket
+ * cannot tell. Typing notices, nick changes and leaves made while down are
+ * dropped: stale, or carried by the next join (nick, room).
+ *
  * Layout: on narrow screens the sidebar (rooms, members, nickname) is a
  * drawer opened by #rooms-toggle (aria-expanded; Escape closes it). The
  * message list is timeline.ts; unread counts are unread.ts.
@@ -19,9 +32,11 @@
  * Everything that came from the network reaches the DOM through
  * textContent or attributes, never as markup.
  *
- * Test hooks (query string): ?retryBase=MS&retryCap=MS tune the backoff.
+ * Test hooks (query string): ?retryBase=MS&retryCap=MS set the library's
+ * initialDelay and maxDelay.
  */
-import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
+import { ReconnectingWebSocket, type ReconnectingDetail } from './lib/reconnect/web.js';
+import { connectionStatus, retryOptions } from './connection.js';
 import { Outbox } from './outbox.js';
 import { codePoints, DEFAULT_LIMITS, type ChatMessage, type ClientMessage, type Member, type RoomCount, type ServerMessage } from './protocol.js';
 import { SeqTracker } from './sequence.js';
@@ -67,16 +82,6 @@ const ui = {
   send: element('send', HTMLButtonElement),
 };
 
-function numberParam(name: string, fallback: number): number {
-  const value = Number(new URLSearchParams(location.search).get(name));
-  return Number.isFinite(value) && value > 0 ? value : fallback;
-}
-
-const backoff: BackoffOptions = {
-  baseMs: numberParam('retryBase', DEFAULT_BACKOFF.baseMs),
-  capMs: numberParam('retryCap', DEFAULT_BACKOFF.capMs),
-};
-
 function storage(): Storage | null {
   try {
     return localStorage;
@@ -108,9 +113,12 @@ function roomFromHash(): string {
 const timeline = new Timeline(ui.messages, ui.jump);
 
 const state = {
-  socket: null as WebSocket | null,
-  attempt: 0,
-  retryTimer: 0,
+  /** When the library's current wait ends (Date.now() clock), for the countdown. */
+  retryAt: 0,
+  /** Ticks the countdown while waiting. */
+  statusTimer: 0,
+  /** The page has been online: a new attempt is a reconnection. */
+  wasOnline: false,
   myId: '',
   nick: storedNick(),
   /** The room we want to be in (joined, or join in flight); null after leaving. */
@@ -139,15 +147,10 @@ const state = {
   errorTimer: 0,
 };
 
-function setStatus(kind: 'connecting' | 'connected' | 'reconnecting', text: string): void {
-  ui.status.dataset['state'] = kind;
-  ui.status.textContent = text;
-}
-
+/** Sends when open; false otherwise (nothing is queued: see the header). */
 function send(message: ClientMessage): boolean {
-  const ws = state.socket;
-  if (ws === null || ws.readyState !== WebSocket.OPEN) return false;
-  ws.send(JSON.stringify({ v: 1, ...message }));
+  if (socket.readyState !== ReconnectingWebSocket.OPEN) return false;
+  socket.send(JSON.stringify({ v: 1, ...message }));
   return true;
 }
 
@@ -163,58 +166,80 @@ function showError(text: string, code = ''): void {
 
 // ---------------------------------------------------------------- connection
 
-function connect(): void {
-  state.retryTimer = 0;
-  const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
-  const ws = new WebSocket(url);
-  state.socket = ws;
-  ws.addEventListener('open', () => {
-    if (state.socket !== ws) return;
-    state.attempt = 0;
-    // A (re)started server counts versions afresh.
-    state.presenceVersion = -1;
-    state.roomsVersion = -1;
-    setStatus('connected', 'Connected');
-    if (state.room !== null) join(state.room);
-  });
-  ws.addEventListener('message', (event: MessageEvent) => {
-    if (state.socket !== ws || typeof event.data !== 'string') return;
-    let message: ServerMessage;
-    try {
-      message = JSON.parse(event.data) as ServerMessage;
-    } catch {
-      return;
-    }
-    if (message === null || typeof message !== 'object' || message.v !== 1) return;
-    handle(message);
-  });
-  ws.addEventListener('close', () => {
-    if (state.socket !== ws) return;
-    state.socket = null;
-    state.joined = null;
-    state.members = null;
-    state.outbox.unsent();
-    // Who is here is unknown until the server tells again.
-    ui.members.replaceChildren();
-    clearTyping();
-    setComposer(false);
-    scheduleReconnect();
-  });
+const socket = new ReconnectingWebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`, undefined, {
+  ...retryOptions(location.search),
+  maxQueuedMessages: 0,
+});
+
+socket.addEventListener('open', () => {
+  state.wasOnline = true;
+  // A (re)started server counts versions afresh.
+  state.presenceVersion = -1;
+  state.roomsVersion = -1;
+  renderStatus();
+  if (state.room !== null) join(state.room);
+});
+
+socket.addEventListener('message', (event: Event) => {
+  const data: unknown = (event as MessageEvent).data;
+  if (typeof data !== 'string') return;
+  let message: ServerMessage;
+  try {
+    message = JSON.parse(data) as ServerMessage;
+  } catch {
+    return;
+  }
+  if (message === null || typeof message !== 'object' || message.v !== 1) return;
+  handle(message);
+});
+
+// A connection (or an attempt) ended; the library waits detail.delay ms before the next.
+socket.addEventListener('reconnecting', (event: Event) => {
+  state.retryAt = Date.now() + (event as CustomEvent<ReconnectingDetail>).detail.delay;
+  disconnected(true);
+});
+
+// The library gave up (a close it must not retry): nothing more will be sent.
+socket.addEventListener('close', () => disconnected(false));
+
+/** The room is no longer joined; with `retrying`, messages typed meanwhile wait in the outbox. */
+function disconnected(retrying: boolean): void {
+  state.joined = null;
+  state.members = null;
+  state.outbox.unsent();
+  // Who is here is unknown until the server tells again.
+  ui.members.replaceChildren();
+  clearTyping();
+  setComposer(retrying && state.room !== null && state.shownRoom === state.room);
+  renderStatus();
 }
 
-function scheduleReconnect(): void {
-  const delay = backoffDelay(state.attempt, backoff);
-  state.attempt++;
-  setStatus('reconnecting', `Reconnecting… (attempt ${state.attempt})`);
-  state.retryTimer = window.setTimeout(connect, delay);
+/** #status from the library's state; ticks each second while counting down to the next attempt. */
+function renderStatus(): void {
+  const waiting = socket.readyState === ReconnectingWebSocket.CONNECTING && socket.socket === null;
+  const { state: kind, text } = connectionStatus({
+    readyState: socket.readyState,
+    dialing: socket.socket !== null,
+    retryAt: state.retryAt,
+    now: Date.now(),
+    networkUp: navigator.onLine,
+    wasOnline: state.wasOnline,
+  });
+  ui.status.dataset['state'] = kind;
+  ui.status.textContent = text;
+  if (waiting && state.statusTimer === 0) state.statusTimer = window.setInterval(renderStatus, 1000);
+  if (!waiting && state.statusTimer !== 0) {
+    clearInterval(state.statusTimer);
+    state.statusTimer = 0;
+  }
 }
 
 // The network came back: no reason to wait for the rest of the backoff.
 window.addEventListener('online', () => {
-  if (state.retryTimer === 0) return;
-  clearTimeout(state.retryTimer);
-  connect();
+  socket.reconnectNow();
+  renderStatus();
 });
+window.addEventListener('offline', renderStatus);
 
 // ------------------------------------------------------------------ handlers
 
@@ -532,8 +557,10 @@ ui.composer.addEventListener('submit', (event) => {
   const text = ui.text.value;
   if (text.trim() === '') return;
   if (codePoints(text) > DEFAULT_LIMITS.text) return showError(`A message has at most ${DEFAULT_LIMITS.text} characters.`);
-  if (state.joined === null) return;
-  const entry = state.outbox.add(state.joined, text);
+  // While reconnecting, the room shown (the one the next join resumes) takes it: the outbox sends it once joined.
+  const room = state.joined ?? (state.shownRoom === state.room ? state.shownRoom : null);
+  if (room === null) return;
+  const entry = state.outbox.add(room, text);
   timeline.addPending(entry.cid, state.myId, state.nick, text);
   flushOutbox();
   if (state.resendTimer === 0) state.resendTimer = window.setInterval(flushOutbox, RESEND_MS);
@@ -574,5 +601,4 @@ window.addEventListener('hashchange', () => {
 });
 
 ui.nick.value = state.nick;
-setStatus('connecting', 'Connecting…');
-connect();
+renderStatus();

@@ -9,7 +9,7 @@
  * Used by `hyperws bench` and by the benchmark suite (bench/).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { connect as netConnect, type Socket } from 'node:net';
+import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { constants, deflateRawSync } from 'node:zlib';
 import { encodeFrame } from '../../protocol/frame-encoder.js';
@@ -36,8 +36,12 @@ export interface LoadOptions {
   connectConcurrency?: number;
   /** false: plain TCP, no opening handshake (the raw-TCP baseline of the benchmark suite). */
   handshake?: boolean;
+  /** A connection whose handshake response (or, with handshake false, TCP/TLS connect) has not come within this many ms fails with kind 'timeout'. Default 10,000; 0: no limit. */
+  handshakeTimeout?: number;
   /** Called about once a second while running. */
   onProgress?: (progress: Progress) => void;
+  /** Called once every connection was tried, before the clock starts (not when none opened: runLoad returns then). */
+  onConnected?: (result: Pick<LoadResult, 'connections' | 'connectError' | 'deflate' | 'extensions'>) => void;
 }
 
 export interface Progress {
@@ -60,6 +64,10 @@ export interface LoadResult {
   connectUs: LatencySummary;
   errors: Record<string, number>;
   extensions: string;
+  /** The first connection that could not be opened: its error's kind (ECONNREFUSED, HTTP 403...) and message; null when all opened. */
+  connectError: { kind: string; message: string } | null;
+  /** Whether permessage-deflate was offered (--deflate) and whether the server accepted it. */
+  deflate: { requested: boolean; accepted: boolean };
 }
 
 export interface LatencySummary {
@@ -129,6 +137,9 @@ export interface OpenedSocket {
   connectUs: number;
 }
 
+/** Default of LoadOptions.handshakeTimeout, in ms. */
+export const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
+
 /**
  * Open a socket and complete the opening handshake. Rejects with an Error
  * whose `kind` names the failure. The socket comes back paused so that bytes
@@ -137,19 +148,32 @@ export interface OpenedSocket {
  */
 export function openWebSocket(
   target: Target,
-  options: Pick<LoadOptions, 'deflate' | 'subprotocol' | 'headers' | 'insecure' | 'handshake'>,
+  options: Pick<LoadOptions, 'deflate' | 'subprotocol' | 'headers' | 'insecure' | 'handshake' | 'handshakeTimeout'>,
 ): Promise<OpenedSocket> {
-  return new Promise((resolve, reject) => {
+  return new Promise((resolvePromise, reject) => {
     const started = performance.now();
+    const limit = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
+    const timer = limit > 0 ? setTimeout(() => fail('timeout', `no handshake response within ${limit} ms`), limit) : null;
+    const resolve = (opened: OpenedSocket) => {
+      if (timer !== null) clearTimeout(timer);
+      socket.removeListener('close', onClose);
+      resolvePromise(opened);
+    };
     const key = randomBytes(16).toString('base64');
     const socket = target.secure
-      ? tlsConnect({ host: target.host, port: target.port, servername: target.host, rejectUnauthorized: !options.insecure })
+      ? // SNI carries host names only (RFC 6066 3): Node warns when given an IP address.
+        tlsConnect({ host: target.host, port: target.port, ...(isIP(target.host) === 0 ? { servername: target.host } : {}), rejectUnauthorized: !options.insecure })
       : netConnect({ host: target.host, port: target.port });
     socket.setNoDelay(true);
     const fail = (kind: string, message: string) => {
+      if (timer !== null) clearTimeout(timer);
+      socket.removeListener('close', onClose);
       socket.destroy();
       reject(Object.assign(new Error(message), { kind }));
     };
+    // A server that closes without answering (no 'error'): fail rather than wait forever.
+    const onClose = () => fail('bad handshake', 'connection closed before the handshake response');
+    socket.once('close', onClose);
     socket.once('error', (error: NodeJS.ErrnoException) => fail(error.code ?? 'socket error', error.message));
     if (options.handshake === false) {
       socket.once(target.secure ? 'secureConnect' : 'connect', () => {
@@ -266,6 +290,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const connectTimes = new Histogram();
   const payload = makePayload(options.size);
   let extensions = '';
+  let connectError: LoadResult['connectError'] = null;
 
   let running = true;
   let open = 0;
@@ -295,13 +320,23 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
           connectTimes.record(ws.connectUs);
           opened.push(ws);
         } catch (error) {
-          countError((error as { kind?: string }).kind ?? 'connect');
+          const kind = (error as { kind?: string }).kind ?? 'connect';
+          connectError ??= { kind, message: (error as Error).message };
+          countError(kind);
         }
       }
     }),
   );
   if (opened.length > 0) extensions = opened[0]!.extensions;
   const compressed = options.deflate === true && /permessage-deflate/.test(extensions);
+  const deflate = { requested: options.deflate === true, accepted: compressed };
+  const connections = { requested: options.connections, opened: opened.length };
+  // Nothing to measure: no clock, no duration.
+  if (opened.length === 0) {
+    const none = summarize(new Histogram());
+    return { durationMs: 0, connections, sent: 0, received: 0, messagesPerSecond: 0, bytesPerSecond: 0, latencyUs: none, connectUs: none, errors, extensions, connectError, deflate };
+  }
+  options.onConnected?.({ connections, connectError, deflate, extensions });
   const body = compressed ? deflatePayload(payload) : payload;
   const frame = encodeClientFrame(options.binary ? 0x2 : 0x1, body, compressed);
   const burst = pipeline > 1 ? Buffer.concat(Array.from({ length: pipeline }, () => frame)) : frame;
@@ -404,7 +439,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
 
   return {
     durationMs: Math.round(elapsed),
-    connections: { requested: options.connections, opened: opened.length },
+    connections,
     sent,
     received: receivedAtEnd,
     messagesPerSecond: Math.round((receivedAtEnd / elapsed) * 1000),
@@ -413,6 +448,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     connectUs: summarize(connectTimes),
     errors,
     extensions,
+    connectError,
+    deflate,
   };
 }
 

@@ -26,6 +26,12 @@ describe('hyperws chat', () => {
     });
   }
 
+  test('a SIGTERM sent as soon as the URL line is read is handled (exit 0, not death by the signal)', TIMEOUT, async (t) => {
+    const chat = await startChatProcess(t, ['--port', '0']);
+    assert.equal(await chat.stop('SIGTERM'), 0);
+    assert.ok(chat.stderr.lines.includes('hyperws chat: SIGTERM: closing 0 connections'), chat.stderr.lines.join('\n'));
+  });
+
   test('on loopback, /metrics, /healthz and /readyz answer from the chat server\'s numbers', TIMEOUT, async (t) => {
     const chat = await startChatProcess(t, ['--port', '0']);
     const a = await ChatClient.connect(t, `ws://127.0.0.1:${chat.port}/ws`);

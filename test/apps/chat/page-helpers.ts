@@ -12,6 +12,11 @@ export async function browser(t: TestContext): Promise<Browser> {
   return b;
 }
 
+/** The page's test hooks: the library's initialDelay 100 ms and maxDelay 1 s. */
+export const FAST_RETRY = 'retryBase=100&retryCap=1000';
+/** Waits of up to 10 minutes: a page that reconnects within a test did not wait for its backoff. */
+export const SLOW_RETRY = 'retryBase=600000&retryCap=600000';
+
 export interface ChatPage {
   page: Page;
   /** Uncaught errors, console errors and dialogs (alert()...) seen by the page. */
@@ -21,9 +26,10 @@ export interface ChatPage {
 /**
  * Opens the chat in its own browser context (own localStorage). With `nick`,
  * the page starts with that nickname (stored as the page stores it); the room
- * comes from the URL fragment. Short backoff steps keep reconnections quick.
+ * comes from the URL fragment. Short waits between attempts (FAST_RETRY)
+ * keep reconnections quick; `retry` replaces them.
  */
-export async function openChat(b: Browser, url: string, room: string, nick?: string, options: BrowserContextOptions = {}): Promise<ChatPage> {
+export async function openChat(b: Browser, url: string, room: string, nick?: string, options: BrowserContextOptions = {}, retry = FAST_RETRY): Promise<ChatPage> {
   const context = await b.newContext(options);
   if (nick !== undefined) await context.addInitScript(`localStorage.setItem('hyperws-chat:nick', ${JSON.stringify(nick)})`);
   const page = await context.newPage();
@@ -36,12 +42,12 @@ export async function openChat(b: Browser, url: string, room: string, nick?: str
     problems.push(`dialog: ${dialog.message()}`);
     void dialog.dismiss();
   });
-  await page.goto(`${url}?retryBase=100&retryCap=1000#${encodeURIComponent(room)}`);
-  await status(page, 'connected');
+  await page.goto(`${url}?${retry}#${encodeURIComponent(room)}`);
+  await status(page, 'online');
   return { page, problems };
 }
 
-export const status = (page: Page, state: 'connected' | 'reconnecting') => page.locator(`#status[data-state="${state}"]`).waitFor();
+export const status = (page: Page, state: 'connecting' | 'online' | 'reconnecting' | 'offline') => page.locator(`#status[data-state="${state}"]`).waitFor();
 
 // Page-side readers. They run in the page (this file is compiled without the
 // DOM library, hence `any`), self-contained; functions, not strings, which

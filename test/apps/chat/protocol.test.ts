@@ -1,5 +1,5 @@
 // Unit tests of the chat server's pure parts: message validation, limits
-// (token bucket, abuse window), the in-memory store, and the page's backoff.
+// (token bucket, abuse window), the in-memory store.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { LIMITS, checkName, codePoints, parseClientMessage } from '../../../apps/chat/server/protocol.js';
@@ -7,7 +7,6 @@ import { TokenBucket, WindowCounter } from '../../../apps/chat/server/limits.js'
 import { MemoryStore, type Draft } from '../../../apps/chat/server/store.js';
 import { HISTORY_ROOMS } from '../../../apps/chat/server/history.js';
 import { decodeState } from '../../../apps/chat/server/redis-store.js';
-import { backoffDelay } from '../../../apps/chat/web/backoff.js';
 
 const parse = (value: unknown) => parseClientMessage(typeof value === 'string' ? value : JSON.stringify(value));
 const code = (value: unknown) => {
@@ -219,14 +218,5 @@ describe('MemoryStore', () => {
       counts: [{ name: 'a', count: 2, seq: 4 }, { name: 'c', count: 0, seq: 9 }],
     });
     assert.deepEqual(decodeState('{"version":3,"rooms":{},"counts":{},"seqs":{}}'), { version: 3, rooms: new Map(), counts: [] });
-  });
-});
-
-describe('page backoff', () => {
-  test('exponential, capped, with equal jitter', () => {
-    const opts = { baseMs: 500, capMs: 15_000 };
-    assert.deepEqual([0, 1, 2, 3, 4, 5, 6, 40].map((n) => backoffDelay(n, opts, () => 0)), [250, 500, 1000, 2000, 4000, 7500, 7500, 7500]);
-    assert.deepEqual([0, 1, 2, 3, 4, 5, 6, 40].map((n) => backoffDelay(n, opts, () => 0.999999)), [500, 1000, 2000, 4000, 8000, 15000, 15000, 15000]);
-    assert.equal(backoffDelay(2, opts, () => 0.5), 1500);
   });
 });

@@ -2,10 +2,24 @@
 // history, presence, typing, nicknames, the error replies and the limits.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { Server } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { request, type Server } from 'node:http';
 import { CloseCode, WebSocket } from '../../../src/index.js';
 import { connectRaw, trickle, untilDropped, type RawClient } from '../../support/raw-socket.js';
-import { ChatClient, nicks, startChat, type Msg } from './helpers.js';
+import { ChatClient, ROOT, nicks, startChat, type Msg } from './helpers.js';
+
+/** GET with the request target sent exactly as given (fetch would resolve dot segments, %2e%2e included). */
+function get(port: number, path: string): Promise<{ status: number; type: string; body: string }> {
+  return new Promise((resolve, reject) => {
+    request({ host: '127.0.0.1', port, path, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, type: res.headers['content-type'] ?? '', body: Buffer.concat(chunks).toString() }));
+    })
+      .on('error', reject)
+      .end();
+  });
+}
 
 const TIMEOUT = { timeout: 30_000 };
 
@@ -236,7 +250,7 @@ describe('chat server', () => {
     assert.match(await page.text(), /<script type="module" src="app.js"><\/script>/);
     for (const [path, type] of [
       ['app.js', 'text/javascript; charset=utf-8'],
-      ['backoff.js', 'text/javascript; charset=utf-8'],
+      ['connection.js', 'text/javascript; charset=utf-8'],
       ['style.css', 'text/css; charset=utf-8'],
     ]) {
       const res = await fetch(chat.url + path);
@@ -247,12 +261,51 @@ describe('chat server', () => {
     const missing = await fetch(`${chat.url}nope.js`);
     assert.equal(missing.status, 404);
     await missing.arrayBuffer();
-    const traversal = await fetch(`${chat.url}%2e%2e/server/main.js`);
-    assert.equal(traversal.status, 404);
-    await traversal.arrayBuffer();
+    assert.equal((await get(chat.port, '/%2e%2e/server/main.js')).status, 404);
     const ws = await fetch(`${chat.url}ws`);
     assert.equal(ws.status, 426);
     await ws.arrayBuffer();
+  });
+
+  test("HTTP: the library's ReconnectingWebSocket modules, byte for byte as built, as text/javascript; nothing else under /lib/", TIMEOUT, async (t) => {
+    const chat = await startChat(t);
+    const app = await get(chat.port, '/app.js');
+    assert.match(app.body, /^import \{ ReconnectingWebSocket \} from '\.\/lib\/reconnect\/web\.js';$/m);
+    // web.js and every module it imports, resolved as the browser resolves them.
+    const served: string[] = [];
+    const visit = async (url: string): Promise<void> => {
+      if (served.includes(url)) return;
+      served.push(url);
+      const res = await get(chat.port, url);
+      assert.equal(res.status, 200, url);
+      assert.equal(res.type, 'text/javascript; charset=utf-8', url);
+      assert.equal(res.body, readFileSync(`${ROOT}dist/esm/reconnect/${url.split('/').pop()}`, 'utf8'), `${url} is the library's build`);
+      for (const [, spec] of res.body.matchAll(/\bfrom '([^']+)'/g)) await visit(new URL(spec!, `http://x${url}`).pathname);
+    };
+    await visit('/lib/reconnect/web.js');
+    assert.deepEqual(served.sort(), ['/lib/reconnect/backoff.js', '/lib/reconnect/reconnector.js', '/lib/reconnect/send-queue.js', '/lib/reconnect/web.js']);
+    // The request target is a key of the files read at start, never a path: dot segments, encoded or not, name nothing.
+    for (const path of [
+      '/lib/../package.json',
+      '/lib/reconnect/../../package.json',
+      '/lib/reconnect/../../../../../package.json',
+      '/lib/%2e%2e/package.json',
+      '/lib/reconnect/%2e%2e/%2e%2e/%2e%2e/%2e%2e/%2e%2e/package.json',
+      '/lib/reconnect/%2E%2E%2F%2E%2E%2F..%2Fserver%2Fmain.js',
+      '/%2e%2e/%2e%2e/%2e%2e/package.json',
+      '/lib/reconnect/..%2fweb.js',
+      '/lib//reconnect/web.js',
+      '/lib/reconnect/./web.js',
+      '/lib/reconnect/web.d.ts',
+      '/lib/reconnect/node.js', // the library's Node flavour is not the page's
+      '/lib/reconnect/index.js',
+      '/lib/reconnect/',
+      '/lib/',
+      '/lib',
+    ]) {
+      const res = await get(chat.port, path);
+      assert.deepEqual([res.status, res.body], [404, 'Not Found\n'], path);
+    }
   });
 
   test('slow peers: tight node:http timeouts, and trickled request heads are dropped by the handshake guard', TIMEOUT, async (t) => {
