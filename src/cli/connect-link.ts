@@ -51,16 +51,29 @@ export const NORMAL_CLOSE_CODES: ReadonlySet<number> = new Set([1000, 1001, 1005
 /** Refusal bodies are read up to this size: only their first line is shown. */
 const REFUSAL_BODY_LIMIT = 4096;
 const TLS_ERROR = /CERT|SSL|TLS|^EPROTO$|UNABLE_TO_|VERIFY/;
+/** Our check of the server's certificate failed: what --insecure skips. */
+const SERVER_CERT_REJECTED = /CERT|UNABLE_TO_|VERIFY/;
+/** The server's TLS alert about our certificate (ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED...): --insecure cannot help. */
+const PEER_ALERT = /^ERR_SSL_.*ALERT/;
+/** OpenSSL's long form: "806C...:error:0A00045C:SSL routines:ssl3_read_bytes:tlsv13 alert certificate required:file:line:SSL alert number 116". */
+const OPENSSL_MESSAGE = /^[0-9A-F]+:error:[0-9A-F]+:[^:]*:[^:]*:([^:]+):.*?(?::(SSL alert number \d+))?\s*$/s;
+
+function tlsHint(code: string, insecure: boolean): string {
+  if (PEER_ALERT.test(code)) return /CERTIFICATE_REQUIRED/.test(code) ? ' (the server asks for a client certificate: --cert and --key)' : '';
+  return SERVER_CERT_REJECTED.test(code) && !insecure ? ' (--insecure skips verification)' : '';
+}
 
 /** One line for an error before the connection opened. */
 export function describeFailure(error: Error & { code?: string; errors?: Array<{ code?: string }> }, url: string, insecure: boolean): string {
   if (error instanceof ProxyError) return `proxy error (${error.code}): ${printable(error.message)}`;
   const code = error.code ?? error.errors?.find((e) => e.code)?.code;
   if (code !== undefined && TLS_ERROR.test(code)) {
-    const hint = /CERT|UNABLE_TO_|VERIFY/.test(code) && !insecure ? ' (--insecure skips verification)' : '';
-    return `TLS error connecting to ${url}: ${code}: ${printable(error.message)}${hint}`;
+    const openssl = OPENSSL_MESSAGE.exec(error.message);
+    const message = openssl ? `${openssl[1]}${openssl[2] ? ` (${openssl[2]})` : ''}` : error.message.trim();
+    return `TLS error connecting to ${url}: ${code}: ${printable(message)}${tlsHint(code, insecure)}`;
   }
-  if (code !== undefined) return `cannot connect to ${url}: ${code}`;
+  // An errno code says it all (ECONNREFUSED); Node's own (ERR_HTTP2_ERROR...) need their message.
+  if (code !== undefined) return `cannot connect to ${url}: ${code}${code.startsWith('ERR_') ? `: ${printable(error.message.trim())}` : ''}`;
   return `handshake failed: ${printable(error.message)}`;
 }
 

@@ -318,6 +318,11 @@ describe('describeConnectError', () => {
     assert.equal(describeConnectError(tls, { insecure: true }), 'DEPTH_ZERO_SELF_SIGNED_CERT: self-signed certificate');
     assert.equal(describeConnectError({ kind: 'bad handshake', message: 'invalid Sec-WebSocket-Accept' }, {}), 'bad handshake: invalid Sec-WebSocket-Accept');
   });
+
+  it('the server asking for a client certificate is not a verification failure: no --insecure hint', () => {
+    const alert = { kind: 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED', message: 'tlsv13 alert certificate required' };
+    assert.equal(describeConnectError(alert, {}), 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED: tlsv13 alert certificate required');
+  });
 });
 
 describe('formatReport', () => {

@@ -14,7 +14,7 @@ import { runCli, startCli, startServe } from './helpers.js';
 import { parseDuration } from '../../src/cli/args.js';
 import { startTinyproxy } from '../support/proxies.js';
 import { opensslPath, skipReason, tinyproxyPath } from '../support/system.js';
-import { createTestCertificate } from '../support/tls.js';
+import { createTestCertificate, createUntrustedCertificate, encryptKey } from '../support/tls.js';
 
 const T = { timeout: 30_000 };
 
@@ -107,6 +107,44 @@ test('--ca trusts a test CA for wss://; without it the certificate is refused', 
     const missing = await runCli(['connect', url, '--ca', join(dir, 'nope.pem')]);
     assert.equal(missing.status, 2);
     assert.match(missing.stderr, /^hyperws connect: Option '--ca': cannot read '.*nope\.pem' \(ENOENT\)/);
+  } finally {
+    for (const ws of wss.clients) ws.terminate();
+    wss.close();
+    https.closeAllConnections();
+    await new Promise((resolve) => https.close(resolve));
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('--cert/--key/--passphrase present a client certificate to a server that requires one; without it the server refuses (no --insecure hint)', { ...T, skip: skipReason(opensslPath()) }, async () => {
+  const server = await createTestCertificate();
+  const client = await createUntrustedCertificate({ commonName: 'hyperws-client', altNames: [] });
+  const dir = await mkdtemp(join(tmpdir(), 'hyperws-cli-client-cert-'));
+  const https = createHttpsServer({ key: server.key, cert: server.cert, requestCert: true, rejectUnauthorized: true, ca: client.cert });
+  const wss = new WebSocketServer({ server: https });
+  wss.on('connection', (ws: WebSocket, req: IncomingMessage) => {
+    const peer = (req.socket as import('node:tls').TLSSocket).getPeerCertificate();
+    ws.on('message', (data: Buffer) => ws.send(`${peer.subject.CN}: ${data.toString()}`));
+  });
+  https.listen(0, '127.0.0.1');
+  await once(https, 'listening');
+  try {
+    await writeFile(join(dir, 'ca.pem'), server.ca);
+    await writeFile(join(dir, 'client.pem'), client.cert);
+    await writeFile(join(dir, 'client.key'), await encryptKey(client.key, 'pw'));
+    const url = `wss://localhost:${(https.address() as AddressInfo).port}/`;
+    const ca = ['--ca', join(dir, 'ca.pem')];
+    const ok = await runCli(['connect', url, ...ca, '--cert', join(dir, 'client.pem'), '--key', join(dir, 'client.key'), '--passphrase', 'pw', '-x', 'mtls']);
+    assert.equal(ok.stdout, '< hyperws-client: mtls\n');
+    assert.equal(ok.status, 0);
+    const refused = await runCli(['connect', url, ...ca, '-x', 'mtls']);
+    assert.equal(refused.status, 1);
+    assert.equal(refused.stdout, '');
+    // TLS 1.3: the server's alert for the missing certificate (the client learns it after its Finished).
+    assert.match(refused.stderr, /^hyperws connect: TLS error connecting to wss:\/\/localhost:\d+\/: ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED: tlsv13 alert certificate required \(SSL alert number 116\) \(the server asks for a client certificate: --cert and --key\)\n$/);
+    const wrong = await runCli(['connect', url, ...ca, '--cert', join(dir, 'client.pem'), '--key', join(dir, 'client.key'), '--passphrase', 'nope']);
+    assert.equal(wrong.status, 2);
+    assert.match(wrong.stderr, /^hyperws connect: Option '--passphrase': wrong passphrase for '.*client\.key'/);
   } finally {
     for (const ws of wss.clients) ws.terminate();
     wss.close();

@@ -142,7 +142,8 @@ const TLS_VERIFY = /CERT|UNABLE_TO_|VERIFY/;
 export function describeConnectError(error: { kind: string; message: string }, options: Pick<LoadOptions, 'insecure'>): string {
   if (error.kind.startsWith('HTTP ')) return error.message;
   if (/^E[A-Z0-9_]+$/.test(error.kind) && error.message.includes(error.kind)) return error.kind;
-  const hint = TLS_VERIFY.test(error.kind) && !options.insecure ? ' (--insecure skips verification)' : '';
+  // Not for the server's alert about our side (ERR_SSL_..._ALERT_CERTIFICATE_REQUIRED): --insecure cannot help there.
+  const hint = TLS_VERIFY.test(error.kind) && !/^ERR_SSL_.*ALERT/.test(error.kind) && !options.insecure ? ' (--insecure skips verification)' : '';
   return `${error.kind}: ${error.message}${hint}`;
 }
 
