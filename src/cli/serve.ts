@@ -37,7 +37,7 @@ import { Http2Endpoint } from '../node/http2-upgrade.js';
 import { DEFAULTS } from '../protocol/options.js';
 import { WebSocket, WebSocketServer } from '../pubsub/topics.js';
 import { redisAdapter, type RedisAdapter } from '../pubsub/redis-adapter.js';
-import { EXIT_FAILURE, EXIT_OK, UsageError, hostPort, parseInteger, printable, type CliIo } from './args.js';
+import { EXIT_FAILURE, EXIT_OK, UsageError, hostPort, parseDuration, parseInteger, printable, type CliIo } from './args.js';
 import { staticFileUrl } from './location.js';
 import { bridgeExec, KILL_GRACE, type ExecOptions } from './exec-bridge.js';
 import { loadCredentials, type TlsCredentials } from './tls-files.js';
@@ -110,16 +110,18 @@ Options:
       --redis URL       with --broadcast: broadcast through this Redis, so every
                         serve process connected to it forms one broadcast group
                         (needs the ioredis package)
-      --handshake-timeout MS
+      --handshake-timeout TIME
                         drop connections that have not upgraded this long
                         after connecting (the console page is answered and
-                        its connection closed at once)
+                        its connection closed at once); milliseconds, or
+                        with a unit: 500ms, 5s, 2m
                         (default ${DEFAULTS.handshakeTimeout}; 0: no limit)
       --max-connections N
                         WebSocket connections open at once; more are answered
                         503 with Retry-After (default 0: no limit)
-      --idle-timeout MS close a connection with no traffic either way for this
-                        long, with 1001 (default 0: never)
+      --idle-timeout TIME
+                        close a connection with no traffic either way for this
+                        long, with 1001; as --handshake-timeout (default 0: never)
       --metrics         answer GET /metrics (Prometheus text), /healthz and
                         /readyz (default when bound to loopback)
       --no-metrics      do not answer them
@@ -199,9 +201,9 @@ function serveOptions(values: Record<string, unknown>): ServeOptions {
     redis: v.redis,
     handshakeTimeout: v['handshake-timeout'] === undefined
       ? DEFAULTS.handshakeTimeout
-      : parseInteger('handshake-timeout', v['handshake-timeout'], 2 ** 31 - 1),
+      : parseDuration('handshake-timeout', v['handshake-timeout']),
     maxConnections: v['max-connections'] === undefined ? DEFAULTS.maxConnections : parseInteger('max-connections', v['max-connections']),
-    idleTimeout: v['idle-timeout'] === undefined ? DEFAULTS.idleTimeout : parseInteger('idle-timeout', v['idle-timeout'], 2 ** 31 - 1),
+    idleTimeout: v['idle-timeout'] === undefined ? DEFAULTS.idleTimeout : parseDuration('idle-timeout', v['idle-timeout']),
     operations: v.metrics === true || (v['no-metrics'] !== true && isLoopback(host)),
     http2,
     // Read last: the files are only opened for a command line that is otherwise right.

@@ -254,7 +254,7 @@ describe('hyperws serve', () => {
   });
 
   it('--handshake-timeout: a trickled request head is dropped; the console page connection is closed after it', T, async (t) => {
-    const serve = await startServe(['--handshake-timeout', '200']);
+    const serve = await startServe(['--handshake-timeout', '200ms']);
     const opened: RawClient[] = [];
     try {
       const fresh = await connectRaw(serve.port);
@@ -280,7 +280,7 @@ describe('hyperws serve', () => {
   });
 
   it('--max-connections: one more client is refused 503 with Retry-After; --idle-timeout closes a silent client with 1001', T, async () => {
-    const serve = await startServe(['--max-connections', '1', '--idle-timeout', '100']);
+    const serve = await startServe(['--max-connections', '1', '--idle-timeout', '0.1s']);
     try {
       const c = await client(`ws://127.0.0.1:${serve.port}/`);
       const refused = new WebSocket(`ws://127.0.0.1:${serve.port}/`);
@@ -320,9 +320,9 @@ describe('hyperws serve', () => {
       [['--port', 'x'], "Option '--port' expects an integer from 0 to 65535, got 'x'"],
       [['--max-payload', '1.5'], `Option '--max-payload' expects an integer from 0 to ${Number.MAX_SAFE_INTEGER}, got '1.5'`],
       [['--path', 'ws'], "Option '--path' must start with '/' and contain no spaces, got 'ws'"],
-      [['--handshake-timeout', 'soon'], "Option '--handshake-timeout' expects an integer from 0 to 2147483647, got 'soon'"],
+      [['--handshake-timeout', 'soon'], "Option '--handshake-timeout' expects a duration (milliseconds, or with a unit: 500ms, 5s, 2m), got 'soon'"],
       [['--max-connections', '-5'], "Option '--max-connections' argument is ambiguous"],
-      [['--idle-timeout', '1s'], "Option '--idle-timeout' expects an integer from 0 to 2147483647, got '1s'"],
+      [['--idle-timeout', '1h'], "Option '--idle-timeout' expects a duration (milliseconds, or with a unit: 500ms, 5s, 2m), got '1h'"],
       [['extra'], "Unexpected argument 'extra'"],
     ];
     for (const [args, message] of cases) {
