@@ -592,6 +592,8 @@ test('separate node processes: exactly-once fan-out, byte-exact binary, Redis ch
   await b1.waitFor((m) => m.includes('final from a'), 'final at b1');
   b1.ws.send('final fence from b');
   await a1.waitFor((m) => m.includes('final fence from b'), 'final fence at a1');
+  // b1 gets its own message on another socket of this process: a1 having it says nothing of b1's.
+  await b1.waitFor((m) => m.includes('final fence from b'), 'final fence at b1');
 
   const down = ['while down 0', 'while down 1', 'while down 2'];
   const probeNames = Array.from({ length: probes }, (_, i) => `probe ${i}`);
