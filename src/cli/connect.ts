@@ -85,7 +85,9 @@ Options:
                           stdin is not read
   -x, --execute MSG       send MSG once connected (repeatable), wait for as many
                           replies as messages sent or --wait ms, then close
-  -w, --wait TIME         with --execute: longest wait for replies (default ${DEFAULT_EXECUTE_WAIT});
+  -w, --wait TIME         with --execute, and when piped input ends: longest
+                          wait for as many replies as messages sent before
+                          closing (default ${DEFAULT_EXECUTE_WAIT}; 0 closes at once);
                           TIME is milliseconds, or with a unit: 500ms, 5s, 2m
   -L, --location          follow redirects of the opening handshake (up to ${DEFAULT_MAX_REDIRECTS})
   -t, --handshake-timeout TIME
@@ -178,7 +180,7 @@ function connectOptions(values: Record<string, unknown>, positionals: string[]):
   if (positionals.length > 1) throw new UsageError(`expected one URL, got ${positionals.length} arguments`);
   const execute = v.execute ?? [];
   if (v.echo && execute.length > 0) throw new UsageError("Options '--echo' and '--execute' cannot be used together");
-  if (v.wait !== undefined && execute.length === 0) throw new UsageError("Option '--wait' only applies with '--execute'");
+  if (v.wait !== undefined && v.echo) throw new UsageError("Option '--wait' does not apply with '--echo'");
   for (const name of ['reconnect-delay', 'reconnect-max-delay', 'reconnect-attempts'] as const) {
     if (v[name] !== undefined && !v.reconnect) throw new UsageError(`Option '--${name}' only applies with '--reconnect'`);
   }
@@ -255,7 +257,11 @@ export function connect(options: ConnectOptions, io: CliIo): Promise<number> {
   let rl: Interface | null = null;
   let opened = false;
   let finished = false;
+  /** Closes the connection once `expected` replies came or --wait ran out (--execute, and piped input at its end). */
   let executeTimer: NodeJS.Timeout | null = null;
+  let expected = options.execute.length;
+  /** Data messages sent (or queued) from input lines. */
+  let dataSent = 0;
   let pingTimer: NodeJS.Timeout | null = null;
   let pingCount = 0;
   /** Pings in flight, by payload: when each was sent (for the round-trip time). */
@@ -350,7 +356,7 @@ export function connect(options: ConnectOptions, io: CliIo): Promise<number> {
         closeWhenOpen = true;
         status(`hyperws connect: end of input: the ${link.queued} queued message${link.queued === 1 ? '' : 's'} go${link.queued === 1 ? 'es' : ''} out after reconnecting, then the connection closes (Ctrl-C drops them)`);
       } else if (link.socket !== null || link.reconnects) {
-        link.close(1000);
+        closeAfterReplies();
       }
     });
     rl.on('SIGINT', onSignal);
@@ -367,7 +373,21 @@ export function connect(options: ConnectOptions, io: CliIo): Promise<number> {
       status(`hyperws connect: not sent (not connected, and the queue is full: ${error.message})`);
       return;
     }
+    dataSent++;
     if (!wasOpen) status(`hyperws connect: not connected: queued (${link.queued} waiting)`);
+  };
+  /**
+   * End of piped input: as with --execute, wait until as many messages came back as lines were
+   * sent, or --wait, before closing (so a server's answers to the last lines are not cut off, as
+   * websocat keeps reading after its input ends). A terminal's Ctrl-D, or --wait 0, closes at once.
+   */
+  const closeAfterReplies = () => {
+    if (interactiveTty || options.wait === 0 || link.socket === null || received >= dataSent) return link.close(1000);
+    expected = dataSent;
+    executeTimer = setTimeout(() => {
+      executeTimer = null;
+      link.close(1000);
+    }, options.wait);
   };
   const runLine = (line: string) => {
     const command = parseLine(line);
@@ -436,7 +456,7 @@ export function connect(options: ConnectOptions, io: CliIo): Promise<number> {
       if (options.echo && link.socket !== null) link.send(data, isBinary);
       print(formatReceived(data, isBinary));
       received++;
-      if (executeTimer !== null && received >= options.execute.length) {
+      if (executeTimer !== null && received >= expected) {
         clearTimeout(executeTimer);
         executeTimer = null;
         link.close(1000);

@@ -349,7 +349,7 @@ describe('hyperws connect', () => {
       [['ws://h/', '--header', 'novalue'], "Option '--header' expects NAME:VALUE, got 'novalue'"],
       [['ws://h/', '--subprotocol', 'a b'], "Option '--subprotocol' expects a token, got 'a b'"],
       [['ws://h/', '--echo', '-x', 'm'], "Options '--echo' and '--execute' cannot be used together"],
-      [['ws://h/', '--wait', '10'], "Option '--wait' only applies with '--execute'"],
+      [['ws://h/', '--echo', '--wait', '10'], "Option '--wait' does not apply with '--echo'"],
       [['ws://h/', '-x', 'm', '--wait', 'soon'], `Option '--wait' expects a duration (milliseconds, or with a unit: 500ms, 5s, 2m), got 'soon'`],
     ];
     for (const [args, message] of cases) {

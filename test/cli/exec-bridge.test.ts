@@ -68,6 +68,21 @@ const url = (serve: ServeProcess) => `ws://127.0.0.1:${serve.port}/`;
 const ended = (serve: ServeProcess, n: number) => serve.stderr.waitFor((line) => line.startsWith(`hyperws serve: connection #${n}: command ended`));
 
 describe('hyperws serve --exec', () => {
+  it('hyperws connect with piped input: the answers to the last lines come back before it closes (it waits for as many replies as lines sent)', T, async () => {
+    const serve = await startServe(['--exec', node('upper.cjs')]);
+    try {
+      for (let i = 0; i < 3; i++) {
+        assert.deepEqual(await runCli(['connect', url(serve)], 'one\ntwo\nthree\n'), {
+          status: 0,
+          stdout: '< ONE\n< TWO\n< THREE\n',
+          stderr: `connected to ${url(serve)}\nclosed: 1000\n`,
+        });
+      }
+    } finally {
+      await serve.kill();
+    }
+  });
+
   it('text mode: each message is a line of the program\'s input, each output line a text message (exact, UTF-8); binary messages go in as bytes', T, async () => {
     const serve = await startServe(['--exec', node('upper.cjs')]);
     try {
