@@ -403,6 +403,8 @@ export async function serve(options: ServeOptions, io: CliIo): Promise<number> {
     },
   });
   io.stdout.write(`hyperws serve: listening on ${tls ? 'wss' : 'ws'}://${where}${options.path ?? '/'} (${mode}${transport}); console at ${tls ? 'https' : 'http'}://${where}/\n`);
+  // Browsers speak HTTP/2 only over TLS: the console page (and a browser's WebSocket) cannot reach an h2c-only port.
+  if (options.http2 !== undefined && !tls) log('note: browsers do not speak cleartext HTTP/2 (h2c): the console page needs --cert/--key (or --pfx) instead of --h2c');
   await stopped;
   return EXIT_OK;
 }

@@ -60,6 +60,7 @@ describe('hyperws serve --http2', () => {
     const serve = await startServe(['--http2', '--h2c']);
     try {
       assert.equal(serve.listening, `hyperws serve: listening on ws://127.0.0.1:${serve.port}/ (echo mode, HTTP/2 h2c only); console at http://127.0.0.1:${serve.port}/`);
+      assert.equal(await serve.stderr.next(), 'hyperws serve: note: browsers do not speak cleartext HTTP/2 (h2c): the console page needs --cert/--key (or --pfx) instead of --h2c');
       const url = `ws://127.0.0.1:${serve.port}/`;
       assert.deepEqual(await echoOnce(url, { http2: true }, 'héllo'), { echo: 'héllo', over: 'HTTP/2' });
       assert.match(await serve.stderr.waitFor((l) => l.includes('connection #1 from')), /^hyperws serve: connection #1 from 127\.0\.0\.1:\d+ over HTTP\/2 \(1 connected\)$/);
