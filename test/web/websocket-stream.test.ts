@@ -176,3 +176,83 @@ test('write backpressure (server side): against a peer that does not read, a wri
   await stream.closed;
   await closeServer(started.wss);
 });
+
+test('read backpressure (client side, new WebSocketStream(url)): an idle reader stops the client reading; the server keeps its bytes; reading takes them all in order', T, async () => {
+  const started = await startServer();
+  const connection = nextConnection(started.wss);
+  const stream = new WebSocketStream(started.url, { perMessageDeflate: false, readableHighWaterMark: 64 * 1024 });
+  const { readable } = await stream.opened;
+  const [server] = await connection;
+
+  // The server sends 32 MiB as fast as its socket drains (a Buffer each: a server's frames are not copied, as in ws).
+  const size = 64 * 1024;
+  const total = 512;
+  let sent = 0;
+  let serverPeak = 0;
+  const sending = (async () => {
+    while (sent < total) {
+      const chunk = Buffer.alloc(size);
+      chunk.writeUInt32BE(sent, 0);
+      server.send(chunk);
+      sent++;
+      serverPeak = Math.max(serverPeak, server.bufferedAmount);
+      if (server.bufferedAmount > 1024 * 1024) await once(server, 'drain');
+    }
+  })();
+
+  // Nobody reads on the client: it stops reading its socket, and the server is left holding bytes.
+  await until(() => server.bufferedAmount > 1024 * 1024, 'server holding more than 1 MiB');
+  // Give the client every chance to read on (32 MiB on loopback goes in far fewer turns): the server must stay stuck.
+  for (let i = 0; i < 2000; i++) await new Promise((resolve) => setImmediate(resolve));
+  assert.ok(sent < total / 2, `the server got stuck after ${sent} of ${total} messages`);
+  assert.ok(server.bufferedAmount > 0, 'the server holds the bytes the client does not read');
+
+  const reader = readable.getReader();
+  for (let i = 0; i < total; i++) {
+    const { value } = await reader.read();
+    const bytes = value as Uint8Array;
+    assert.equal(bytes.byteLength, size);
+    assert.equal(Buffer.from(bytes.buffer, bytes.byteOffset, 4).readUInt32BE(0), i);
+  }
+  await sending;
+  assert.ok(serverPeak > 1024 * 1024, `the server held up to ${serverPeak} bytes`);
+  stream.close();
+  await stream.closed;
+  await closeServer(started.wss);
+});
+
+test('write backpressure (client side): against a server that does not read, a writer awaiting ready stops; everything arrives once the server reads', T, async () => {
+  const started = await startServer();
+  const connection = nextConnection(started.wss);
+  const stream = new WebSocketStream(started.url, { perMessageDeflate: false, writableHighWaterMark: 64 * 1024 });
+  const { writable } = await stream.opened;
+  const [server] = await connection;
+  server.pause();
+  let received = 0;
+  server.on('message', (data: Buffer) => (received += data.length));
+
+  const writer = writable.getWriter();
+  const chunk = new Uint8Array(64 * 1024);
+  const total = 1024; // 64 MiB: far more than the kernel's buffers hold
+  let written = 0;
+  const writing = (async () => {
+    while (written < total) {
+      await writer.ready;
+      void writer.write(chunk);
+      written++;
+    }
+  })();
+
+  await until(() => writer.desiredSize !== null && writer.desiredSize <= 0 && written > 0, 'writer waiting');
+  // Let the kernel buffers fill: the writer must still be stuck well short of the end.
+  for (let i = 0; i < 1000; i++) await new Promise((resolve) => setImmediate(resolve));
+  assert.ok(written < total / 2, `the writer stopped after ${written} of ${total} messages`);
+  assert.equal(received, 0);
+
+  server.resume();
+  await writing;
+  await until(() => received === total * chunk.byteLength, 'everything received');
+  stream.close();
+  await stream.closed;
+  await closeServer(started.wss);
+});
