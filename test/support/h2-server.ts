@@ -14,7 +14,7 @@
  */
 import http2, { type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
-import { RawPeer, type HeaderOverrides, type RawServer } from './raw-socket.js';
+import { RawPeer, listenOnLoopback, settleAll, type HeaderOverrides, type RawServer } from './raw-socket.js';
 
 /** RawPeer over an Extended CONNECT stream. `request` is filled from the request's fields at once. */
 export class RawH2Peer extends RawPeer {
@@ -95,7 +95,7 @@ export interface RawH2Server extends RawServer {
  * CONNECT stream as a RawH2Peer (other requests get 404). `url` is ws://...:
  * a client reaches it with `http2: true`.
  */
-export function startRawH2Server(onStream: (peer: RawH2Peer) => void | Promise<void>): Promise<RawH2Server> {
+export async function startRawH2Server(onStream: (peer: RawH2Peer) => void | Promise<void>): Promise<RawH2Server> {
   const peers: RawH2Peer[] = [];
   const sessions: ServerHttp2Session[] = [];
   const errors: unknown[] = [];
@@ -127,34 +127,22 @@ export function startRawH2Server(onStream: (peer: RawH2Peer) => void | Promise<v
       })(),
     );
   });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', reject);
-      const { port } = server.address() as AddressInfo;
-      let closing: Promise<void> | undefined;
-      resolve({
-        port,
-        url: `ws://127.0.0.1:${port}`,
-        peers,
-        sessions,
-        errors,
-        idle: async () => {
-          let n = -1;
-          while (n !== running.length) {
-            n = running.length;
-            await Promise.allSettled(running);
-          }
-        },
-        close: () =>
-          (closing ??= (async () => {
-            shuttingDown = true;
-            const listening = new Promise<void>((res) => server.close(() => res()));
-            await Promise.all(peers.map((p) => p.destroy()));
-            for (const s of sessions) if (!s.destroyed) s.destroy();
-            await listening;
-          })()),
-      });
-    });
-  });
+  const port = await listenOnLoopback(server);
+  let closing: Promise<void> | undefined;
+  return {
+    port,
+    url: `ws://127.0.0.1:${port}`,
+    peers,
+    sessions,
+    errors,
+    idle: () => settleAll(running),
+    close: () =>
+      (closing ??= (async () => {
+        shuttingDown = true;
+        const listening = new Promise<void>((res) => server.close(() => res()));
+        await Promise.all(peers.map((p) => p.destroy()));
+        for (const s of sessions) if (!s.destroyed) s.destroy();
+        await listening;
+      })()),
+  };
 }

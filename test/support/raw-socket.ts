@@ -450,7 +450,7 @@ export interface RawServer {
  * (allowHalfOpen): the server sends its FIN only when the test calls
  * peer.end()/close()/destroy() (or server.close()).
  */
-export function startRawServer(onConnection: (peer: RawPeer) => void | Promise<void>): Promise<RawServer> {
+export async function startRawServer(onConnection: (peer: RawPeer) => void | Promise<void>): Promise<RawServer> {
   const peers: RawPeer[] = [];
   const errors: unknown[] = [];
   const running: Promise<void>[] = [];
@@ -471,33 +471,41 @@ export function startRawServer(onConnection: (peer: RawPeer) => void | Promise<v
       })(),
     );
   });
+  const port = await listenOnLoopback(server);
+  let closing: Promise<void> | undefined;
+  return {
+    port,
+    url: `ws://127.0.0.1:${port}`,
+    peers,
+    errors,
+    idle: () => settleAll(running),
+    close: () =>
+      (closing ??= new Promise<void>((res) => {
+        shuttingDown = true;
+        server.close(() => res());
+        for (const p of peers) p.socket.destroy();
+      }).then(() => Promise.all(peers.map((p) => p.waitForClose())).then(() => undefined))),
+  };
+}
+
+/** Listens on an ephemeral port of 127.0.0.1; resolves with the port. */
+export function listenOnLoopback(server: { listen(port: number, host: string, callback: () => void): unknown; address(): unknown; once(event: 'error', listener: (error: Error) => void): unknown; off(event: 'error', listener: (error: Error) => void): unknown }): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       server.off('error', reject);
-      const { port } = server.address() as AddressInfo;
-      let closing: Promise<void> | undefined;
-      resolve({
-        port,
-        url: `ws://127.0.0.1:${port}`,
-        peers,
-        errors,
-        idle: async () => {
-          let n = -1;
-          while (n !== running.length) {
-            n = running.length;
-            await Promise.allSettled(running);
-          }
-        },
-        close: () =>
-          (closing ??= new Promise<void>((res) => {
-            shuttingDown = true;
-            server.close(() => res());
-            for (const p of peers) p.socket.destroy();
-          }).then(() => Promise.all(peers.map((p) => p.waitForClose())).then(() => undefined))),
-      });
+      resolve((server.address() as AddressInfo).port);
     });
   });
+}
+
+/** Resolves once every task of `running` has settled, tasks added meanwhile included. */
+export async function settleAll(running: readonly Promise<unknown>[]): Promise<void> {
+  let n = -1;
+  while (n !== running.length) {
+    n = running.length;
+    await Promise.allSettled(running);
+  }
 }
 
 /**
