@@ -13,7 +13,7 @@
  * with an error code becomes `error`, as ECONNRESET would.
  */
 import http2, { type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { RawPeer, listenOnLoopback, settleAll, type HeaderOverrides, type RawServer } from './raw-socket.js';
 
 /** RawPeer over an Extended CONNECT stream. `request` is filled from the request's fields at once. */
