@@ -125,7 +125,10 @@ describe('hyperws connect', () => {
   it('flushes all output before exiting, even to a slow reader', T, async () => {
     const count = 20_000; // ~250 kB of output: more than a pipe buffer holds
     const server = await testServer((ws) => ws.on('message', (data: Buffer, isBinary: boolean) => ws.send(data, { binary: isBinary })));
-    const cli = startCli(['connect', server.url]);
+    // -w 0: close as soon as input ends. Waiting for the replies (the default for piped input) could
+    // not end here: this reader reads nothing until the session is over, and a blocked stdout pauses
+    // the socket, so the replies would wait for the reader and the reader for the close.
+    const cli = startCli(['connect', server.url, '-w', '0']);
     try {
       cli.child.stdout.pause();
       cli.child.stdin.end(Array.from({ length: count }, (_, i) => `line ${i}\n`).join(''));
