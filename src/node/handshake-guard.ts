@@ -43,7 +43,14 @@ const kWatch = Symbol('hyperws.handshakeWatch');
 const kInFlight = Symbol('hyperws.requestsInFlight');
 /** kWatch once bytes of a new head arrived while watching: the next check drops the connection. */
 const HEAD_STARTED = -1;
+/** setTimeout fires at once for delays above 2^31 - 1 ms (about 24.8 days). */
 const MAX_TIMER_DELAY = 2 ** 31 - 1;
+
+/** A handshake timeout as a timer delay: 0 for off (0, Infinity, not a positive number), else at most what setTimeout takes. */
+export function handshakeTimerDelay(timeout: number): number {
+  if (!(timeout > 0) || timeout === Infinity) return 0;
+  return Math.min(timeout, MAX_TIMER_DELAY);
+}
 
 interface GuardedSocket extends Socket {
   [kTimer]?: NodeJS.Timeout | undefined;
@@ -75,9 +82,8 @@ export class HandshakeGuard {
    * when `timeout` is 0, Infinity or not a positive number: the guard is off.
    */
   static attach(server: GuardedServer, timeout: number, scope: HandshakeGuardScope): HandshakeGuard | null {
-    if (!(timeout > 0) || timeout === Infinity) return null;
-    // setTimeout fires at once for delays above 2^31 - 1 ms (about 24.8 days).
-    timeout = Math.min(timeout, MAX_TIMER_DELAY);
+    timeout = handshakeTimerDelay(timeout);
+    if (timeout === 0) return null;
     const existing = guards.get(server);
     if (existing !== undefined) {
       existing.users++;

@@ -39,7 +39,7 @@ import type { ExtensionOffer, HandshakeRejection } from '../handshake/index.js';
 import { formatExtensions, pathnameOf, selectSubprotocol } from '../handshake/index.js';
 import type { ServerExtension } from '../extensions/extension.js';
 import { serverPerMessageDeflate, type PerMessageDeflateOptions } from '../extensions/permessage-deflate/index.js';
-import { HandshakeGuard, clearHandshakeDeadline } from './handshake-guard.js';
+import { HandshakeGuard, clearHandshakeDeadline, handshakeTimerDelay } from './handshake-guard.js';
 import { Heartbeat, type HeartbeatOptions } from './heartbeat.js';
 import { ReadyState } from './ready-state.js';
 import { BUSY_RETRY_AFTER, createUpgradeServer, type HttpAnswer, type UpgradeServer } from './upgrade-server.js';
@@ -241,15 +241,16 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
     });
 
     const emitConnection = (ws: InstanceType<T>, req: InstanceType<R>) => this.emit('connection', ws, req);
+    // Every deadline below takes this one value (0: off; Infinity would make a timer fire at once).
+    const handshakeTimeout = handshakeTimerDelay(options.handshakeTimeout ?? DEFAULTS.handshakeTimeout);
     // Streams of an http2 server we are attached to (ours or yours) get handshakeTimeout to be answered.
-    const streamDeadline = handshakeDeadline(options.handshakeTimeout ?? DEFAULTS.handshakeTimeout);
     const takeStream = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, req: Http2ServerRequest) =>
-      this.admit(new StreamHandshake(stream, headers, streamDeadline), req as unknown as InstanceType<R>, emitConnection);
+      this.admit(new StreamHandshake(stream, headers, handshakeTimeout), req as unknown as InstanceType<R>, emitConnection);
     const answerRequest = options.operations === true ? (req: IncomingMessage) => this.answerOperations(req) ?? answerPlainRequest(req) : answerPlainRequest;
     if (options.http2 && options.port === undefined) throw new TypeError('The "http2" option needs "port" (pass your http2 server as "server")');
     if (options.port !== undefined && options.http2) {
       const endpoint = new Http2Endpoint(options.http2 === true ? {} : options.http2, {
-        handshakeTimeout: options.handshakeTimeout ?? DEFAULTS.handshakeTimeout,
+        handshakeTimeout,
         maxPending: this.maxPendingHandshakes,
         upgrade: (req, socket, head) => this.handleUpgrade(req as InstanceType<R>, socket, head, emitConnection),
         stream: takeStream,
@@ -263,7 +264,7 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
     } else if (options.port !== undefined) {
       // Our own port: heads are read by the upgrade server, not node:http (see upgrade-server.ts).
       const server = createUpgradeServer({
-        handshakeTimeout: options.handshakeTimeout ?? DEFAULTS.handshakeTimeout,
+        handshakeTimeout,
         maxPending: this.maxPendingHandshakes,
         maxHeadBytes: DEFAULTS.maxHeaderSize,
         maxFields: DEFAULTS.maxHeaderFields,
@@ -279,7 +280,7 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket, R ex
       // The guard times HTTP/1.1 request heads; an http2 server's sessions are
       // its owner's to time (see README, HTTP/2).
       if (isHttp2Server(options.server)) this.detachHttp2 = attachHttp2(options.server, takeStream);
-      else this.guard = HandshakeGuard.attach(options.server, options.handshakeTimeout ?? DEFAULTS.handshakeTimeout, 'request-head');
+      else this.guard = HandshakeGuard.attach(options.server, handshakeTimeout, 'request-head');
     }
     if (this.server) {
       const server = this.server;
@@ -651,12 +652,6 @@ export function operationsAnswer(path: string, server: { metrics(): string; isRe
   if (path === '/healthz') return { status: 200, headers: text, body: 'ok\n' };
   if (path === '/readyz') return server.isReady() ? { status: 200, headers: text, body: 'ready\n' } : { status: 503, headers: text, body: 'not ready\n' };
   return null;
-}
-
-/** handshakeTimeout as a timer delay: 0 for off (0, Infinity, not a positive number), at most what setTimeout takes. */
-function handshakeDeadline(timeout: number): number {
-  if (!(timeout > 0) || timeout === Infinity) return 0;
-  return Math.min(timeout, 2 ** 31 - 1);
 }
 
 function answerPlainRequest(req: IncomingMessage): HttpAnswer {

@@ -123,6 +123,20 @@ test('port mode: a plain GET is answered and the connection closed; an upgrade o
   await pingPong(client, 'still here');
 });
 
+test('port mode and h2c: handshakeTimeout Infinity (or 0) means no deadline, not a timer firing at once', T, async (t) => {
+  for (const options of [{ handshakeTimeout: Infinity }, { handshakeTimeout: 0 }, { handshakeTimeout: Infinity, http2: true as const }]) {
+    const { wss, url } = await startServer(options);
+    defer(t, () => closeServer(wss));
+    wss.on('connection', (peer) => peer.on('message', (data: Buffer) => peer.send(data.toString())));
+    const ws = new WebSocket(url, 'http2' in options ? { http2: true } : {});
+    defer(t, () => ws.terminate());
+    await opened(ws); // with a timer of Infinity (fired at once) the connection was destroyed before its upgrade
+    ws.send('still here');
+    const [data] = await nextMessage(ws);
+    assert.equal(String(data), 'still here', JSON.stringify(options));
+  }
+});
+
 // --- A user's server (server option) ------------------------------------------
 
 test('server option: a first request head that never ends is dropped at handshakeTimeout', T, async (t) => {
