@@ -11,6 +11,7 @@ import { WebSocket } from '../node/websocket.js';
 import type { ClientOptions } from '../node/client-connect.js';
 import { ProxyError } from '../node/proxy/index.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, printable } from './args.js';
+import { clientCertificateRequired, insecureWouldHelp } from './tls-files.js';
 
 /** What a link needs of the command line (a subset of ConnectOptions). */
 export interface LinkOptions {
@@ -51,16 +52,12 @@ export const NORMAL_CLOSE_CODES: ReadonlySet<number> = new Set([1000, 1001, 1005
 /** Refusal bodies are read up to this size: only their first line is shown. */
 const REFUSAL_BODY_LIMIT = 4096;
 const TLS_ERROR = /CERT|SSL|TLS|^EPROTO$|UNABLE_TO_|VERIFY/;
-/** Our check of the server's certificate failed: what --insecure skips. */
-const SERVER_CERT_REJECTED = /CERT|UNABLE_TO_|VERIFY/;
-/** The server's TLS alert about our certificate (ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED...): --insecure cannot help. */
-const PEER_ALERT = /^ERR_SSL_.*ALERT/;
 /** OpenSSL's long form: "806C...:error:0A00045C:SSL routines:ssl3_read_bytes:tlsv13 alert certificate required:file:line:SSL alert number 116". */
 const OPENSSL_MESSAGE = /^[0-9A-F]+:error:[0-9A-F]+:[^:]*:[^:]*:([^:]+):.*?(?::(SSL alert number \d+))?\s*$/s;
 
 function tlsHint(code: string, insecure: boolean): string {
-  if (PEER_ALERT.test(code)) return /CERTIFICATE_REQUIRED/.test(code) ? ' (the server asks for a client certificate: --cert and --key)' : '';
-  return SERVER_CERT_REJECTED.test(code) && !insecure ? ' (--insecure skips verification)' : '';
+  if (clientCertificateRequired(code)) return ' (the server asks for a client certificate: --cert and --key)';
+  return insecureWouldHelp(code) && !insecure ? ' (--insecure skips verification)' : '';
 }
 
 /** One line for an error before the connection opened. */

@@ -11,6 +11,21 @@ import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import { UsageError, printable } from './args.js';
 
+/** Our check of the server's certificate failed. */
+const SERVER_CERT_REJECTED = /CERT|UNABLE_TO_|VERIFY/;
+/** The server's TLS alert about our side (ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED...). */
+const PEER_ALERT = /^ERR_SSL_.*ALERT/;
+
+/** Whether --insecure (skipping the server certificate check) could cure the error with this code: not a server's alert about us. */
+export function insecureWouldHelp(code: string): boolean {
+  return SERVER_CERT_REJECTED.test(code) && !PEER_ALERT.test(code);
+}
+
+/** Whether this code is the server's alert that it wants a client certificate (--cert and --key). */
+export function clientCertificateRequired(code: string): boolean {
+  return PEER_ALERT.test(code) && /CERTIFICATE_REQUIRED/.test(code);
+}
+
 /** A certificate with its key (PEM), or a PKCS#12 bundle; passphrase for whichever is encrypted. */
 export type TlsCredentials =
   | { cert: Buffer; key: Buffer; passphrase?: string }

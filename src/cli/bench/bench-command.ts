@@ -7,6 +7,7 @@
 import { isToken } from '../../handshake/index.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, parseDuration, parseHeaders, parseInteger, printable, withWebSocketScheme, type CliIo } from '../args.js';
 import type { Command } from '../main.js';
+import { insecureWouldHelp } from '../tls-files.js';
 import { runLoad, type LoadOptions, type LoadResult } from './load-generator.js';
 
 export const benchCommand: Command = {
@@ -136,14 +137,12 @@ async function bench(options: LoadOptions, json: boolean, io: CliIo): Promise<nu
 }
 
 const DEFLATE_NOT_ACCEPTED = '--deflate: the server did not accept permessage-deflate';
-const TLS_VERIFY = /CERT|UNABLE_TO_|VERIFY/;
 
 /** "ECONNREFUSED", "handshake refused: HTTP/1.1 403 Forbidden", "CODE: message". */
 export function describeConnectError(error: { kind: string; message: string }, options: Pick<LoadOptions, 'insecure'>): string {
   if (error.kind.startsWith('HTTP ')) return error.message;
   if (/^E[A-Z0-9_]+$/.test(error.kind) && error.message.includes(error.kind)) return error.kind;
-  // Not for the server's alert about our side (ERR_SSL_..._ALERT_CERTIFICATE_REQUIRED): --insecure cannot help there.
-  const hint = TLS_VERIFY.test(error.kind) && !/^ERR_SSL_.*ALERT/.test(error.kind) && !options.insecure ? ' (--insecure skips verification)' : '';
+  const hint = insecureWouldHelp(error.kind) && !options.insecure ? ' (--insecure skips verification)' : '';
   return `${error.kind}: ${error.message}${hint}`;
 }
 
