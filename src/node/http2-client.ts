@@ -262,7 +262,8 @@ export class Http2ClientHandshake {
       // RFC 8441 5: :status 200 accepts; anything else refuses, as ws reports a non-101.
       if (Number(headers[':status']) !== 200) return this.unexpected(stream, headers);
       // As ws (and client-connect.ts): 'upgrade' with the response before it is checked.
-      this.events.emit('upgrade', new Http2Response(headers, null));
+      // (Made only for a listener: most connections have none, and the copy is per connection.)
+      if (this.events.listenerCount('upgrade') > 0) this.events.emit('upgrade', new Http2Response(headers, null));
       if (this.stream !== stream) return; // aborted by an 'upgrade' listener
       this.stream = null;
       const result = validateExtendedConnectResponse(headers, { protocols: this.protocols, extensionsOffered: deflate !== null ? [deflate.name] : [] });
